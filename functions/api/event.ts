@@ -1,0 +1,23 @@
+// The slice of a Lambda Function URL event (payload format 2.0) that we read. The local server
+// builds the same shape from node:http, so the handler cannot tell them apart.
+
+export interface FunctionUrlEvent {
+  rawPath: string;
+  rawQueryString?: string;
+  headers?: Record<string, string | undefined>;
+  queryStringParameters?: Record<string, string | undefined>;
+  body?: string;
+  isBase64Encoded?: boolean;
+  requestContext: {
+    http: { method: string; path?: string; sourceIp?: string };
+    /** Present with AWS_IAM auth: who signed the request. */
+    authorizer?: { iam?: { userArn?: string; userId?: string; accountId?: string; callerId?: string } };
+    requestId?: string;
+  };
+}
+
+export interface HandlerResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string | NodeJS.ReadableStream;
+}

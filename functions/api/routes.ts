@@ -1,0 +1,92 @@
+import { ApiError, badRequest, toApiError } from '../../shared/protocol/errors.ts';
+import { parseCreateRequest, parseJsonBody } from '../../shared/protocol/validate.ts';
+import { createResponse } from '../../shared/service/create.ts';
+import { deleteResponse, listInputItems, replayResponse, retrieveResponse } from '../../shared/service/read.ts';
+import { cancelResponse } from '../../shared/service/cancel.ts';
+import type { Services } from '../../shared/service/context.ts';
+import { callerOf } from './auth.ts';
+import type { FunctionUrlEvent, HandlerResponse } from './event.ts';
+import { SSE_HEADERS, sseBody } from './sse.ts';
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): HandlerResponse => ({
+  statusCode,
+  headers: { ...JSON_HEADERS, ...headers },
+  body: JSON.stringify(body),
+});
+
+export function errorResponse(err: unknown): HandlerResponse {
+  const api = toApiError(err);
+  if (!(err instanceof ApiError)) console.error(JSON.stringify({ level: 'error', msg: 'unhandled', error: String((err as Error)?.stack ?? err) }));
+  return json(api.status, api.toBody(), api.headers);
+}
+
+function bodyText(event: FunctionUrlEvent): string {
+  if (!event.body) return '';
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+}
+
+function query(event: FunctionUrlEvent, name: string): string | null {
+  return event.queryStringParameters?.[name] ?? null;
+}
+
+function flag(event: FunctionUrlEvent, name: string): boolean {
+  const v = query(event, name);
+  return v === 'true' || v === '1';
+}
+
+function sequenceParam(event: FunctionUrlEvent): number | null {
+  const v = query(event, 'starting_after');
+  if (v === null) return null;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < -1) throw badRequest(`Invalid 'starting_after': expected a sequence number, got '${v}'.`, 'starting_after', 'invalid_value');
+  return n;
+}
+
+const RESPONSE_PATH = /^\/v1\/responses\/([^/]+)(\/input_items|\/cancel)?\/?$/;
+
+/** Every route of the API. The handler and the local server both come through here. */
+export async function route(svc: Services, event: FunctionUrlEvent): Promise<HandlerResponse> {
+  const method = event.requestContext.http.method.toUpperCase();
+  const path = event.rawPath;
+  try {
+    if (path === '/health' && method === 'GET') return json(200, { status: 'ok' });
+    const caller = callerOf(event, svc.config.clientKeys);
+
+    if (path === '/v1/responses' || path === '/v1/responses/') {
+      if (method !== 'POST') throw methodNotAllowed(method, path);
+      const req = parseCreateRequest(parseJsonBody(bodyText(event)));
+      const result = await createResponse(svc, caller, req);
+      return result.kind === 'json' ? json(200, result.body) : { statusCode: 200, headers: SSE_HEADERS, body: sseBody(result.events) };
+    }
+
+    const m = RESPONSE_PATH.exec(path);
+    if (m) {
+      const id = decodeURIComponent(m[1]!);
+      const sub = m[2];
+      if (!sub && method === 'GET') {
+        if (flag(event, 'stream')) {
+          const events = await replayResponse(svc, caller, id, sequenceParam(event));
+          return { statusCode: 200, headers: SSE_HEADERS, body: sseBody(events) };
+        }
+        return json(200, await retrieveResponse(svc, caller, id));
+      }
+      if (!sub && method === 'DELETE') return json(200, await deleteResponse(svc, caller, id));
+      if (sub === '/input_items' && method === 'GET') {
+        return json(200, await listInputItems(svc, caller, id, {
+          limit: query(event, 'limit'), order: query(event, 'order'), after: query(event, 'after'), before: query(event, 'before'),
+        }));
+      }
+      if (sub === '/cancel' && method === 'POST') return json(200, await cancelResponse(svc, caller, id));
+      throw methodNotAllowed(method, path);
+    }
+    throw new ApiError(404, `Invalid URL (${method} ${path})`, 'invalid_request_error', null, 'unknown_url');
+  } catch (err) {
+    return errorResponse(err);
+  }
+}
+
+function methodNotAllowed(method: string, path: string): ApiError {
+  return new ApiError(405, `Method ${method} is not allowed on ${path}.`, 'invalid_request_error', null, 'method_not_allowed');
+}

@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { parseConfig, type Config } from '../../shared/config.ts';
+import { HttpBackend } from '../../shared/adapters/http-backend.ts';
+import { DynamoResponseStore } from '../../shared/adapters/dynamo-store.ts';
+import { EndpointChooser } from '../../shared/routing/choose-endpoint.ts';
+import { systemClock } from '../../shared/ports.ts';
+import type { Services } from '../../shared/service/context.ts';
+
+// Services are built once per process (a Lambda cold start, or the local server's start) and
+// reused by every request.
+
+export function buildServices(config: Config, dynamo: DynamoDBClient, tableName: string): Services {
+  const backend = new HttpBackend();
+  const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+  return {
+    config,
+    backend,
+    clock: systemClock,
+    store: new DynamoResponseStore(doc, tableName, { ttlSeconds: config.responseTtlSeconds }),
+    chooser: new EndpointChooser(config.endpoints, backend, systemClock, { ttlMs: config.modelListTtlMs }),
+  };
+}
+
+let current: Promise<Services> | undefined;
+
+/** The local server (and tests) inject their own; on Lambda they come from the environment. */
+export function setServices(svc: Services): void {
+  current = Promise.resolve(svc);
+}
+
+export function getServices(): Promise<Services> {
+  current ??= Promise.resolve().then(servicesFromEnv);
+  return current;
+}
+
+function servicesFromEnv(): Services {
+  const env = process.env;
+  const yaml = env.CONFIG_YAML ?? readFileSync(env.NOMYO_ROUTER_CONFIG_PATH ?? 'config.yaml', 'utf8');
+  const dynamo = new DynamoDBClient(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {});
+  return buildServices(parseConfig(yaml, env), dynamo, env.RESPONSES_TABLE ?? 'responses');
+}

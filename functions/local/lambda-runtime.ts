@@ -1,0 +1,64 @@
+import { Writable } from 'node:stream';
+import type { ServerResponse } from 'node:http';
+
+// What the Lambda Node.js runtime gives a RESPONSE_STREAM function, provided over node:http:
+// `awslambda.streamifyResponse` and `awslambda.HttpResponseStream.from`. As in Lambda, the status
+// line and headers go out on the first write.
+
+interface Prelude { statusCode?: number; headers?: Record<string, string> }
+
+export class LocalResponseStream extends Writable {
+  private prelude: Prelude = {};
+  private headSent = false;
+
+  constructor(private readonly res: ServerResponse) {
+    super();
+    // A client that goes away destroys the stream, as it would end the Lambda's pipeline.
+    res.on('close', () => {
+      if (!res.writableFinished) this.destroy(new Error('client disconnected'));
+    });
+  }
+
+  setPrelude(prelude: Prelude): void {
+    this.prelude = prelude;
+  }
+
+  private sendHead(): void {
+    if (this.headSent) return;
+    this.headSent = true;
+    this.res.writeHead(this.prelude.statusCode ?? 200, this.prelude.headers ?? {});
+    this.res.flushHeaders();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.sendHead();
+    if (chunk.length === 0 || this.res.write(chunk)) cb();
+    else this.res.once('drain', () => cb());
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.sendHead();
+    this.res.end(() => cb());
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    if (!this.res.writableEnded) this.res.destroy();
+    cb(err);
+  }
+}
+
+export type StreamingHandler = (event: unknown, stream: Writable, context: unknown) => Promise<void>;
+
+/** Installs the `awslambda` global; must run before the handler module is imported. */
+export function installLambdaGlobals(): void {
+  const g = globalThis as { awslambda?: unknown };
+  g.awslambda ??= {
+    streamifyResponse: (fn: StreamingHandler) => fn,
+    HttpResponseStream: {
+      from(stream: LocalResponseStream, prelude: Prelude) {
+        stream.setPrelude(prelude);
+        return stream;
+      },
+    },
+  };
+}

@@ -1,0 +1,92 @@
+// The embedded DynamoDB stand-in for `npm start` and tests: dynalite on loopback, in memory or
+// on LevelDB under a directory, with the tables of tables.ts created if missing.
+import { createRequire } from 'node:module';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException, ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
+import { TABLES, createTableInput, tableNames, type TableKey } from './tables.ts';
+
+export { tableNames };
+
+// dynalite is CommonJS without types; createRequire keeps this module ESM and typed here.
+type DynaliteOptions = {
+  path?: string;
+  createTableMs?: number;
+  deleteTableMs?: number;
+  updateTableMs?: number;
+};
+const dynalite = createRequire(import.meta.url)('dynalite') as (opts: DynaliteOptions) => Server;
+
+export interface LocalDynamo {
+  endpoint: string;
+  client: DynamoDBClient;
+  /** Physical table names (`prefix` + logical name). */
+  tables: Record<TableKey, string>;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** LevelDB directory for persistence (created if missing); omit for in-memory. */
+  path?: string;
+  /** Prefix of the table names. */
+  prefix?: string;
+}
+
+/** A DynamoDB client for a local endpoint: dummy credentials, no long retry loops. */
+export function localClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 2,
+  });
+}
+
+export async function startDynalite(opts: StartOptions = {}): Promise<LocalDynamo> {
+  // Zero delays: tables become ACTIVE at once instead of after dynalite's default 500 ms.
+  const server = dynalite({ path: opts.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => { server.off('error', reject); resolve(); });
+  });
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = localClient(endpoint);
+
+  const close = async () => {
+    client.destroy(); // drops keep-alive sockets, which would otherwise hold server.close open
+    server.closeAllConnections();
+    // dynalite's close also closes LevelDB, releasing its lock so the path can be reopened.
+    await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+  };
+
+  const tables = tableNames(opts.prefix);
+  try {
+    for (const key of Object.keys(TABLES) as TableKey[]) await ensureTable(client, key, tables[key]);
+  } catch (err) {
+    await close().catch(() => {});
+    throw err;
+  }
+  return { endpoint, client, tables, close };
+}
+
+/** Creates the table unless it exists (a restart on the same path finds it), then waits for ACTIVE. */
+async function ensureTable(client: DynamoDBClient, key: TableKey, name: string): Promise<void> {
+  try {
+    await client.send(new CreateTableCommand(createTableInput(TABLES[key], name)));
+  } catch (err) {
+    if (!(err instanceof ResourceInUseException)) throw err;
+  }
+  for (let i = 0; i < 100; i++) {
+    try {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+      if (Table?.TableStatus === 'ACTIVE') return;
+    } catch (err) {
+      if (!(err instanceof ResourceNotFoundException)) throw err;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`dynalite: table ${name} did not become ACTIVE`);
+}

@@ -1,0 +1,119 @@
+import type { IncomingMessage } from 'node:http';
+import type { Backend, Endpoint, UpstreamCall, UpstreamEvent } from '../ports.ts';
+import type { ChatChunk, ChatCompletion, ChatRequest, JsonObject } from '../protocol/types.ts';
+import { SseDecoder } from '../stream/sse.ts';
+import { UpstreamError, asUpstreamError, httpError, httpRequest, readBody } from './upstream-http.ts';
+
+// The Backend port over HTTP: Chat Completions (Ollama, vLLM, llama.cpp) and the Responses API
+// (OpenAI). Errors before the first byte are thrown as UpstreamError so routing can retry them.
+
+const chatBase = (ep: Endpoint) => ep.url.replace(/\/v1$/, '');
+
+function authHeaders(ep: Endpoint): Record<string, string> {
+  return ep.apiKey ? { authorization: `Bearer ${ep.apiKey}` } : {};
+}
+
+async function post(ep: Endpoint, url: string, body: unknown, call: UpstreamCall = {}): Promise<IncomingMessage> {
+  const res = await httpRequest({ method: 'POST', url, headers: authHeaders(ep), body: JSON.stringify(body), signal: call.signal, timeoutMs: call.timeoutMs });
+  if ((res.statusCode ?? 500) >= 300) throw await httpError(res);
+  return res;
+}
+
+async function getJson(ep: Endpoint, url: string, call: UpstreamCall = {}): Promise<unknown> {
+  const res = await httpRequest({ method: 'GET', url, headers: authHeaders(ep), signal: call.signal, timeoutMs: call.timeoutMs });
+  if ((res.statusCode ?? 500) >= 300) throw await httpError(res);
+  return parseJson(await readBody(res));
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UpstreamError('upstream sent a body that is not JSON', 502, 'protocol');
+  }
+}
+
+/** Frames of an SSE body; a reset socket or stall ends the iteration with an UpstreamError. */
+async function* sseFrames(res: IncomingMessage): AsyncGenerator<{ event?: string; data: string }> {
+  const decoder = new SseDecoder();
+  res.setEncoding('utf8');
+  try {
+    for await (const text of res) yield* decoder.push(text as string);
+  } catch (err) {
+    throw asUpstreamError(err, 'upstream closed the stream before it finished');
+  }
+  yield* decoder.end();
+}
+
+function inStreamError(data: { error?: unknown }): UpstreamError | null {
+  const e = data.error;
+  if (!e) return null;
+  const message = typeof e === 'string' ? e : String((e as { message?: unknown }).message ?? 'upstream error');
+  return new UpstreamError(`upstream reported an error mid-stream: ${message}`, 502, 'protocol', message);
+}
+
+export class HttpBackend implements Backend {
+  async chat(ep: Endpoint, req: ChatRequest, call?: UpstreamCall): Promise<ChatCompletion> {
+    const res = await post(ep, `${chatBase(ep)}/v1/chat/completions`, { ...req, stream: false }, call);
+    const body = parseJson(await readBody(res)) as ChatCompletion;
+    if (!Array.isArray(body?.choices)) throw new UpstreamError('upstream answer has no choices', 502, 'protocol');
+    return body;
+  }
+
+  async *chatStream(ep: Endpoint, req: ChatRequest, call?: UpstreamCall): AsyncGenerator<ChatChunk> {
+    const res = await post(ep, `${chatBase(ep)}/v1/chat/completions`, req, call);
+    let finished = false;
+    for await (const frame of sseFrames(res)) {
+      if (frame.data === '[DONE]') return;
+      let chunk: ChatChunk & { error?: unknown };
+      try {
+        chunk = JSON.parse(frame.data);
+      } catch {
+        throw new UpstreamError('upstream sent a malformed stream chunk', 502, 'protocol');
+      }
+      const err = inStreamError(chunk);
+      if (err) throw err;
+      if (chunk.choices?.some((c) => c.finish_reason)) finished = true;
+      yield chunk;
+    }
+    // Some servers omit [DONE]; a finish_reason is then proof the answer is whole.
+    if (!finished) throw new UpstreamError('upstream closed the stream before it finished', 502, 'protocol');
+  }
+
+  async responses(ep: Endpoint, body: JsonObject, call?: UpstreamCall): Promise<JsonObject> {
+    const res = await post(ep, `${ep.url}/responses`, { ...body, stream: false }, call);
+    return parseJson(await readBody(res)) as JsonObject;
+  }
+
+  async *responsesStream(ep: Endpoint, body: JsonObject, call?: UpstreamCall): AsyncGenerator<UpstreamEvent> {
+    const res = await post(ep, `${ep.url}/responses`, { ...body, stream: true }, call);
+    for await (const frame of sseFrames(res)) {
+      if (frame.data === '[DONE]') return;
+      let data: JsonObject;
+      try {
+        data = JSON.parse(frame.data);
+      } catch {
+        throw new UpstreamError('upstream sent a malformed stream event', 502, 'protocol');
+      }
+      yield frame.event ? { event: frame.event, data } : { data };
+    }
+  }
+
+  async listModels(ep: Endpoint, call?: UpstreamCall): Promise<string[]> {
+    if (ep.kind === 'responses') return openAiModelIds(await getJson(ep, `${ep.url}/models`, call));
+    try {
+      const tags = (await getJson(ep, `${chatBase(ep)}/api/tags`, call)) as { models?: Array<{ name?: string; model?: string }> };
+      if (Array.isArray(tags?.models)) return tags.models.map((m) => m.name ?? m.model ?? '').filter(Boolean);
+    } catch (err) {
+      if (err instanceof UpstreamError && err.kind !== 'http') throw err;
+    }
+    // vLLM and llama.cpp have no /api/tags; both list models the OpenAI way.
+    return openAiModelIds(await getJson(ep, `${chatBase(ep)}/v1/models`, call));
+  }
+}
+
+function openAiModelIds(body: unknown): string[] {
+  const data = (body as { data?: Array<{ id?: string }> })?.data;
+  if (!Array.isArray(data)) throw new UpstreamError('upstream model list has no data', 502, 'protocol');
+  return data.map((m) => m.id ?? '').filter(Boolean);
+}

@@ -1,0 +1,114 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+
+// A small HTTP client for upstreams: keep-alive agents (a fresh TLS/TCP handshake per request
+// would dominate the gateway's overhead), an abort signal, and a time-out that covers both the
+// wait for the first byte and every pause between bytes of a stream.
+
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 256 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 256 }),
+};
+
+/** Why an upstream call failed, and whether another try (or endpoint) may help. */
+export class UpstreamError extends Error {
+  constructor(
+    message: string,
+    /** The upstream's HTTP status, or 0 when there was no HTTP answer (refused, reset, time-out). */
+    readonly status: number,
+    readonly kind: 'connect' | 'timeout' | 'http' | 'protocol' | 'aborted',
+    /** The upstream's own error message, when it sent one. */
+    readonly upstreamMessage?: string,
+  ) {
+    super(message);
+    this.name = 'UpstreamError';
+  }
+
+  /** Connection errors, time-outs, 429 and 5xx may succeed elsewhere or later; 4xx will not. */
+  get retryable(): boolean {
+    return this.kind === 'connect' || this.kind === 'timeout' || (this.kind === 'http' && (this.status === 429 || this.status >= 500));
+  }
+}
+
+export interface HttpCall {
+  method: 'GET' | 'POST';
+  url: string;
+  headers?: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** Resolves when the status line and headers arrived; the body is left to the caller to read. */
+export function httpRequest(call: HttpCall): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(call.url);
+    const lib = url.protocol === 'https:' ? https : http;
+    const headers: Record<string, string> = { accept: 'application/json, text/event-stream', ...call.headers };
+    if (call.body !== undefined) {
+      headers['content-type'] ??= 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(call.body));
+    }
+    const req = lib.request(url, { method: call.method, headers, agent: agents[url.protocol as 'http:' | 'https:'], signal: call.signal });
+    const fail = (err: UpstreamError) => {
+      req.destroy(err);
+      reject(err);
+    };
+    if (call.timeoutMs) {
+      req.setTimeout(call.timeoutMs, () => fail(new UpstreamError(`upstream timed out after ${call.timeoutMs} ms`, 0, 'timeout')));
+    }
+    req.on('response', (res) => {
+      // From here the time-out guards the body: a stalled stream is destroyed with an error.
+      if (call.timeoutMs) {
+        res.socket?.setTimeout(call.timeoutMs, () => res.destroy(new UpstreamError(`upstream stream stalled for ${call.timeoutMs} ms`, 0, 'timeout')));
+      }
+      resolve(res);
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (err instanceof UpstreamError) return reject(err);
+      if (call.signal?.aborted) return reject(new UpstreamError('upstream request aborted', 0, 'aborted'));
+      reject(new UpstreamError(`could not reach upstream ${url.host}: ${err.code ?? err.message}`, 0, 'connect'));
+    });
+    req.end(call.body);
+  });
+}
+
+export async function readBody(res: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+  } catch (err) {
+    throw asUpstreamError(err, 'upstream closed the connection while sending its answer');
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function asUpstreamError(err: unknown, message: string): UpstreamError {
+  if (err instanceof UpstreamError) return err;
+  if ((err as { name?: string }).name === 'AbortError') return new UpstreamError('upstream request aborted', 0, 'aborted');
+  return new UpstreamError(message, 0, 'protocol');
+}
+
+/** An upstream's non-2xx answer as an UpstreamError carrying its own message (OpenAI's or Ollama's shape). */
+export async function httpError(res: IncomingMessage): Promise<UpstreamError> {
+  const status = res.statusCode ?? 502;
+  let text = '';
+  try {
+    text = await readBody(res);
+  } catch {
+    /* the status is enough */
+  }
+  let message = text.slice(0, 2_000) || `upstream answered HTTP ${status}`;
+  try {
+    const body = JSON.parse(text) as { error?: unknown; message?: unknown };
+    const e = body.error;
+    if (typeof e === 'string') message = e;
+    else if (e && typeof e === 'object' && typeof (e as { message?: unknown }).message === 'string') message = (e as { message: string }).message;
+    else if (typeof body.message === 'string') message = body.message;
+  } catch {
+    /* not JSON: keep the text */
+  }
+  return new UpstreamError(`upstream answered HTTP ${status}: ${message}`, status, 'http', message);
+}

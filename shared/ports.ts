@@ -1,0 +1,87 @@
+// The interfaces the service layer depends on. Adapters (DynamoDB, upstream HTTP) implement
+// them; the service never imports an SDK.
+import type {
+  ChatChunk, ChatCompletion, ChatRequest, InputItem, JsonObject, ResponseObject, ResponseStatus,
+} from './protocol/types.ts';
+
+/** A stored response: what `GET /v1/responses/{id}` and chains are served from. */
+export interface StoredResponse {
+  id: string;
+  /** The principal that created it; only it can read, chain from, cancel or delete it. */
+  owner: string;
+  /** The Response object as served; its `status` is the record's status. */
+  response: ResponseObject;
+  /** This turn's input items, normalized (each with `type` and an `id`). */
+  input: InputItem[];
+  /** Opaque references to the earlier responses of the chain, oldest first; kept by the store. */
+  ancestors: string[];
+  /** The endpoint that served it (null until one was chosen). */
+  endpoint: string | null;
+  /** Epoch ms of the last write: the heartbeat the sweeper reads. */
+  updatedAt: number;
+  /** Epoch seconds after which the record is gone (TTL), null for never. */
+  expiresAt: number | null;
+}
+
+export type NewStoredResponse = Omit<StoredResponse, 'ancestors'>;
+
+export interface ResponseStore {
+  /** Stores a new record (fails if the id exists). `parent` is the previous response it continues. */
+  create(rec: NewStoredResponse, parent: StoredResponse | null): Promise<void>;
+  /**
+   * Replaces the Response object (status, output, usage, ...) and bumps `updatedAt`, only if the
+   * stored status is one of `from`. Returns false when that condition failed.
+   */
+  update(id: string, response: ResponseObject, opts: { from: readonly ResponseStatus[]; endpoint?: string | null }): Promise<boolean>;
+  /** The record, or null when missing, expired or owned by someone else. */
+  get(id: string, owner: string): Promise<StoredResponse | null>;
+  /**
+   * The record and every earlier response of its chain, oldest first, the record itself last,
+   * in at most 2 sequential round trips whatever the length. Null when the record is missing,
+   * expired or not the owner's. Ancestors that were deleted or expired are left out.
+   */
+  getChain(id: string, owner: string): Promise<StoredResponse[] | null>;
+  /** Deletes the record; false when there was nothing of this owner's to delete. */
+  delete(id: string, owner: string): Promise<boolean>;
+  /** Marks `queued`/`in_progress` records not written for `olderThanMs` as failed; returns how many. */
+  failOrphaned(olderThanMs: number, now: number): Promise<number>;
+}
+
+/** How we reach one upstream. */
+export interface Endpoint {
+  /** The configured URL, as written in config (identity of the endpoint). */
+  url: string;
+  /** `chat`: Ollama-style / any Chat Completions server. `responses`: native Responses API (OpenAI). */
+  kind: 'chat' | 'responses';
+  apiKey?: string;
+}
+
+export interface UpstreamCall {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** An SSE frame from a native Responses upstream. */
+export interface UpstreamEvent { event?: string; data: JsonObject }
+
+export interface Backend {
+  chat(ep: Endpoint, req: ChatRequest, call?: UpstreamCall): Promise<ChatCompletion>;
+  /** Throws UpstreamError before the first chunk; after that, a failure ends the iterator with an UpstreamError. */
+  chatStream(ep: Endpoint, req: ChatRequest, call?: UpstreamCall): AsyncIterable<ChatChunk>;
+  responses(ep: Endpoint, body: JsonObject, call?: UpstreamCall): Promise<JsonObject>;
+  responsesStream(ep: Endpoint, body: JsonObject, call?: UpstreamCall): AsyncIterable<UpstreamEvent>;
+  /** Model names the endpoint advertises (`/api/tags` for Ollama-style, `/models` for native). */
+  listModels(ep: Endpoint, call?: UpstreamCall): Promise<string[]>;
+}
+
+export interface Clock {
+  nowMs(): number;
+}
+
+export const systemClock: Clock = { nowMs: () => Date.now() };
+
+/** Input items of a request resolved against its chain: what the model sees. */
+export interface ResolvedInput {
+  history: InputItem[];
+  input: InputItem[];
+}

@@ -1,0 +1,71 @@
+import type { ResponseObject, StreamEvent } from '../protocol/types.ts';
+import type { Choice } from '../routing/choose-endpoint.ts';
+import type { Services } from './context.ts';
+import type { Job } from './create.ts';
+
+/** A streamed run whose upstream has already answered (its first chunk is in hand). */
+export interface StreamRun {
+  /** Batches of events, ending with exactly one terminal event. */
+  events: AsyncIterable<StreamEvent[]>;
+  /** The Response object as it stands (partial output while streaming). */
+  snapshot(): ResponseObject;
+  /** True once the terminal event has been produced. */
+  finished(): boolean;
+}
+
+/** One way of reaching a model: translated Chat Completions, or native Responses. */
+export interface BackendPath {
+  run(svc: Services, choice: Choice, job: Job): Promise<ResponseObject>;
+  /** Resolves once the upstream answered; throws (before any byte to the client) if it did not. */
+  stream(svc: Services, choice: Choice, job: Job): Promise<StreamRun>;
+}
+
+/** An abort signal that fires on the caller's signal and that we can fire ourselves. */
+export function linkedAbort(signal?: AbortSignal): AbortController {
+  const controller = new AbortController();
+  if (signal?.aborted) controller.abort();
+  else signal?.addEventListener('abort', () => controller.abort(), { once: true });
+  return controller;
+}
+
+interface Translator {
+  end(): StreamEvent[];
+  fail(error: { code: string; message: string }): StreamEvent[];
+  readonly response: ResponseObject;
+  readonly finished: boolean;
+}
+
+/**
+ * Drives an upstream iterator through a translator: the first item is awaited before this
+ * resolves (so a refused or failing upstream is an HTTP error, not a stream), later failures
+ * become response.failed, and stopping early aborts the upstream request.
+ */
+export async function streamThrough<T>(
+  upstream: AsyncIterable<T>,
+  translator: Translator,
+  push: (item: T) => StreamEvent[],
+  controller: AbortController,
+  failure: (err: unknown) => { code: string; message: string },
+  opening: () => StreamEvent[] = () => [],
+): Promise<StreamRun> {
+  const it = upstream[Symbol.asyncIterator]();
+  const first = await it.next();
+  async function* events(): AsyncGenerator<StreamEvent[]> {
+    try {
+      const opened = opening();
+      if (opened.length) yield opened;
+      for (let r = first; !r.done; r = await it.next()) {
+        const batch = push(r.value);
+        if (batch.length) yield batch;
+        if (translator.finished) break;
+      }
+      yield translator.end();
+    } catch (err) {
+      yield translator.fail(failure(err));
+    } finally {
+      if (!translator.finished) controller.abort();
+      controller.abort(); // releases the upstream socket if the body was not read to the end
+    }
+  }
+  return { events: events(), snapshot: () => translator.response, finished: () => translator.finished };
+}

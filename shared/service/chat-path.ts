@@ -1,0 +1,55 @@
+import { newId } from '../protocol/ids.ts';
+import { outputTextOf } from '../protocol/response.ts';
+import type { ResponseObject } from '../protocol/types.ts';
+import { ChatStreamTranslator } from '../stream/index.ts';
+import { buildChatRequest, chatMessageToOutputItems, responsesInputToMessages, usageChatToResponses } from '../translate/index.ts';
+import { UpstreamError } from '../adapters/upstream-http.ts';
+import type { BackendPath } from './backend-path.ts';
+import { linkedAbort, streamThrough } from './backend-path.ts';
+import { streamFailure } from './upstream-errors.ts';
+import type { Services } from './context.ts';
+import type { Job } from './create.ts';
+import type { Choice } from '../routing/choose-endpoint.ts';
+
+// The translated path: Responses -> Chat Completions -> Responses.
+
+const INCOMPLETE_REASONS: Record<string, string> = { length: 'max_output_tokens', content_filter: 'content_filter' };
+
+function chatRequest(svc: Services, choice: Choice, job: Job, stream: boolean) {
+  const messages = responsesInputToMessages([...job.history, ...job.input], job.req.instructions, { reasoning: svc.config.reasoningHistory });
+  return buildChatRequest(job.req, messages, choice.model, { stream });
+}
+
+export const chatPath: BackendPath = {
+  async run(svc, choice, job): Promise<ResponseObject> {
+    const request = chatRequest(svc, choice, job, false);
+    const completion = await svc.backend.chat(choice.endpoint, request, { signal: job.signal, timeoutMs: svc.config.upstreamTimeoutMs });
+    const first = completion.choices[0];
+    if (!first?.message) throw new UpstreamError('upstream answer has no message', 502, 'protocol');
+    const incomplete = first.finish_reason ? INCOMPLETE_REASONS[first.finish_reason] : undefined;
+    const output = chatMessageToOutputItems(first.message).map((item) =>
+      incomplete && 'status' in item ? { ...item, status: 'incomplete' as const } : item,
+    );
+    const now = Math.floor(svc.clock.nowMs() / 1000);
+    return {
+      ...job.base,
+      status: incomplete ? 'incomplete' : 'completed',
+      completed_at: incomplete ? null : now,
+      incomplete_details: incomplete ? { reason: incomplete } : null,
+      output,
+      output_text: outputTextOf(output),
+      usage: usageChatToResponses(completion.usage),
+    };
+  },
+
+  async stream(svc, choice, job) {
+    const request = chatRequest(svc, choice, job, true);
+    const controller = linkedAbort(job.signal);
+    const upstream = svc.backend.chatStream(choice.endpoint, request, { signal: controller.signal, timeoutMs: svc.config.upstreamTimeoutMs });
+    const translator = new ChatStreamTranslator({ response: job.base, newId, now: () => svc.clock.nowMs() });
+    return streamThrough(upstream, translator, (chunk) => translator.push(chunk), controller, streamFailure, () => [
+      ...translator.created(),
+      ...translator.inProgress(),
+    ]);
+  },
+};

@@ -1,0 +1,17 @@
+import type { Config } from '../config.ts';
+import type { Backend, Clock, ResponseStore } from '../ports.ts';
+import type { EndpointChooser } from '../routing/choose-endpoint.ts';
+
+/** Everything a service call needs; built once per process (cold start) and reused. */
+export interface Services {
+  store: ResponseStore;
+  backend: Backend;
+  chooser: EndpointChooser;
+  clock: Clock;
+  config: Config;
+}
+
+/** Who is calling: the principal owns what it stores. */
+export interface Caller {
+  principal: string;
+}

@@ -1,0 +1,124 @@
+import { ApiError, badRequest, notFound } from '../protocol/errors.ts';
+import { newId } from '../protocol/ids.ts';
+import { newResponseObject } from '../protocol/response.ts';
+import type { CreateRequest, InputItem, JsonObject, ResponseObject, StreamEvent } from '../protocol/types.ts';
+import type { StoredResponse } from '../ports.ts';
+import { upstreamToApiError } from './upstream-errors.ts';
+import { chatPath } from './chat-path.ts';
+import { nativePath } from './native-path.ts';
+import type { Caller, Services } from './context.ts';
+import { normalizeInputItems, outputItemsToInputItems, TranslationError } from '../translate/index.ts';
+
+export type CreateResult =
+  | { kind: 'json'; body: ResponseObject }
+  | { kind: 'stream'; events: AsyncIterable<StreamEvent> };
+
+/** What a backend path needs to run one response. */
+export interface Job {
+  req: CreateRequest;
+  /** Our Response object so far: id, model, echoed settings; status in_progress. */
+  base: ResponseObject;
+  /** Earlier turns (inputs and outputs of the chain), then this turn's input. */
+  history: InputItem[];
+  input: InputItem[];
+  signal?: AbortSignal;
+}
+
+/**
+ * POST /v1/responses. Resolves the chain, picks an endpoint and runs the translated or native
+ * path. Anything that fails before the first streamed byte is thrown as an ApiError, so the
+ * client gets a proper HTTP status; after that, failures end the stream with response.failed.
+ */
+export async function createResponse(svc: Services, caller: Caller, req: CreateRequest, signal?: AbortSignal): Promise<CreateResult> {
+  if (req.background) throw badRequest('Background mode is not available yet.', 'background');
+  const store = req.store !== false;
+  const nowMs = svc.clock.nowMs();
+
+  const [chain, choice] = await Promise.all([
+    req.previous_response_id ? loadChain(svc, caller, req.previous_response_id) : Promise.resolve([]),
+    svc.chooser.choose(req.model),
+  ]);
+  const parent = chain.at(-1) ?? null;
+  const history = chain.flatMap((rec) => [...rec.input, ...outputItemsToInputItems(rec.response.output)]);
+  const input = normalizeInputItems(req.input, newId);
+
+  const base = newResponseObject({
+    id: newId('resp'),
+    model: req.model,
+    createdAt: Math.floor(nowMs / 1000),
+    status: 'in_progress',
+    request: { ...req, store },
+  });
+  const job: Job = { req, base, history, input, signal };
+  const release = svc.chooser.acquire(choice);
+  const path = choice.endpoint.kind === 'responses' ? nativePath : chatPath;
+
+  const record = (response: ResponseObject): Omit<StoredResponse, 'ancestors'> => ({
+    id: base.id,
+    owner: caller.principal,
+    response,
+    input,
+    endpoint: choice.endpoint.url,
+    updatedAt: svc.clock.nowMs(),
+    expiresAt: svc.config.responseTtlSeconds === null ? null : Math.floor(nowMs / 1000) + svc.config.responseTtlSeconds,
+  });
+
+  try {
+    if (!req.stream) {
+      const response = await path.run(svc, choice, job).catch(rethrowUpstream);
+      if (store) await svc.store.create(record(response), parent);
+      release();
+      return { kind: 'json', body: response };
+    }
+
+    const run = await path.stream(svc, choice, job).catch(rethrowUpstream);
+    // Stored as in_progress once the upstream has answered, so it can be retrieved (and swept
+    // if this process dies) while it streams; the terminal write happens before the client
+    // sees the terminal event, so what it was told is what is stored.
+    if (store) await svc.store.create(record(run.snapshot()), parent);
+    async function* events(): AsyncGenerator<StreamEvent> {
+      try {
+        for await (const batch of run.events) {
+          if (store && run.finished()) await persistFinal(svc, run.snapshot());
+          yield* batch;
+        }
+      } finally {
+        release();
+      }
+    }
+    return { kind: 'stream', events: events() };
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
+
+/**
+ * A failed final write must not take the answer away from the client: it is logged, the record
+ * stays in_progress, and the sweeper marks it failed.
+ */
+async function persistFinal(svc: Services, response: ResponseObject): Promise<void> {
+  try {
+    await svc.store.update(response.id, response, { from: ['in_progress'] });
+  } catch (err) {
+    console.error(JSON.stringify({ level: 'error', msg: 'could not store the final response', id: response.id, error: String(err) }));
+  }
+}
+
+async function loadChain(svc: Services, caller: Caller, id: string): Promise<StoredResponse[]> {
+  const chain = await svc.store.getChain(id, caller.principal);
+  if (!chain) throw notFound(`Previous response with id '${id}' not found.`, 'previous_response_id');
+  return chain;
+}
+
+function rethrowUpstream(err: unknown): never {
+  if (err instanceof TranslationError) throw badRequest(err.message, err.param ?? null);
+  if (err instanceof ApiError) throw err;
+  throw upstreamToApiError(err);
+}
+
+/** Fields of our request that a native upstream must not see. */
+export function nativeRequestBody(req: CreateRequest, model: string, items: InputItem[]): JsonObject {
+  const { previous_response_id: _p, background: _b, nomyo: _n, store: _s, stream: _st, conversation: _c, ...rest } = req;
+  return { ...rest, model, input: items, store: false };
+}

@@ -1,0 +1,42 @@
+import { newId } from '../protocol/ids.ts';
+import type { InputItem } from '../protocol/types.ts';
+import { NativeStreamRewriter, rewriteNativeResponse } from '../stream/index.ts';
+import type { BackendPath } from './backend-path.ts';
+import { linkedAbort, streamThrough } from './backend-path.ts';
+import { streamFailure } from './upstream-errors.ts';
+import type { Job } from './create.ts';
+import { nativeRequestBody } from './create.ts';
+
+// The native path: a Responses upstream (OpenAI) with `store: false`. We keep the state, so the
+// chain is sent as items, never as our previous_response_id, and every upstream id is
+// rewritten to ours.
+
+/**
+ * History items as a stateless upstream accepts them: our item ids mean nothing to it, and
+ * reasoning items can only be replayed with their encrypted content.
+ */
+function toUpstreamItems(items: InputItem[]): InputItem[] {
+  const out: InputItem[] = [];
+  for (const item of items) {
+    if (item.type === 'reasoning' && !item.encrypted_content) continue;
+    const { id: _id, status: _status, ...rest } = item;
+    out.push(rest);
+  }
+  return out;
+}
+
+const body = (job: Job, model: string) => nativeRequestBody(job.req, model, toUpstreamItems([...job.history, ...job.input]));
+
+export const nativePath: BackendPath = {
+  async run(svc, choice, job) {
+    const up = await svc.backend.responses(choice.endpoint, body(job, choice.model), { signal: job.signal, timeoutMs: svc.config.upstreamTimeoutMs });
+    return rewriteNativeResponse(up, job.base, newId);
+  },
+
+  async stream(svc, choice, job) {
+    const controller = linkedAbort(job.signal);
+    const upstream = svc.backend.responsesStream(choice.endpoint, body(job, choice.model), { signal: controller.signal, timeoutMs: svc.config.upstreamTimeoutMs });
+    const rewriter = new NativeStreamRewriter({ response: job.base, newId, now: () => svc.clock.nowMs() });
+    return streamThrough(upstream, rewriter, (ev) => rewriter.push(ev), controller, streamFailure);
+  },
+};

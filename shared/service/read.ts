@@ -1,0 +1,65 @@
+import { badRequest, responseNotFound } from '../protocol/errors.ts';
+import { isResponseId } from '../protocol/ids.ts';
+import type { InputItem, ResponseObject, StreamEvent } from '../protocol/types.ts';
+import type { StoredResponse } from '../ports.ts';
+import { responseToEvents } from '../stream/index.ts';
+import type { Caller, Services } from './context.ts';
+
+// Retrieve, delete and list input items: reads of what create stored, scoped to the caller.
+
+async function load(svc: Services, caller: Caller, id: string): Promise<StoredResponse> {
+  const rec = isResponseId(id) ? await svc.store.get(id, caller.principal) : null;
+  if (!rec) throw responseNotFound(id);
+  return rec;
+}
+
+export async function retrieveResponse(svc: Services, caller: Caller, id: string): Promise<ResponseObject> {
+  return (await load(svc, caller, id)).response;
+}
+
+/** `GET /v1/responses/{id}?stream=true[&starting_after=N]`: the stored response replayed as events. */
+export async function replayResponse(svc: Services, caller: Caller, id: string, startingAfter: number | null): Promise<AsyncIterable<StreamEvent>> {
+  const rec = await load(svc, caller, id);
+  const events = responseToEvents(rec.response).filter((e) => startingAfter === null || e.sequence_number > startingAfter);
+  return (async function* () {
+    yield* events;
+  })();
+}
+
+export async function deleteResponse(svc: Services, caller: Caller, id: string) {
+  if (!isResponseId(id) || !(await svc.store.delete(id, caller.principal))) throw responseNotFound(id);
+  return { id, object: 'response' as const, deleted: true as const };
+}
+
+export interface ListQuery {
+  limit?: string | null;
+  order?: string | null;
+  after?: string | null;
+  before?: string | null;
+}
+
+/** `GET /v1/responses/{id}/input_items`: OpenAI's cursor list, newest first by default. */
+export async function listInputItems(svc: Services, caller: Caller, id: string, q: ListQuery) {
+  const limit = q.limit == null ? 20 : Number(q.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+    throw badRequest(`Invalid 'limit': integer between 1 and 100 expected, got '${q.limit}'.`, 'limit', 'invalid_value');
+  }
+  const order = q.order ?? 'desc';
+  if (order !== 'asc' && order !== 'desc') throw badRequest(`Invalid 'order': expected 'asc' or 'desc', got '${order}'.`, 'order', 'invalid_value');
+  const rec = await load(svc, caller, id);
+  let items: InputItem[] = order === 'asc' ? rec.input : [...rec.input].reverse();
+  for (const [param, cursor] of [['after', q.after], ['before', q.before]] as const) {
+    if (cursor == null) continue;
+    const at = items.findIndex((item) => item.id === cursor);
+    if (at < 0) throw badRequest(`No input item with id '${cursor}' in response '${id}'.`, param, 'invalid_value');
+    items = param === 'after' ? items.slice(at + 1) : items.slice(0, at);
+  }
+  const data = q.before != null ? items.slice(-limit) : items.slice(0, limit);
+  return {
+    object: 'list' as const,
+    data,
+    first_id: (data[0]?.id as string | undefined) ?? null,
+    last_id: (data.at(-1)?.id as string | undefined) ?? null,
+    has_more: data.length < items.length,
+  };
+}

@@ -1,0 +1,29 @@
+import { ApiError } from '../protocol/errors.ts';
+import type { ResponseError } from '../protocol/types.ts';
+import { UpstreamError } from '../adapters/upstream-http.ts';
+
+/**
+ * An upstream failure before anything was streamed, as the client should see it: the upstream's
+ * own 4xx (its message kept, unlike the Python router which turned them into 500s), 429 as 429,
+ * time-outs as 504 and everything else as 502.
+ */
+export function upstreamToApiError(err: unknown): ApiError {
+  if (!(err instanceof UpstreamError)) {
+    console.error(JSON.stringify({ level: 'error', msg: 'unexpected error', error: String((err as Error)?.stack ?? err) }));
+    return new ApiError(500, 'The server had an error while processing your request.', 'server_error', null, 'server_error');
+  }
+  if (err.kind === 'http' && err.status === 429) {
+    return new ApiError(429, err.upstreamMessage ?? 'The upstream model server is rate limiting requests.', 'rate_limit_error', null, 'rate_limit_exceeded');
+  }
+  if (err.kind === 'http' && err.status >= 400 && err.status < 500) {
+    return new ApiError(err.status, err.upstreamMessage ?? err.message, 'invalid_request_error', null, 'upstream_error');
+  }
+  if (err.kind === 'timeout') return new ApiError(504, `The upstream model server did not answer in time: ${err.message}`, 'server_error', null, 'upstream_timeout');
+  return new ApiError(502, `The upstream model server failed: ${err.message}`, 'server_error', null, 'upstream_error');
+}
+
+/** The `error` of a response that failed after streaming began. */
+export function streamFailure(err: unknown): ResponseError {
+  if (err instanceof UpstreamError) return { code: 'server_error', message: `The upstream model server failed: ${err.message}` };
+  return { code: 'server_error', message: 'The server had an error while processing your request.' };
+}

@@ -1,0 +1,93 @@
+// Builders for the Responses stream events we emit, with every field OpenAI sends (minus
+// `obfuscation`), in OpenAI's field order. Plain literals: these run once per streamed token.
+import { outputTextOf } from '../protocol/response.ts';
+import type { ChatUsage, OutputItem, ResponseObject, StreamEvent, Usage } from '../protocol/types.ts';
+
+type Part = Record<string, unknown> & { type: string };
+
+export const itemAdded = (seq: number, output_index: number, item: OutputItem): StreamEvent =>
+  ({ type: 'response.output_item.added', sequence_number: seq, output_index, item });
+
+export const itemDone = (seq: number, output_index: number, item: OutputItem): StreamEvent =>
+  ({ type: 'response.output_item.done', sequence_number: seq, output_index, item });
+
+export const partAdded = (seq: number, item_id: string, output_index: number, content_index: number, part: Part): StreamEvent =>
+  ({ type: 'response.content_part.added', sequence_number: seq, item_id, output_index, content_index, part });
+
+export const partDone = (seq: number, item_id: string, output_index: number, content_index: number, part: Part): StreamEvent =>
+  ({ type: 'response.content_part.done', sequence_number: seq, item_id, output_index, content_index, part });
+
+export const textDelta = (seq: number, item_id: string, output_index: number, content_index: number, delta: string): StreamEvent =>
+  ({ type: 'response.output_text.delta', sequence_number: seq, item_id, output_index, content_index, delta, logprobs: [] });
+
+export const textDone = (seq: number, item_id: string, output_index: number, content_index: number, text: string, logprobs: unknown[] = []): StreamEvent =>
+  ({ type: 'response.output_text.done', sequence_number: seq, item_id, output_index, content_index, text, logprobs });
+
+export const refusalDelta = (seq: number, item_id: string, output_index: number, content_index: number, delta: string): StreamEvent =>
+  ({ type: 'response.refusal.delta', sequence_number: seq, item_id, output_index, content_index, delta });
+
+export const refusalDone = (seq: number, item_id: string, output_index: number, content_index: number, refusal: string): StreamEvent =>
+  ({ type: 'response.refusal.done', sequence_number: seq, item_id, output_index, content_index, refusal });
+
+export const argsDelta = (seq: number, item_id: string, output_index: number, delta: string): StreamEvent =>
+  ({ type: 'response.function_call_arguments.delta', sequence_number: seq, item_id, output_index, delta });
+
+export const argsDone = (seq: number, item_id: string, output_index: number, name: string, args: string): StreamEvent =>
+  ({ type: 'response.function_call_arguments.done', sequence_number: seq, item_id, output_index, name, arguments: args });
+
+export const reasoningDelta = (seq: number, item_id: string, output_index: number, content_index: number, delta: string): StreamEvent =>
+  ({ type: 'response.reasoning_text.delta', sequence_number: seq, item_id, output_index, content_index, delta });
+
+export const reasoningDone = (seq: number, item_id: string, output_index: number, content_index: number, text: string): StreamEvent =>
+  ({ type: 'response.reasoning_text.done', sequence_number: seq, item_id, output_index, content_index, text });
+
+export const summaryPartAdded = (seq: number, item_id: string, output_index: number, summary_index: number, part: Part): StreamEvent =>
+  ({ type: 'response.reasoning_summary_part.added', sequence_number: seq, item_id, output_index, summary_index, part });
+
+export const summaryPartDone = (seq: number, item_id: string, output_index: number, summary_index: number, part: Part): StreamEvent =>
+  ({ type: 'response.reasoning_summary_part.done', sequence_number: seq, item_id, output_index, summary_index, part });
+
+export const summaryDelta = (seq: number, item_id: string, output_index: number, summary_index: number, delta: string): StreamEvent =>
+  ({ type: 'response.reasoning_summary_text.delta', sequence_number: seq, item_id, output_index, summary_index, delta });
+
+export const summaryDone = (seq: number, item_id: string, output_index: number, summary_index: number, text: string): StreamEvent =>
+  ({ type: 'response.reasoning_summary_text.done', sequence_number: seq, item_id, output_index, summary_index, text });
+
+export type LifecycleType =
+  | 'response.created' | 'response.queued' | 'response.in_progress'
+  | 'response.completed' | 'response.incomplete' | 'response.failed';
+
+/** A lifecycle event around a detached copy: the live object keeps changing after it is sent. */
+export const lifecycle = (seq: number, type: LifecycleType, response: ResponseObject): StreamEvent =>
+  ({ type, sequence_number: seq, response: snapshotOf(response) });
+
+/** A deep copy with `output_text` brought up to date (it is derived, never streamed). */
+export function snapshotOf(response: ResponseObject): ResponseObject {
+  const copy = structuredClone(response);
+  copy.output_text = outputTextOf(copy.output);
+  return copy;
+}
+
+/** Chat usage -> Responses usage; missing counts are 0. */
+export function mapUsage(u: ChatUsage): Usage {
+  const input = u.prompt_tokens ?? 0;
+  const output = u.completion_tokens ?? 0;
+  return {
+    input_tokens: input,
+    output_tokens: output,
+    total_tokens: u.total_tokens ?? input + output,
+    input_tokens_details: { cached_tokens: u.prompt_tokens_details?.cached_tokens ?? 0 },
+    output_tokens_details: { reasoning_tokens: u.completion_tokens_details?.reasoning_tokens ?? 0 },
+  };
+}
+
+/** The terminal lifecycle event for a finished status. Cancelled has no event of its own: see replay.ts. */
+export function terminalType(status: ResponseObject['status']): LifecycleType | null {
+  switch (status) {
+    case 'completed': return 'response.completed';
+    case 'incomplete': return 'response.incomplete';
+    case 'failed':
+    case 'cancelled': return 'response.failed';
+    default: return null;
+  }
+}
