@@ -51,14 +51,14 @@ export type StreamingHandler = (event: unknown, stream: Writable, context: unkno
 
 /** Installs the `awslambda` global; must run before the handler module is imported. */
 export function installLambdaGlobals(): void {
-  const g = globalThis as { awslambda?: unknown };
-  g.awslambda ??= {
-    streamifyResponse: (fn: StreamingHandler) => fn,
-    HttpResponseStream: {
-      from(stream: LocalResponseStream, prelude: Prelude) {
-        stream.setPrelude(prelude);
-        return stream;
-      },
+  // The AWS SDK may already have made an empty `awslambda` object (for its InvokeStore).
+  const g = globalThis as { awslambda?: Record<string, unknown> };
+  const lambda = (g.awslambda ??= {});
+  lambda.streamifyResponse ??= (fn: StreamingHandler) => fn;
+  lambda.HttpResponseStream ??= {
+    from(stream: LocalResponseStream, prelude: Prelude) {
+      stream.setPrelude(prelude);
+      return stream;
     },
   };
 }

@@ -52,18 +52,19 @@ export function httpRequest(call: HttpCall): Promise<IncomingMessage> {
       headers['content-length'] = String(Buffer.byteLength(call.body));
     }
     const req = lib.request(url, { method: call.method, headers, agent: agents[url.protocol as 'http:' | 'https:'], signal: call.signal });
-    const fail = (err: UpstreamError) => {
-      req.destroy(err);
-      reject(err);
-    };
+    let response: IncomingMessage | undefined;
+    // One socket time-out covers the wait for the first byte and every pause in the body; Node
+    // drops it when the socket goes back to the pool.
     if (call.timeoutMs) {
-      req.setTimeout(call.timeoutMs, () => fail(new UpstreamError(`upstream timed out after ${call.timeoutMs} ms`, 0, 'timeout')));
+      req.setTimeout(call.timeoutMs, () => {
+        const err = new UpstreamError(`upstream ${response ? 'stream stalled' : 'did not answer'} for ${call.timeoutMs} ms`, 0, 'timeout');
+        if (response) response.destroy(err);
+        req.destroy(err);
+        reject(err);
+      });
     }
     req.on('response', (res) => {
-      // From here the time-out guards the body: a stalled stream is destroyed with an error.
-      if (call.timeoutMs) {
-        res.socket?.setTimeout(call.timeoutMs, () => res.destroy(new UpstreamError(`upstream stream stalled for ${call.timeoutMs} ms`, 0, 'timeout')));
-      }
+      response = res;
       resolve(res);
     });
     req.on('error', (err: NodeJS.ErrnoException) => {

@@ -79,7 +79,6 @@ export interface RecordedRequest {
   url: string;
   headers: IncomingHttpHeaders;
   /** Parsed JSON body (undefined when absent or not JSON). */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   body: any;
   rawBody: string;
   receivedAt: number;
@@ -258,10 +257,14 @@ class Exchange {
     if (!this.closed) this.res.write(frame);
   }
 
-  /** Drop the connection on purpose (not a client abort). */
+  /** Drop the connection on purpose (not a client abort): what was written is flushed, then FIN
+   * without the chunked terminator, so the client sees a truncated body rather than a reset. */
   cut(): void {
     this.selfClosed = true;
-    this.res.socket?.destroy();
+    const socket = this.res.socket;
+    if (!socket) return;
+    socket.end();
+    setTimeout(() => socket.destroy(), 1000).unref();
   }
 }
 
@@ -309,12 +312,13 @@ async function streamFrames(flavor: Flavor, ex: Exchange, reply: Reply, frames: 
 }
 
 /** Non-stream JSON answer; with cutAfterChunks, half the body then a dropped connection. */
-function sendBody(flavor: Flavor, ex: Exchange, reply: Reply, text: string): void {
-  const contentType = flavor === 'ollama' ? 'application/json' : 'application/json';
+function sendBody(ex: Exchange, reply: Reply, text: string): void {
+  const contentType = 'application/json';
   if (reply.cutAfterChunks !== undefined) {
     const bytes = Buffer.from(text);
     ex.res.writeHead(200, { 'content-type': contentType, 'content-length': String(bytes.length), ...reply.headers });
-    ex.res.write(bytes.subarray(0, Math.floor(bytes.length / 2)), () => ex.cut());
+    ex.res.write(bytes.subarray(0, Math.floor(bytes.length / 2)));
+    ex.cut();
     return;
   }
   ex.res.writeHead(200, { 'content-type': contentType, ...reply.headers });
@@ -414,7 +418,7 @@ async function answerChat(flavor: Flavor, ex: Exchange, reply: Reply): Promise<v
         usage: chatUsage(flavor, t), service_tier: 'default', system_fingerprint: 'fp_fake0001',
       };
     }
-    return sendBody(flavor, ex, reply, JSON.stringify(completion) + (flavor === 'ollama' ? '\n' : ''));
+    return sendBody(ex, reply, JSON.stringify(completion) + (flavor === 'ollama' ? '\n' : ''));
   }
 
   const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;
@@ -517,7 +521,7 @@ async function answerResponses(flavor: Flavor, ex: Exchange, reply: Reply): Prom
     usage,
   };
 
-  if (body.stream !== true) return sendBody(flavor, ex, reply, JSON.stringify(final));
+  if (body.stream !== true) return sendBody(ex, reply, JSON.stringify(final));
 
   const streamOptions = body.stream_options as { include_obfuscation?: boolean } | undefined;
   const obfuscate = streamOptions?.include_obfuscation !== false;
@@ -571,7 +575,7 @@ const outputText = (text: string) => ({ type: 'output_text', annotations: [], lo
 
 /** The Response object as OpenAI returns it while in progress, echoing the request's settings. */
 function responseSkeleton(body: Record<string, unknown>): Record<string, unknown> {
-  const pick = <T>(key: string, dflt: T): unknown => (body[key] === undefined ? dflt : body[key]);
+  const pick = (key: string, dflt: unknown): unknown => (body[key] === undefined ? dflt : body[key]);
   return {
     id: `resp_up${hex(24)}`,
     object: 'response',
@@ -610,19 +614,16 @@ function responseSkeleton(body: Record<string, unknown>): Record<string, unknown
 
 const MODIFIED_AT = '2025-01-15T10:20:30.123456789Z';
 
-function ollamaDetails(name: string) {
-  return { parent_model: '', format: 'gguf', family: 'llama', families: ['llama'], parameter_size: '3.2B', quantization_level: 'Q4_K_M', _digest: createHash('sha256').update(name).digest('hex') };
-}
+const OLLAMA_DETAILS = { parent_model: '', format: 'gguf', family: 'llama', families: ['llama'], parameter_size: '3.2B', quantization_level: 'Q4_K_M' };
+const digestOf = (name: string): string => createHash('sha256').update(name).digest('hex');
 
 function ollamaModelEntry(name: string) {
-  const { _digest, ...details } = ollamaDetails(name);
-  return { name, model: name, modified_at: MODIFIED_AT, size: 2019393189, digest: _digest, details };
+  return { name, model: name, modified_at: MODIFIED_AT, size: 2019393189, digest: digestOf(name), details: OLLAMA_DETAILS };
 }
 
 function ollamaLoadedEntry(name: string) {
-  const { _digest, ...details } = ollamaDetails(name);
-  const expires = new Date(Date.now() + 5 * 60_000).toISOString();
-  return { name, model: name, size: 3789716480, digest: _digest, details, expires_at: expires, size_vram: 3789716480, context_length: 4096 };
+  const expires_at = new Date(Date.now() + 5 * 60_000).toISOString();
+  return { name, model: name, size: 3789716480, digest: digestOf(name), details: OLLAMA_DETAILS, expires_at, size_vram: 3789716480, context_length: 4096 };
 }
 
 /** Ollama's `model.ParseName(name).Namespace`: "library" unless the name says otherwise. */

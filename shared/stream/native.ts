@@ -1,0 +1,250 @@
+// A native Responses upstream's events, passed through with our identity: its response id and
+// item ids become ours, our request fields are overlaid, sequence numbers are ours. The upstream
+// runs with store: false, so nothing of its ids must reach the client.
+import { newId as randomId, type IdPrefix } from '../protocol/ids.ts';
+import { outputTextOf } from '../protocol/response.ts';
+import type { JsonObject, OutputItem, ResponseError, ResponseObject, StreamEvent } from '../protocol/types.ts';
+import * as E from './events.ts';
+
+type NewId = (prefix: IdPrefix) => string;
+type Item = JsonObject & { type: string; id?: string };
+
+/** Fields the upstream decides; every other Response field is ours (from the base object). */
+const UPSTREAM_OWNED = new Set(['output', 'output_text', 'usage', 'status', 'error', 'incomplete_details', 'completed_at', 'model']);
+
+const ITEM_PREFIX: Record<string, IdPrefix> = { message: 'msg', function_call: 'fc', reasoning: 'rs' };
+const prefixOf = (itemType: unknown): IdPrefix => ITEM_PREFIX[String(itemType)] ?? 'item';
+
+/** The item type an item-scoped event implies, for ids first seen on an event (not an item). */
+function itemTypeOfEvent(type: string): string | undefined {
+  if (type.startsWith('response.output_text.') || type.startsWith('response.refusal.')) return 'message';
+  if (type.startsWith('response.function_call_arguments.')) return 'function_call';
+  if (type.startsWith('response.reasoning')) return 'reasoning';
+  return undefined;
+}
+
+const isObj = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Upstream ids -> ours, stable for the life of one response. */
+class IdMapper {
+  private readonly ids = new Map<string, string>();
+  /** Our id per output index: items the upstream sent without an id get the one already shown. */
+  private readonly byIndex = new Map<number, string>();
+  constructor(private readonly newId: NewId) {}
+
+  map(upstreamId: string, itemType: unknown, outputIndex?: number): string {
+    let ours = this.ids.get(upstreamId);
+    if (ours === undefined) this.ids.set(upstreamId, (ours = this.newId(prefixOf(itemType))));
+    if (outputIndex !== undefined && !this.byIndex.has(outputIndex)) this.byIndex.set(outputIndex, ours);
+    return ours;
+  }
+
+  item(item: Item, outputIndex: number | undefined): Item {
+    const copy: Item = { ...item };
+    const known = outputIndex === undefined ? undefined : this.byIndex.get(outputIndex);
+    if (typeof item.id === 'string' && item.id !== '') copy.id = this.map(item.id, item.type);
+    else copy.id = known ?? this.newId(prefixOf(item.type));
+    if (outputIndex !== undefined) this.byIndex.set(outputIndex, copy.id);
+    return copy;
+  }
+
+  /** The upstream object with our id, our fields overlaid and its items' ids mapped. */
+  response(up: JsonObject, base: ResponseObject, fallbackOutput: () => OutputItem[]): ResponseObject {
+    const out: JsonObject = {};
+    for (const key of Object.keys(base)) out[key] = UPSTREAM_OWNED.has(key) && key in up ? up[key] : base[key];
+    for (const key of Object.keys(up)) if (!(key in out)) out[key] = up[key];
+    out.id = base.id;
+    // The SDK too lets a lifecycle event omit output and uses what the stream built.
+    const output = Array.isArray(up.output)
+      ? (up.output as unknown[]).map((it, i) => (isObj(it) ? this.item(it as Item, i) : it) as OutputItem)
+      : fallbackOutput();
+    out.output = output;
+    out.output_text = outputTextOf(output);
+    return out as ResponseObject;
+  }
+}
+
+/** The non-streaming path: one upstream Response object rewritten as ours. */
+export function rewriteNativeResponse(upstream: JsonObject, base: ResponseObject, newId: NewId = randomId): ResponseObject {
+  return new IdMapper(newId).response(upstream, base, () => []);
+}
+
+export interface NativeRewriterOptions {
+  /** Our base object: our id and the request's echoed fields. */
+  response: ResponseObject;
+  nextSequence?: number;
+  newId?: NewId;
+  /** Clock in epoch ms (default Date.now): completed_at when the upstream leaves it out. */
+  now?: () => number;
+}
+
+const TERMINAL = new Set(['response.completed', 'response.incomplete', 'response.failed']);
+
+export class NativeStreamRewriter {
+  private readonly base: ResponseObject;
+  private readonly ids: IdMapper;
+  private seq: number;
+  private res: ResponseObject;
+  private started = false;
+  private done = false;
+  /** Items as the stream built them, by upstream output index (partial output for failures). */
+  private readonly items = new Map<number, Item>();
+  private readonly open = new Set<number>();
+  private readonly now: () => number;
+
+  constructor(opts: NativeRewriterOptions) {
+    this.base = opts.response;
+    this.now = opts.now ?? Date.now;
+    this.ids = new IdMapper(opts.newId ?? randomId);
+    this.seq = opts.nextSequence ?? 0;
+    this.res = { ...opts.response, output: [] };
+  }
+
+  get response(): ResponseObject {
+    return E.snapshotOf(this.done ? this.res : { ...this.res, output: this.built() });
+  }
+  get finished(): boolean { return this.done; }
+  get nextSequence(): number { return this.seq; }
+
+  push(frame: { event?: string; data: JsonObject }): StreamEvent[] {
+    if (this.done) return [];
+    const data = frame.data;
+    const type = typeof data.type === 'string' ? data.type : (frame.event ?? '');
+    if (type === 'error' || frame.event === 'error') return this.fail(errorOf(data));
+
+    const out: StreamEvent[] = [];
+    if (type !== 'response.created') this.start(out);
+    else this.started = true;
+    const ev = { ...data, type } as StreamEvent;
+    const oi = typeof ev.output_index === 'number' ? ev.output_index : undefined;
+
+    if (isObj(ev.response)) {
+      this.res = this.ids.response(ev.response, this.base, () => this.built());
+      if (this.res.status === 'completed' && this.res.completed_at == null) this.res.completed_at = Math.floor(this.now() / 1000);
+      // A detached copy: the event must not change when we update our state later.
+      ev.response = E.snapshotOf(this.res);
+      if (TERMINAL.has(type)) this.done = true;
+    }
+    if (isObj(ev.item)) ev.item = this.ids.item(ev.item as Item, oi);
+    if (typeof ev.item_id === 'string') {
+      ev.item_id = this.ids.map(ev.item_id, (oi !== undefined && this.items.get(oi)?.type) || itemTypeOfEvent(type), oi);
+      if (oi !== undefined && type.startsWith('response.output_text.')) this.repairText(ev, oi, out);
+    }
+    this.track(ev, type, oi);
+    ev.sequence_number = this.seq++;
+    out.push(ev);
+    return out;
+  }
+
+  /** The upstream ended; without its terminal event that is a failure. */
+  end(_opts: { cut?: boolean } = {}): StreamEvent[] {
+    if (this.done) return [];
+    return this.fail({ code: 'server_error', message: 'upstream stream ended before the response completed' });
+  }
+
+  fail(error: ResponseError): StreamEvent[] {
+    if (this.done) return [];
+    const out: StreamEvent[] = [];
+    this.start(out);
+    for (const oi of [...this.open].sort((a, b) => a - b)) {
+      const item = this.items.get(oi)!;
+      if ('status' in item) item.status = 'incomplete';
+      out.push(E.itemDone(this.seq++, oi, structuredClone(item) as OutputItem));
+    }
+    this.open.clear();
+    this.res = { ...this.res, status: 'failed', error: { code: error.code, message: error.message }, completed_at: null, output: this.built() };
+    this.done = true;
+    out.push(E.lifecycle(this.seq++, 'response.failed', this.res));
+    return out;
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────────
+
+  /** Clients need response.created first, even when the upstream failed before sending it. */
+  private start(out: StreamEvent[]): void {
+    if (this.started) return;
+    this.started = true;
+    out.push(E.lifecycle(this.seq++, 'response.created', { ...this.res, status: 'in_progress' }));
+  }
+
+  private built(): OutputItem[] {
+    return [...this.items.keys()].sort((a, b) => a - b).map((i) => this.items.get(i)! as OutputItem);
+  }
+
+  /**
+   * Text for an item or part the upstream never announced: announce it, so strict clients (the
+   * openai SDK) accept the stream. OpenAI itself always announces; sloppier servers may not.
+   */
+  private repairText(ev: StreamEvent, oi: number, out: StreamEvent[]): void {
+    const id = ev.item_id as string;
+    if (!this.items.has(oi)) {
+      const item: Item = { type: 'message', id, status: 'in_progress', content: [], role: 'assistant' };
+      this.items.set(oi, item);
+      this.open.add(oi);
+      out.push(E.itemAdded(this.seq++, oi, { ...item, content: [] } as OutputItem));
+    }
+    const content = this.items.get(oi)!.content;
+    const ci = typeof ev.content_index === 'number' ? ev.content_index : 0;
+    if (ev.content_index === undefined) ev.content_index = 0;
+    if (Array.isArray(content) && ci === content.length) {
+      content.push({ type: 'output_text', annotations: [], logprobs: [], text: '' });
+      out.push(E.partAdded(this.seq++, id, oi, ci, { type: 'output_text', annotations: [], logprobs: [], text: '' }));
+    }
+    if (ev.logprobs === undefined) ev.logprobs = [];
+  }
+
+  /** Keeps the partial output current; the events themselves pass through unchanged. */
+  private track(ev: StreamEvent, type: string, oi: number | undefined): void {
+    if (oi === undefined) return;
+    if (type === 'response.output_item.added' && isObj(ev.item)) {
+      this.items.set(oi, structuredClone(ev.item) as Item);
+      this.open.add(oi);
+      return;
+    }
+    if (type === 'response.output_item.done' && isObj(ev.item)) {
+      this.items.set(oi, structuredClone(ev.item) as Item);
+      this.open.delete(oi);
+      return;
+    }
+    const item = this.items.get(oi);
+    if (!item) return;
+    const ci = ev.content_index as number;
+    const content = item.content as JsonObject[] | undefined;
+    const delta = typeof ev.delta === 'string' ? ev.delta : '';
+    switch (type) {
+      case 'response.content_part.added':
+        if (isObj(ev.part)) {
+          if (!content) item.content = [];
+          (item.content as unknown[]).push(structuredClone(ev.part));
+        }
+        break;
+      case 'response.output_text.delta':
+      case 'response.reasoning_text.delta':
+        if (content?.[ci]) content[ci].text = String(content[ci].text ?? '') + delta;
+        break;
+      case 'response.refusal.delta':
+        if (content?.[ci]) content[ci].refusal = String(content[ci].refusal ?? '') + delta;
+        break;
+      case 'response.function_call_arguments.delta':
+        item.arguments = String(item.arguments ?? '') + delta;
+        break;
+      case 'response.reasoning_summary_part.added':
+        if (Array.isArray(item.summary) && isObj(ev.part)) item.summary.push(structuredClone(ev.part));
+        break;
+      case 'response.reasoning_summary_text.delta': {
+        const part = (item.summary as JsonObject[] | undefined)?.[ev.summary_index as number];
+        if (part) part.text = String(part.text ?? '') + delta;
+        break;
+      }
+    }
+  }
+}
+
+/** Upstream `error` events come flat (`{code, message}`) or nested (`{error: {...}}`). */
+function errorOf(data: JsonObject): ResponseError {
+  const src = isObj(data.error) ? data.error : data;
+  return {
+    code: typeof src.code === 'string' && src.code ? src.code : 'server_error',
+    message: typeof src.message === 'string' && src.message ? src.message : 'upstream error',
+  };
+}

@@ -1,0 +1,81 @@
+import { startGateway, type Gateway } from '../../functions/local/gateway.ts';
+import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from './fake-upstream.ts';
+
+// A whole system for a test: fake upstream(s) as real HTTP servers, the gateway on its real
+// handler over HTTP with an in-memory dynalite.
+
+export interface System {
+  gw: Gateway;
+  upstreams: FakeUpstream[];
+  /** The gateway's /v1 base URL. */
+  base: string;
+  close(): Promise<void>;
+}
+
+export interface SystemOptions {
+  upstreams?: FakeUpstreamOptions[];
+  /** Extra YAML appended to the generated config. */
+  extraConfig?: string;
+  /** Override how each upstream is listed under `endpoints:`. */
+  endpointLine?: (u: FakeUpstream) => string;
+}
+
+export async function startSystem(opts: SystemOptions = {}): Promise<System> {
+  const upstreams = await Promise.all((opts.upstreams ?? [{ flavor: 'ollama' }]).map((o) => startFakeUpstream(o)));
+  const line = opts.endpointLine ?? ((u: FakeUpstream) => (u.flavor === 'openai' ? `{ url: "${u.url}/v1", type: openai }` : `"${u.url}"`));
+  const apiKeys = upstreams
+    .map((u, i) => (opts.upstreams?.[i]?.apiKey ? `  "${u.flavor === 'openai' ? `${u.url}/v1` : u.url}": "${opts.upstreams[i]!.apiKey}"` : ''))
+    .filter(Boolean);
+  const yaml = [
+    'endpoints:',
+    ...upstreams.map((u) => `  - ${line(u)}`),
+    apiKeys.length ? ['api_keys:', ...apiKeys].join('\n') : 'api_keys: {}',
+    'model_list_ttl_ms: 0',
+    'upstream_timeout_ms: 5000',
+    opts.extraConfig ?? '',
+  ].join('\n');
+  const gw = await startGateway({ configYaml: yaml });
+  return {
+    gw,
+    upstreams,
+    base: `${gw.url}/v1`,
+    close: async () => {
+      await gw.close();
+      await Promise.all(upstreams.map((u) => u.close()));
+    },
+  };
+}
+
+export interface SseEvent { event?: string; data: any }
+
+/** The spec's `_sse_events`: an SSE body split into (type, data) pairs. */
+export function sseEvents(text: string): SseEvent[] {
+  return text
+    .split('\n\n')
+    .filter((frame) => frame.trim())
+    .map((frame) => {
+      let event: string | undefined;
+      let data: any;
+      for (const line of frame.split('\n')) {
+        if (line.startsWith('event: ')) event = line.slice(7);
+        else if (line.startsWith('data: ')) data = JSON.parse(line.slice(6));
+      }
+      return { event, data };
+    });
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const text = await res.text();
+  let json: any;
+  try { json = JSON.parse(text); } catch { json = undefined; }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+export async function getJson(url: string, headers: Record<string, string> = {}, method = 'GET') {
+  const res = await fetch(url, { method, headers });
+  const text = await res.text();
+  let json: any;
+  try { json = JSON.parse(text); } catch { json = undefined; }
+  return { status: res.status, headers: res.headers, text, json };
+}
