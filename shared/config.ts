@@ -26,6 +26,16 @@ const fileSchema = z.object({
   model_list_ttl_ms: z.number().int().min(0).default(30_000),
   /** Chat backends: replay reasoning items from history as `reasoning_content`, or drop them. */
   reasoning_history: z.enum(['replay', 'drop']).default('replay'),
+  /** Background workers and foreground streams write a heartbeat this often. */
+  heartbeat_ms: z.number().int().min(10).default(30_000),
+  /** Background workers append streamed events to the log at most this often (first output at once). */
+  flush_ms: z.number().int().min(0).default(500),
+  /** Live background streams poll the event log this often. */
+  poll_ms: z.number().int().min(10).default(200),
+  /** A queued / in_progress response with no heartbeat for this long is marked failed by the sweeper. */
+  orphan_after_ms: z.number().int().min(1).default(120_000),
+  /** How often the local server runs the sweeper (AWS: the EventBridge schedule). */
+  sweep_interval_ms: z.number().int().min(10).default(30_000),
 });
 
 export interface Config {
@@ -39,6 +49,13 @@ export interface Config {
   upstreamTimeoutMs: number;
   modelListTtlMs: number;
   reasoningHistory: 'replay' | 'drop';
+  heartbeatMs: number;
+  flushMs: number;
+  pollMs: number;
+  /** How long a reader waits for committed events that have not landed before closing from the record. */
+  logGraceMs: number;
+  orphanAfterMs: number;
+  sweepIntervalMs: number;
 }
 
 /** `${NAME}` -> the environment's value (empty when unset), in every string of the document. */
@@ -94,5 +111,11 @@ export function parseConfig(yamlText: string, env: Record<string, string | undef
     upstreamTimeoutMs: c.upstream_timeout_ms,
     modelListTtlMs: c.model_list_ttl_ms,
     reasoningHistory: c.reasoning_history,
+    heartbeatMs: c.heartbeat_ms,
+    flushMs: c.flush_ms,
+    pollMs: c.poll_ms,
+    logGraceMs: 5_000,
+    orphanAfterMs: c.orphan_after_ms,
+    sweepIntervalMs: c.sweep_interval_ms,
   };
 }

@@ -1,7 +1,7 @@
 // The interfaces the service layer depends on. Adapters (DynamoDB, upstream HTTP) implement
 // them; the service never imports an SDK.
 import type {
-  ChatChunk, ChatCompletion, ChatRequest, InputItem, JsonObject, ResponseObject, ResponseStatus,
+  ChatChunk, ChatCompletion, ChatRequest, InputItem, JsonObject, ResponseObject, ResponseStatus, StreamEvent,
 } from './protocol/types.ts';
 
 /** A stored response: what `GET /v1/responses/{id}` and chains are served from. */
@@ -21,9 +21,27 @@ export interface StoredResponse {
   updatedAt: number;
   /** Epoch seconds after which the record is gone (TTL), null for never. */
   expiresAt: number | null;
+  /** Background: the workflow execution that holds the response (its worker's lease). */
+  lease: string | null;
+  /** Background: the sequence number of the last event the writer has committed to the log (-1: none). */
+  lastSeq: number;
 }
 
-export type NewStoredResponse = Omit<StoredResponse, 'ancestors'>;
+export type NewStoredResponse = Omit<StoredResponse, 'ancestors' | 'lease' | 'lastSeq'> & { lastSeq?: number };
+
+export interface UpdateOptions {
+  /** The write happens only if the stored status is one of these. */
+  from: readonly ResponseStatus[];
+  /** ...and, when given, only if the stored lease is this one. */
+  lease?: string;
+  /** Sets the lease (a worker claiming the response). */
+  setLease?: string;
+  /** ...and, when given, only if the heartbeat is unchanged since it was read. */
+  expectUpdatedAt?: number;
+  /** Records the last event sequence number committed to the log. */
+  lastSeq?: number;
+  endpoint?: string | null;
+}
 
 export interface ResponseStore {
   /** Stores a new record (fails if the id exists). `parent` is the previous response it continues. */
@@ -32,7 +50,13 @@ export interface ResponseStore {
    * Replaces the Response object (status, output, usage, ...) and bumps `updatedAt`, only if the
    * stored status is one of `from`. Returns false when that condition failed.
    */
-  update(id: string, response: ResponseObject, opts: { from: readonly ResponseStatus[]; endpoint?: string | null }): Promise<boolean>;
+  update(id: string, response: ResponseObject, opts: UpdateOptions): Promise<boolean>;
+  /** Appends a batch of events (consecutive sequence numbers) to the response's event log. */
+  appendEvents(id: string, events: readonly StreamEvent[], createdAt: number): Promise<void>;
+  /** The logged events with sequence_number > afterSeq, in order. */
+  readEvents(id: string, afterSeq: number): Promise<StreamEvent[]>;
+  /** The record whoever owns it (the worker and sweeper act for the owner). */
+  getAny(id: string): Promise<StoredResponse | null>;
   /** The record, or null when missing, expired or owned by someone else. */
   get(id: string, owner: string): Promise<StoredResponse | null>;
   /**
@@ -72,6 +96,14 @@ export interface Backend {
   responsesStream(ep: Endpoint, body: JsonObject, call?: UpstreamCall): AsyncIterable<UpstreamEvent>;
   /** Model names the endpoint advertises (`/api/tags` for Ollama-style, `/models` for native). */
   listModels(ep: Endpoint, call?: UpstreamCall): Promise<string[]>;
+}
+
+/** Starts and stops the workflow that runs a background response. */
+export interface BackgroundLauncher {
+  /** Starts the run named after the response; starting the same response twice runs it once. */
+  start(responseId: string): Promise<void>;
+  /** Best-effort stop (the worker notices a cancel by its failing writes anyway). */
+  stop(responseId: string): Promise<void>;
 }
 
 export interface Clock {

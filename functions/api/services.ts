@@ -7,20 +7,28 @@ import { DynamoResponseStore } from '../../shared/adapters/dynamo-store.ts';
 import { EndpointChooser } from '../../shared/routing/choose-endpoint.ts';
 import { systemClock } from '../../shared/ports.ts';
 import type { Services } from '../../shared/service/context.ts';
+import type { BackgroundLauncher } from '../../shared/ports.ts';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SfnLauncher } from '../../shared/adapters/sfn-launcher.ts';
 
 // Services are built once per process (a Lambda cold start, or the local server's start) and
 // reused by every request.
 
-export function buildServices(config: Config, dynamo: DynamoDBClient, tableName: string): Services {
+export function buildServices(
+  config: Config, dynamo: DynamoDBClient, tableName: string, launcher: (svc: Services) => BackgroundLauncher,
+): Services {
   const backend = new HttpBackend();
   const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
-  return {
+  const svc: Services = {
+    launcher: undefined as unknown as BackgroundLauncher, // set below: the launcher needs svc
     config,
     backend,
     clock: systemClock,
     store: new DynamoResponseStore(doc, tableName, { ttlSeconds: config.responseTtlSeconds }),
     chooser: new EndpointChooser(config.endpoints, backend, systemClock, { ttlMs: config.modelListTtlMs }),
   };
+  svc.launcher = launcher(svc);
+  return svc;
 }
 
 let current: Promise<Services> | undefined;
@@ -39,5 +47,6 @@ function servicesFromEnv(): Services {
   const env = process.env;
   const yaml = env.CONFIG_YAML ?? readFileSync(env.NOMYO_ROUTER_CONFIG_PATH ?? 'config.yaml', 'utf8');
   const dynamo = new DynamoDBClient(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {});
-  return buildServices(parseConfig(yaml, env), dynamo, env.RESPONSES_TABLE ?? 'responses');
+  const stateMachineArn = env.STATE_MACHINE_ARN ?? '';
+  return buildServices(parseConfig(yaml, env), dynamo, env.RESPONSES_TABLE ?? 'responses', () => new SfnLauncher(new SFNClient({}), stateMachineArn));
 }

@@ -15,6 +15,7 @@ export function sseBody(events: AsyncIterable<StreamEvent>): Readable {
         yield encodeEvent(event);
       }
     } catch (err) {
+      if ((err as Error)?.name === 'ClientGone') return; // nobody left to tell
       console.error(JSON.stringify({ level: 'error', msg: 'stream failed', error: String((err as Error)?.stack ?? err) }));
       yield encodeEvent({ type: 'error', sequence_number: last + 1, code: 'server_error', message: 'The server had an error while processing your request.', param: null });
     }

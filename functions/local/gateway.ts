@@ -4,6 +4,9 @@ import { parseConfig, type Config } from '../../shared/config.ts';
 import { startDynalite, type LocalDynamo } from '../../shared/adapters/dynalite.ts';
 import type { StreamingHandler } from './lambda-runtime.ts';
 import { startServer, type LocalServer } from './server.ts';
+import { LocalWorkflowLauncher } from '../../shared/adapters/local-workflow.ts';
+import { markFailed, runBackground } from '../../shared/service/background.ts';
+import type { Services } from '../../shared/service/context.ts';
 
 // One machine's whole system: the embedded DynamoDB, services wired to it, and the API handler
 // served over HTTP. `npm start` and the integration tests both start it through here.
@@ -11,6 +14,7 @@ import { startServer, type LocalServer } from './server.ts';
 export interface Gateway extends LocalServer {
   dynamo: LocalDynamo;
   config: Config;
+  svc: Services;
 }
 
 export interface GatewayOptions {
@@ -21,6 +25,8 @@ export interface GatewayOptions {
   dataDir?: string;
   port?: number;
   env?: Record<string, string | undefined>;
+  /** Workflow retry interval override (tests: retries without waiting seconds). */
+  retryIntervalMs?: number;
 }
 
 export function defaultConfigPath(env: Record<string, string | undefined> = process.env): string {
@@ -39,13 +45,26 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     port: opts.port,
     loadHandler: async () => (await import('../api/handler.ts')).handler as unknown as StreamingHandler,
   });
-  setServices(buildServices(config, dynamo.client, dynamo.tables.responses));
+  const svc = buildServices(config, dynamo.client, dynamo.tables.responses, (s) => new LocalWorkflowLauncher({
+    run: (input) => runBackground(s, input),
+    fail: (input) => markFailed(s, input),
+  }, { retryIntervalMs: opts.retryIntervalMs }));
+  setServices(svc);
+  // EventBridge Scheduler's job in AWS: the sweep, on a timer.
+  const sweep = setInterval(() => {
+    void svc.store.failOrphaned(config.orphanAfterMs, Date.now()).catch((err: unknown) =>
+      console.error(JSON.stringify({ level: 'error', msg: 'sweep failed', error: String(err) })));
+  }, config.sweepIntervalMs);
+  sweep.unref();
   return {
     ...server,
     dynamo,
     config,
+    svc,
     close: async () => {
+      clearInterval(sweep);
       await server.close();
+      await (svc.launcher as LocalWorkflowLauncher).drain();
       await dynamo.close();
     },
   };

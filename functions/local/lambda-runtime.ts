@@ -5,6 +5,14 @@ import type { ServerResponse } from 'node:http';
 // `awslambda.streamifyResponse` and `awslambda.HttpResponseStream.from`. As in Lambda, the status
 // line and headers go out on the first write.
 
+/** The client closed the connection: not a failure of ours. */
+export class ClientGone extends Error {
+  constructor() {
+    super('client disconnected');
+    this.name = 'ClientGone';
+  }
+}
+
 interface Prelude { statusCode?: number; headers?: Record<string, string> }
 
 export class LocalResponseStream extends Writable {
@@ -15,7 +23,7 @@ export class LocalResponseStream extends Writable {
     super();
     // A client that goes away destroys the stream, as it would end the Lambda's pipeline.
     res.on('close', () => {
-      if (!res.writableFinished) this.destroy(new Error('client disconnected'));
+      if (!res.writableFinished) this.destroy(new ClientGone());
     });
   }
 

@@ -1,7 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
-import { installLambdaGlobals, LocalResponseStream, type StreamingHandler } from './lambda-runtime.ts';
+import { ClientGone, installLambdaGlobals, LocalResponseStream, type StreamingHandler } from './lambda-runtime.ts';
 
 // The local server: node:http in front of the very handler Lambda runs. Requests become Function
 // URL events (payload 2.0); the handler's streamed answer goes back as it is written.
@@ -11,12 +12,25 @@ export const MAX_BODY_BYTES = 6 * 1024 * 1024;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function toEvent(req: http.IncomingMessage, body: Buffer) {
-  const url = new URL(req.url ?? '/', 'http://local');
-  const headers: Record<string, string> = {};
+/**
+ * The request target as a URL, or null when it cannot be one. Origin-form targets ('/path?q') are
+ * put under a fixed origin, so '//x/y' stays a path instead of naming a host (and '//[' cannot
+ * throw); absolute-form targets ('http://h/path', as proxies send) keep their own path.
+ */
+function targetUrl(target: string): URL | null {
+  try {
+    return new URL(target.startsWith('/') ? `http://local${target}` : target, 'http://local');
+  } catch {
+    return null;
+  }
+}
+
+function toEvent(req: http.IncomingMessage, url: URL, body: Buffer) {
+  // Null prototypes: a header or parameter named `__proto__` or `constructor` is just a name.
+  const headers: Record<string, string> = Object.create(null);
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
-  const query: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  const query: Record<string, string> = Object.create(null);
+  for (const [k, v] of url.searchParams) query[k] = Object.hasOwn(query, k) ? `${query[k]},${v}` : v;
   let text: string | undefined;
   let isBase64Encoded = false;
   if (body.length) {
@@ -39,9 +53,39 @@ function toEvent(req: http.IncomingMessage, body: Buffer) {
   };
 }
 
+const errorBody = (message: string, code: string, type = 'invalid_request_error'): string =>
+  JSON.stringify({ error: { message, type, param: null, code } });
+
 function tooLarge(res: http.ServerResponse): void {
-  const body = JSON.stringify({ error: { message: `Request body too large: the limit is ${MAX_BODY_BYTES} bytes.`, type: 'invalid_request_error', param: null, code: 'request_too_large' } });
+  const body = errorBody(`Request body too large: the limit is ${MAX_BODY_BYTES} bytes.`, 'request_too_large');
   res.writeHead(413, { 'content-type': 'application/json', connection: 'close' }).end(body);
+}
+
+/** What node:http's own answers to unparsable requests would be, in OpenAI's envelope. */
+const CLIENT_ERRORS: Record<string, [status: number, message: string, code: string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request line and headers too large.', 'request_header_too_large'],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'Chunk extensions too large.', 'request_too_large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'The request was not received in time.', 'request_timeout'],
+};
+
+/**
+ * Replaces node:http's default `clientError` answer (a bare `400 Bad Request`, no body): the same
+ * statuses, with an envelope body. Like the default, it answers only when no response has begun on
+ * the socket (else the bytes would corrupt it), then closes the connection.
+ */
+function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const [status, message, code] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'The request is not valid HTTP.', 'invalid_request'];
+  const body = errorBody(message, code);
+  socket.on('error', () => undefined); // a peer that already left
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    () => socket.destroy(),
+  );
 }
 
 export interface LocalServer {
@@ -68,14 +112,30 @@ export async function startServer(opts: { port?: number; host?: string; loadHand
     });
     req.on('end', () => {
       if (rejected) return;
+      const url = targetUrl(req.url ?? '/');
+      if (!url) {
+        res.writeHead(400, { 'content-type': 'application/json' }).end(errorBody('The request target is not a valid URL.', 'invalid_url'));
+        return;
+      }
       const stream = new LocalResponseStream(res);
       stream.on('error', () => undefined); // a client that left is not our error
-      handler(toEvent(req, Buffer.concat(chunks)), stream, { awsRequestId: randomUUID() }).catch((err: unknown) => {
+      handler(toEvent(req, url, Buffer.concat(chunks)), stream, { awsRequestId: randomUUID() }).catch((err: unknown) => {
         console.error(JSON.stringify({ level: 'error', msg: 'handler failed', error: String((err as Error)?.stack ?? err) }));
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-        res.end();
+        if (res.headersSent) res.end();
+        else res.writeHead(500, { 'content-type': 'application/json' }).end(errorBody('The server had an error while processing your request.', 'server_error', 'server_error'));
       });
     });
+  });
+  server.on('clientError', onClientError);
+  // Without these listeners node:http answers an unknown `Expect` with a bare 417 and drops a
+  // CONNECT without a word; both get an envelope like every other answer.
+  server.on('checkExpectation', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    res.writeHead(417, { 'content-type': 'application/json', connection: 'close' }).end(errorBody("Only 'Expect: 100-continue' is supported.", 'expectation_failed'));
+  });
+  server.on('connect', (req: http.IncomingMessage, socket: Duplex) => {
+    const body = errorBody(`Method CONNECT is not allowed on ${req.url}.`, 'method_not_allowed');
+    socket.on('error', () => undefined);
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`, () => socket.destroy());
   });
   server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
   await new Promise<void>((resolve, reject) => {

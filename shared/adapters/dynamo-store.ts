@@ -21,9 +21,9 @@ import {
   BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import type { Clock, NewStoredResponse, ResponseStore, StoredResponse } from '../ports.ts';
+import type { Clock, NewStoredResponse, ResponseStore, StoredResponse, UpdateOptions } from '../ports.ts';
 import { systemClock } from '../ports.ts';
-import { TERMINAL_STATUSES, type InputItem, type ResponseObject, type ResponseStatus } from '../protocol/types.ts';
+import { TERMINAL_STATUSES, type InputItem, type ResponseObject, type ResponseStatus, type StreamEvent } from '../protocol/types.ts';
 
 /** Largest part item payload: under the 400 KB item limit with room for keys and attributes. */
 const PART_BYTES = 350_000;
@@ -64,6 +64,8 @@ interface Meta {
   endpoint?: string;
   active?: string;
   ancestors?: string[];
+  lease?: string;
+  last_seq?: number;
   in_blob?: Uint8Array;
   in_gen?: string;
   in_parts?: number;
@@ -124,6 +126,7 @@ export class DynamoResponseStore implements ResponseStore {
     };
     if (expiresAt !== null) meta.expires_at = expiresAt;
     if (rec.endpoint !== null) meta.endpoint = rec.endpoint;
+    if (rec.lastSeq !== undefined) meta.last_seq = rec.lastSeq;
     if (!isTerminal(rec.response.status)) meta.active = ACTIVE;
     try {
       await this.doc.send(new PutCommand({
@@ -137,18 +140,17 @@ export class DynamoResponseStore implements ResponseStore {
     }
   }
 
-  update(id: string, response: ResponseObject, opts: { from: readonly ResponseStatus[]; endpoint?: string | null }): Promise<boolean> {
-    return this.replace(id, response, opts.from, opts.endpoint, this.clock.nowMs());
+  update(id: string, response: ResponseObject, opts: UpdateOptions): Promise<boolean> {
+    return this.replace(id, response, opts, this.clock.nowMs());
   }
 
   /**
    * Conditional replacement of the response blob. `expectUpdatedAt` additionally requires the
-   * heartbeat to be unchanged (the sweeper's guard: a live writer wins the race).
+   * heartbeat to be unchanged (the sweeper's guard: a live writer wins the race); `lease`
+   * requires the worker's lease to still be the stored one.
    */
-  private async replace(
-    id: string, response: ResponseObject, from: readonly ResponseStatus[], endpoint: string | null | undefined,
-    nowMs: number, expectUpdatedAt?: number,
-  ): Promise<boolean> {
+  private async replace(id: string, response: ResponseObject, opts: UpdateOptions, nowMs: number): Promise<boolean> {
+    const { from, endpoint, expectUpdatedAt } = opts;
     if (from.length === 0) return false;
     const blob = await pack(response);
     const ptr = pointerFor(blob, newGen());
@@ -177,11 +179,17 @@ export class DynamoResponseStore implements ResponseStore {
       if (endpoint === null) remove.push('#endpoint');
       else { set.push('#endpoint = :endpoint'); values[':endpoint'] = endpoint; }
     }
+    if (opts.setLease !== undefined) { set.push('lease = :setLease'); values[':setLease'] = opts.setLease; }
+    if (opts.lastSeq !== undefined) { set.push('last_seq = :lastSeq'); values[':lastSeq'] = opts.lastSeq; }
     const fromNames = from.map((s, i) => { values[`:from${i}`] = s; return `:from${i}`; });
     let condition = `#status IN (${fromNames.join(', ')})`;
     if (expectUpdatedAt !== undefined) {
       condition += ' AND #updated = :seen';
       values[':seen'] = expectUpdatedAt;
+    }
+    if (opts.lease !== undefined) {
+      condition += ' AND lease = :lease';
+      values[':lease'] = opts.lease;
     }
 
     let old: Item | undefined;
@@ -223,9 +231,50 @@ export class DynamoResponseStore implements ResponseStore {
       if (err instanceof ConditionalCheckFailedException) return false;
       throw err;
     }
-    // Every remaining item of the partition, stale generations included. Best effort (see above).
-    await this.deletePartition(id).catch(() => {});
+    // Every remaining item of the partition, stale generations included, and the event log.
+    // Best effort (see above).
+    await Promise.all([this.deletePartition(id), this.deletePartition(eventsPk(id))]).catch(() => {});
     return true;
+  }
+
+  // ── event log ────────────────────────────────────────────────────────────
+  // A partition of its own (`<id>#ev`), so reading a record never reads its events. One item
+  // per appended batch, keyed by the batch's LAST sequence number: the items holding events
+  // after N are exactly those whose key is greater than N.
+
+  async appendEvents(id: string, events: readonly StreamEvent[], createdAt: number): Promise<void> {
+    if (events.length === 0) return;
+    const last = events[events.length - 1]!.sequence_number;
+    const expiresAt = this.ttlSeconds === null ? null : createdAt + this.ttlSeconds;
+    await this.doc.send(new PutCommand({
+      TableName: this.tableName,
+      Item: { pk: eventsPk(id), sk: seqKey(last), blob: await pack(events), ...(expiresAt !== null ? { expires_at: expiresAt } : {}) },
+    }));
+  }
+
+  async readEvents(id: string, afterSeq: number): Promise<StreamEvent[]> {
+    const out: StreamEvent[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.doc.send(new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk > :after',
+        ExpressionAttributeValues: { ':pk': eventsPk(id), ':after': seqKey(afterSeq) },
+        ConsistentRead: true,
+        ExclusiveStartKey: startKey,
+      }));
+      startKey = page.LastEvaluatedKey;
+      for (const item of page.Items ?? []) {
+        for (const ev of await unpack<StreamEvent[]>(item.blob)) if (ev.sequence_number > afterSeq) out.push(ev);
+      }
+    } while (startKey);
+    return out;
+  }
+
+  async getAny(id: string): Promise<StoredResponse | null> {
+    const loaded = await this.load(id);
+    if (!loaded || (loaded.meta.expires_at !== undefined && loaded.meta.expires_at <= this.nowSec())) return null;
+    return this.toStored(loaded);
   }
 
   async failOrphaned(olderThanMs: number, now: number): Promise<number> {
@@ -267,7 +316,7 @@ export class DynamoResponseStore implements ResponseStore {
         message: `The response was abandoned: no progress was recorded for ${seconds} seconds (the process running it stopped).`,
       },
     };
-    return this.replace(id, failed, ['queued', 'in_progress'], undefined, now, loaded.meta.updated_at);
+    return this.replace(id, failed, { from: ['queued', 'in_progress'], expectUpdatedAt: loaded.meta.updated_at }, now);
   }
 
   // ── reads ────────────────────────────────────────────────────────────────
@@ -365,6 +414,8 @@ export class DynamoResponseStore implements ResponseStore {
       endpoint: meta.endpoint ?? null,
       updatedAt: meta.updated_at,
       expiresAt: meta.expires_at ?? null,
+      lease: meta.lease ?? null,
+      lastSeq: meta.last_seq ?? -1,
     };
     Object.defineProperty(rec, REF, { value: refOfMeta(meta), enumerable: false });
     return rec;
@@ -450,6 +501,9 @@ export class DynamoResponseStore implements ResponseStore {
 // ── blobs, parts and refs (pure) ───────────────────────────────────────────
 
 const isTerminal = (s: ResponseStatus) => TERMINAL_STATUSES.includes(s);
+const eventsPk = (id: string) => `${id}#ev`;
+/** Sequence numbers as sort keys that order as numbers (-1, 'before everything', included). */
+const seqKey = (seq: number) => `e#${String(seq + 1).padStart(10, '0')}`;
 const newGen = () => randomBytes(4).toString('hex');
 
 async function pack(value: unknown): Promise<Uint8Array> {

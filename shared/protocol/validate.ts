@@ -69,10 +69,36 @@ function toApiError(body: unknown, issue: z.core.$ZodIssue): ApiError {
   return badRequest(`Invalid value for '${param}': ${issue.message}.`, param, 'invalid_value');
 }
 
+/**
+ * Deepest nesting of arrays and objects accepted in a body (the body itself is level 1). JSON.parse
+ * takes any depth, but JSON.stringify and structuredClone recurse and overflow the stack at a few
+ * thousand levels: past this limit a body could only fail later, as a 500.
+ */
+export const MAX_BODY_DEPTH = 128;
+
+/** The top-level parameter whose value nests deeper than MAX_BODY_DEPTH, if any. Iterative. */
+function tooDeep(body: object): string | undefined {
+  for (const [key, value] of Object.entries(body)) {
+    const stack: Array<{ v: object; depth: number }> = [];
+    if (value !== null && typeof value === 'object') stack.push({ v: value, depth: 2 });
+    for (let top = stack.pop(); top; top = stack.pop()) {
+      if (top.depth > MAX_BODY_DEPTH) return key;
+      for (const child of Array.isArray(top.v) ? top.v : Object.values(top.v)) {
+        if (child !== null && typeof child === 'object') stack.push({ v: child, depth: top.depth + 1 });
+      }
+    }
+  }
+  return undefined;
+}
+
 /** Validates a parsed JSON body; throws an ApiError (400) naming the first bad parameter. */
 export function parseCreateRequest(body: unknown): CreateRequest {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw badRequest('The request body must be a JSON object.', null, 'invalid_json');
+  }
+  const deep = tooDeep(body);
+  if (deep !== undefined) {
+    throw badRequest(`Invalid value for '${deep}': nested deeper than ${MAX_BODY_DEPTH} levels of arrays and objects.`, deep, 'invalid_value');
   }
   const result = createRequest.safeParse(body);
   if (!result.success) throw toApiError(body, result.error.issues[0]!);

@@ -23,8 +23,8 @@ export interface BackendPath {
 /** An abort signal that fires on the caller's signal and that we can fire ourselves. */
 export function linkedAbort(signal?: AbortSignal): AbortController {
   const controller = new AbortController();
-  if (signal?.aborted) controller.abort();
-  else signal?.addEventListener('abort', () => controller.abort(), { once: true });
+  if (signal?.aborted) controller.abort(signal.reason);
+  else signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
   return controller;
 }
 

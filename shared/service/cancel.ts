@@ -3,11 +3,28 @@ import { isResponseId } from '../protocol/ids.ts';
 import type { ResponseObject } from '../protocol/types.ts';
 import type { Caller, Services } from './context.ts';
 
-/** `POST /v1/responses/{id}/cancel`: only background responses can be cancelled (OpenAI's rule). */
+/**
+ * `POST /v1/responses/{id}/cancel`. Only background responses can be cancelled (OpenAI's rule).
+ * The conditional write to `cancelled` is what stops the job: the worker's next write fails and
+ * it aborts its upstream request. StopExecution follows as a backstop. A cancel racing the
+ * worker's last write ends in one terminal state: whichever conditional write lands first.
+ */
 export async function cancelResponse(svc: Services, caller: Caller, id: string): Promise<ResponseObject> {
-  const rec = isResponseId(id) ? await svc.store.get(id, caller.principal) : null;
-  if (!rec) throw responseNotFound(id);
-  if (!rec.response.background) throw badRequest('Only responses created with background=true can be cancelled.', null, 'invalid_request');
-  if (rec.response.status === 'cancelled') return rec.response;
-  throw badRequest(`Cannot cancel a response with status '${rec.response.status}'.`, null, 'invalid_request');
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const rec = isResponseId(id) ? await svc.store.get(id, caller.principal) : null;
+    if (!rec) throw responseNotFound(id);
+    const { response } = rec;
+    if (!response.background) throw badRequest('Only responses created with background=true can be cancelled.', null, 'invalid_request');
+    if (response.status === 'cancelled') return response;
+    if (response.status !== 'queued' && response.status !== 'in_progress') {
+      throw badRequest(`Cannot cancel a ${response.status} response.`, null, 'invalid_request');
+    }
+    const cancelled: ResponseObject = { ...response, status: 'cancelled', completed_at: null };
+    // Conditional on the heartbeat too: the snapshot we write must be the one we read.
+    if (await svc.store.update(id, cancelled, { from: ['queued', 'in_progress'], expectUpdatedAt: rec.updatedAt })) {
+      await svc.launcher.stop(id).catch(() => undefined);
+      return cancelled;
+    }
+  }
+  throw badRequest('The response changed while it was being cancelled; try again.', null, 'conflict');
 }

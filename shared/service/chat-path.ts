@@ -6,7 +6,7 @@ import { buildChatRequest, chatMessageToOutputItems, responsesInputToMessages, u
 import { UpstreamError } from '../adapters/upstream-http.ts';
 import type { BackendPath } from './backend-path.ts';
 import { linkedAbort, streamThrough } from './backend-path.ts';
-import { streamFailure } from './upstream-errors.ts';
+import { failureOf } from './upstream-errors.ts';
 import type { Services } from './context.ts';
 import type { Job } from './create.ts';
 import type { Choice } from '../routing/choose-endpoint.ts';
@@ -46,10 +46,8 @@ export const chatPath: BackendPath = {
     const request = chatRequest(svc, choice, job, true);
     const controller = linkedAbort(job.signal);
     const upstream = svc.backend.chatStream(choice.endpoint, request, { signal: controller.signal, timeoutMs: svc.config.upstreamTimeoutMs });
-    const translator = new ChatStreamTranslator({ response: job.base, newId, now: () => svc.clock.nowMs() });
-    return streamThrough(upstream, translator, (chunk) => translator.push(chunk), controller, streamFailure, () => [
-      ...translator.created(),
-      ...translator.inProgress(),
-    ]);
+    const translator = new ChatStreamTranslator({ response: job.base, nextSequence: job.nextSequence, newId, now: () => svc.clock.nowMs(), started: job.resumed });
+    const opening = () => (job.resumed ? translator.inProgress() : [...translator.created(), ...translator.inProgress()]);
+    return streamThrough(upstream, translator, (chunk) => translator.push(chunk), controller, failureOf(job), opening);
   },
 };

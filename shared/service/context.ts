@@ -1,5 +1,5 @@
 import type { Config } from '../config.ts';
-import type { Backend, Clock, ResponseStore } from '../ports.ts';
+import type { Backend, BackgroundLauncher, Clock, ResponseStore } from '../ports.ts';
 import type { EndpointChooser } from '../routing/choose-endpoint.ts';
 
 /** Everything a service call needs; built once per process (cold start) and reused. */
@@ -9,6 +9,7 @@ export interface Services {
   chooser: EndpointChooser;
   clock: Clock;
   config: Config;
+  launcher: BackgroundLauncher;
 }
 
 /** Who is calling: the principal owns what it stores. */

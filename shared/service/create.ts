@@ -2,12 +2,14 @@ import { ApiError, badRequest, notFound } from '../protocol/errors.ts';
 import { newId } from '../protocol/ids.ts';
 import { newResponseObject } from '../protocol/response.ts';
 import type { CreateRequest, InputItem, JsonObject, ResponseObject, StreamEvent } from '../protocol/types.ts';
-import type { StoredResponse } from '../ports.ts';
+import type { NewStoredResponse, StoredResponse } from '../ports.ts';
 import { upstreamToApiError } from './upstream-errors.ts';
 import { chatPath } from './chat-path.ts';
 import { nativePath } from './native-path.ts';
 import type { Caller, Services } from './context.ts';
 import { normalizeInputItems, outputItemsToInputItems, TranslationError } from '../translate/index.ts';
+import { ChatStreamTranslator } from '../stream/index.ts';
+import { markFailed, tailEvents } from './background.ts';
 
 export type CreateResult =
   | { kind: 'json'; body: ResponseObject }
@@ -22,6 +24,10 @@ export interface Job {
   history: InputItem[];
   input: InputItem[];
   signal?: AbortSignal;
+  /** Background: the first sequence number of this run's events, after those already logged. */
+  nextSequence?: number;
+  /** Background: created/queued/in_progress were already logged; emit no opening events. */
+  resumed?: boolean;
 }
 
 /**
@@ -30,7 +36,7 @@ export interface Job {
  * client gets a proper HTTP status; after that, failures end the stream with response.failed.
  */
 export async function createResponse(svc: Services, caller: Caller, req: CreateRequest, signal?: AbortSignal): Promise<CreateResult> {
-  if (req.background) throw badRequest('Background mode is not available yet.', 'background');
+  if (req.background) return createBackground(svc, caller, req);
   const store = req.store !== false;
   const nowMs = svc.clock.nowMs();
 
@@ -53,7 +59,7 @@ export async function createResponse(svc: Services, caller: Caller, req: CreateR
   const release = svc.chooser.acquire(choice);
   const path = choice.endpoint.kind === 'responses' ? nativePath : chatPath;
 
-  const record = (response: ResponseObject): Omit<StoredResponse, 'ancestors'> => ({
+  const record = (response: ResponseObject): NewStoredResponse => ({
     id: base.id,
     owner: caller.principal,
     response,
@@ -77,12 +83,22 @@ export async function createResponse(svc: Services, caller: Caller, req: CreateR
     // sees the terminal event, so what it was told is what is stored.
     if (store) await svc.store.create(record(run.snapshot()), parent);
     async function* events(): AsyncGenerator<StreamEvent> {
+      // The heartbeat (with the partial output) keeps the sweeper off a long, live stream.
+      let beat: Promise<unknown> = Promise.resolve();
+      const heartbeat = store ? setInterval(() => {
+        beat = svc.store.update(base.id, run.snapshot(), { from: ['in_progress'] }).catch(() => undefined);
+      }, svc.config.heartbeatMs) : undefined;
       try {
         for await (const batch of run.events) {
-          if (store && run.finished()) await persistFinal(svc, run.snapshot());
+          if (store && run.finished()) {
+            clearInterval(heartbeat);
+            await beat;
+            await persistFinal(svc, run.snapshot());
+          }
           yield* batch;
         }
       } finally {
+        clearInterval(heartbeat);
         release();
       }
     }
@@ -121,4 +137,45 @@ function rethrowUpstream(err: unknown): never {
 export function nativeRequestBody(req: CreateRequest, model: string, items: InputItem[]): JsonObject {
   const { previous_response_id: _p, background: _b, nomyo: _n, store: _s, stream: _st, conversation: _c, ...rest } = req;
   return { ...rest, model, input: items, store: false };
+}
+
+/**
+ * `background: true`: store the response as queued with its first events, start the workflow,
+ * and answer at once (JSON), or stream the log as the worker fills it.
+ */
+async function createBackground(svc: Services, caller: Caller, req: CreateRequest): Promise<CreateResult> {
+  const nowMs = svc.clock.nowMs();
+  const [parent] = await Promise.all([
+    req.previous_response_id ? loadParent(svc, caller, req.previous_response_id) : Promise.resolve(null),
+    svc.chooser.choose(req.model), // an unknown model is a 404 now, not a failed job later
+  ]);
+  const base = newResponseObject({
+    id: newId('resp'), model: req.model, createdAt: Math.floor(nowMs / 1000), status: 'queued', request: { ...req, store: true },
+  });
+  const opening = new ChatStreamTranslator({ response: base });
+  const events = [...opening.created(), ...opening.queued()];
+  await svc.store.create({
+    id: base.id, owner: caller.principal, response: base, input: normalizeInputItems(req.input, newId), endpoint: null,
+    updatedAt: nowMs, expiresAt: null, lastSeq: events.at(-1)!.sequence_number,
+  }, parent);
+  await svc.store.appendEvents(base.id, events, base.created_at);
+  try {
+    await svc.launcher.start(base.id);
+  } catch (err) {
+    console.error(JSON.stringify({ level: 'error', msg: 'could not start the background job', id: base.id, error: String(err) }));
+    await markFailed(svc, { responseId: base.id, error: { Error: 'StartFailed', Cause: 'the workflow could not be started' } });
+    throw new ApiError(500, 'The background job could not be started.', 'server_error', null, 'server_error');
+  }
+  if (!req.stream) return { kind: 'json', body: base };
+  async function* live(): AsyncGenerator<StreamEvent> {
+    yield* events;
+    yield* tailEvents(svc, base.id, events.at(-1)!.sequence_number);
+  }
+  return { kind: 'stream', events: live() };
+}
+
+async function loadParent(svc: Services, caller: Caller, id: string): Promise<StoredResponse> {
+  const parent = await svc.store.get(id, caller.principal);
+  if (!parent) throw notFound(`Previous response with id '${id}' not found.`, 'previous_response_id');
+  return parent;
 }

@@ -3,7 +3,10 @@ import type { InputItem } from '../protocol/types.ts';
 import { NativeStreamRewriter, rewriteNativeResponse } from '../stream/index.ts';
 import type { BackendPath } from './backend-path.ts';
 import { linkedAbort, streamThrough } from './backend-path.ts';
-import { streamFailure } from './upstream-errors.ts';
+import { failureOf } from './upstream-errors.ts';
+import type { UpstreamEvent } from '../ports.ts';
+
+const OPENING = new Set(['response.created', 'response.queued']);
 import type { Job } from './create.ts';
 import { nativeRequestBody } from './create.ts';
 
@@ -36,7 +39,9 @@ export const nativePath: BackendPath = {
   async stream(svc, choice, job) {
     const controller = linkedAbort(job.signal);
     const upstream = svc.backend.responsesStream(choice.endpoint, body(job, choice.model), { signal: controller.signal, timeoutMs: svc.config.upstreamTimeoutMs });
-    const rewriter = new NativeStreamRewriter({ response: job.base, newId, now: () => svc.clock.nowMs() });
-    return streamThrough(upstream, rewriter, (ev) => rewriter.push(ev), controller, streamFailure);
+    const rewriter = new NativeStreamRewriter({ response: job.base, nextSequence: job.nextSequence, newId, now: () => svc.clock.nowMs(), started: job.resumed });
+    // A background run already logged its own opening events; the upstream's would repeat them.
+    const push = (ev: UpstreamEvent) => (job.resumed && OPENING.has(String(ev.data.type ?? ev.event)) ? [] : rewriter.push(ev));
+    return streamThrough(upstream, rewriter, push, controller, failureOf(job));
   },
 };

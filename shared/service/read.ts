@@ -4,6 +4,7 @@ import type { InputItem, ResponseObject, StreamEvent } from '../protocol/types.t
 import type { StoredResponse } from '../ports.ts';
 import { responseToEvents } from '../stream/index.ts';
 import type { Caller, Services } from './context.ts';
+import { tailEvents } from './background.ts';
 
 // Retrieve, delete and list input items: reads of what create stored, scoped to the caller.
 
@@ -20,6 +21,8 @@ export async function retrieveResponse(svc: Services, caller: Caller, id: string
 /** `GET /v1/responses/{id}?stream=true[&starting_after=N]`: the stored response replayed as events. */
 export async function replayResponse(svc: Services, caller: Caller, id: string, startingAfter: number | null): Promise<AsyncIterable<StreamEvent>> {
   const rec = await load(svc, caller, id);
+  // Background responses have a log: replay it, live while the job runs.
+  if (rec.response.background) return tailEvents(svc, id, startingAfter ?? -1);
   const events = responseToEvents(rec.response).filter((e) => startingAfter === null || e.sequence_number > startingAfter);
   return (async function* () {
     yield* events;

@@ -27,3 +27,11 @@ export function streamFailure(err: unknown): ResponseError {
   if (err instanceof UpstreamError) return { code: 'server_error', message: `The upstream model server failed: ${err.message}` };
   return { code: 'server_error', message: 'The server had an error while processing your request.' };
 }
+
+/** The failure to report for a stream: the reason it was aborted, if we aborted it on purpose. */
+export function failureOf(job: { signal?: AbortSignal }): (err: unknown) => ResponseError {
+  return (err) => {
+    const reason = job.signal?.aborted ? job.signal.reason : undefined;
+    return reason instanceof UpstreamError ? { code: 'server_error', message: reason.message } : streamFailure(err);
+  };
+}

@@ -18,6 +18,8 @@ export interface TranslatorOptions {
   newId?: (prefix: IdPrefix) => string;
   /** Clock in epoch ms (default Date.now), for completed_at. */
   now?: () => number;
+  /** The stream's response.created was already sent (a background run continuing its log). */
+  started?: boolean;
 }
 
 type ItemStatus = 'completed' | 'incomplete';
@@ -51,6 +53,7 @@ export class ChatStreamTranslator {
     this.seq = opts.nextSequence ?? 0;
     this.newId = opts.newId ?? randomId;
     this.now = opts.now ?? Date.now;
+    this.started = opts.started ?? false;
   }
 
   get response(): ResponseObject { return E.snapshotOf(this.res); }
@@ -108,11 +111,13 @@ export class ChatStreamTranslator {
     }
     const out: StreamEvent[] = [];
     this.start(out);
-    for (const call of this.calls.values()) if (!call.open && !call.closed && (call.args || call.id)) this.openCall(call, out);
-    if (this.heldText && this.res.output.length === 0) this.flushHeld(out);
     const reason = this.finish === 'length' ? 'max_output_tokens' : this.finish === 'content_filter' ? 'content_filter' : null;
-    this.close(reason ? 'incomplete' : 'completed', out);
-    this.res.status = reason ? 'incomplete' : 'completed';
+    const status = reason ? 'incomplete' : 'completed';
+    // Calls whose name never came are still sent: the client sees what the model produced.
+    for (const call of this.calls.values()) if (!call.open && !call.closed && (call.args || call.id)) this.openCall(call, out, status);
+    if (this.heldText && this.res.output.length === 0) this.flushHeld(out);
+    this.close(status, out);
+    this.res.status = status;
     this.res.completed_at = reason ? null : Math.floor(this.now() / 1000);
     this.res.incomplete_details = reason ? { reason } : null;
     return this.terminate(reason ? 'response.incomplete' : 'response.completed', out);
@@ -238,7 +243,9 @@ export class ChatStreamTranslator {
     if (tc.id && !call.id) call.id = tc.id;
     const name = tc.function?.name;
     if (name && !call.name) call.name = name;
-    const args = tc.function?.arguments;
+    // A few servers send arguments as a JSON object rather than a string.
+    const raw: unknown = tc.function?.arguments;
+    const args = typeof raw === 'string' ? raw : raw == null ? '' : JSON.stringify(raw);
     if (!call.open) {
       // Announce the call only once its name is known (it may come after the first fragment).
       if (args) call.args += args;
@@ -249,8 +256,8 @@ export class ChatStreamTranslator {
     }
   }
 
-  private openCall(call: ToolCall, out: StreamEvent[]): void {
-    this.close('completed', out);
+  private openCall(call: ToolCall, out: StreamEvent[], closeStatus: ItemStatus = 'completed'): void {
+    this.close(closeStatus, out);
     const id = this.newId('fc');
     const callId = call.id || `call_${this.newId('fc').slice(3)}`;
     const index = this.res.output.length;

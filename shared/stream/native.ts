@@ -76,6 +76,8 @@ export interface NativeRewriterOptions {
   newId?: NewId;
   /** Clock in epoch ms (default Date.now): completed_at when the upstream leaves it out. */
   now?: () => number;
+  /** The stream's response.created was already sent (a background run continuing its log). */
+  started?: boolean;
 }
 
 const TERMINAL = new Set(['response.completed', 'response.incomplete', 'response.failed']);
@@ -98,6 +100,7 @@ export class NativeStreamRewriter {
     this.ids = new IdMapper(opts.newId ?? randomId);
     this.seq = opts.nextSequence ?? 0;
     this.res = { ...opts.response, output: [] };
+    this.started = opts.started ?? false;
   }
 
   get response(): ResponseObject {
@@ -107,8 +110,8 @@ export class NativeStreamRewriter {
   get nextSequence(): number { return this.seq; }
 
   push(frame: { event?: string; data: JsonObject }): StreamEvent[] {
-    if (this.done) return [];
     const data = frame.data;
+    if (this.done || !isObj(data)) return [];
     const type = typeof data.type === 'string' ? data.type : (frame.event ?? '');
     if (type === 'error' || frame.event === 'error') return this.fail(errorOf(data));
 

@@ -18,6 +18,8 @@ export interface SystemOptions {
   extraConfig?: string;
   /** Override how each upstream is listed under `endpoints:`. */
   endpointLine?: (u: FakeUpstream) => string;
+  /** Workflow retry interval (ms) for the local runner. */
+  retryIntervalMs?: number;
 }
 
 export async function startSystem(opts: SystemOptions = {}): Promise<System> {
@@ -34,7 +36,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     'upstream_timeout_ms: 5000',
     opts.extraConfig ?? '',
   ].join('\n');
-  const gw = await startGateway({ configYaml: yaml });
+  const gw = await startGateway({ configYaml: yaml, retryIntervalMs: opts.retryIntervalMs });
   return {
     gw,
     upstreams,

@@ -250,7 +250,7 @@ describe('getChain', () => {
     const short = new DynamoResponseStore(doc, table(), { ttlSeconds: 60 });
     const old = newRecord({ createdAt: nowSec() - 3600 });
     await short.create(old, null);
-    const oldStored: StoredResponse = { ...old, ancestors: [], expiresAt: null }; // a caller-built parent (no hidden ref)
+    const oldStored: StoredResponse = { ...old, ancestors: [], expiresAt: null, lease: null, lastSeq: -1 }; // a caller-built parent (no hidden ref)
     const child = newRecord();
     await short.create(child, oldStored);
     expect((await short.getChain(child.id, OWNER))!.map((r) => r.id)).toEqual([child.id]);

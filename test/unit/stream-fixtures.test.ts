@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FunctionCallItem, MessageItem, ReasoningItem } from '../../shared/protocol/types.ts';
 import { validateWithSdk } from '../helpers/sdk-validate.ts';
-import { chunksOf, translate, types } from './stream-fixtures.ts';
+import { chunksOf, fixture, framesOf, translate, types } from './stream-fixtures.ts';
 
 function assertGapless(events: { sequence_number: number }[]) {
   expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i));
@@ -84,5 +84,20 @@ describe('Chat fixtures -> Responses events, validated by the openai SDK', () =>
     expect((final.output[0] as MessageItem).status).toBe('incomplete');
     expect(final.output_text).toBe('Once upon a time, there was');
     expect(final.completed_at).toBeNull();
+  });
+});
+
+describe('the SDK check itself', () => {
+  it('rejects streams that break the lifecycle, so passing means something', async () => {
+    const { events } = translate(chunksOf('ollama-text.chunks.txt'));
+    await expect(validateWithSdk(events.filter((e) => e.type !== 'response.content_part.added'))).rejects.toThrow();
+    await expect(validateWithSdk(events.map((e) => (e.type === 'response.output_text.delta' ? { ...e, item_id: 'msg_other' } : e)))).rejects.toThrow(/item_id/);
+    await expect(validateWithSdk(events.filter((e) => e.type !== 'response.created'))).rejects.toThrow();
+  });
+
+  it('decodes the fixtures the same whatever the network chunking', () => {
+    for (const name of ['vllm-tools-parallel.chunks.txt', 'openai-responses-text.sse.txt']) {
+      expect(framesOf(fixture(name), 1)).toEqual(framesOf(fixture(name), 100_000));
+    }
   });
 });

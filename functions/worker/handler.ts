@@ -1,0 +1,26 @@
+import { getServices } from '../api/services.ts';
+import { markFailed, runBackground } from '../../shared/service/background.ts';
+
+// The workflow's task (infra/workflow.asl.json): `run` one background response, or `fail` it
+// from the workflow's catch. Thin: the logic is in shared/service/background.ts.
+
+export interface WorkerEvent {
+  action: 'run' | 'fail';
+  responseId: string;
+  executionId?: string;
+  error?: { Error?: string; Cause?: string };
+}
+
+/** Leave this much of the Lambda's 15 minutes to write the final state. */
+const SAFETY_MARGIN_MS = 30_000;
+
+export async function handler(event: WorkerEvent, context?: { getRemainingTimeInMillis?: () => number }) {
+  const svc = await getServices();
+  if (event.action === 'fail') return markFailed(svc, event);
+  const remaining = context?.getRemainingTimeInMillis?.();
+  return runBackground(svc, {
+    responseId: event.responseId,
+    executionId: event.executionId ?? event.responseId,
+    deadlineMs: remaining ? Date.now() + remaining - SAFETY_MARGIN_MS : undefined,
+  });
+}

@@ -1,0 +1,94 @@
+// Deployment settings from CDK context (cdk.json's defaults, or `-c key=value` on the command
+// line, where every value arrives as a string).
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Node } from 'constructs';
+import { parse as parseYaml } from 'yaml';
+import { parseConfig } from '../shared/config.ts';
+import { PROJECT_ROOT } from './bundling.ts';
+
+export interface GatewaySettings {
+  /** The config file (same YAML as `npm start`), relative to the project root. */
+  configPath: string;
+  /** ENV NAME -> SSM SecureString parameter name (or ARN); read by the functions at cold start. */
+  secretParameters: Record<string, string>;
+  /** A customer-managed KMS key those parameters are encrypted with; empty for aws/ssm. */
+  secretsKmsKeyArn: string;
+  /** What happens to the tables (and log groups) when the stack is deleted. */
+  removalPolicy: 'retain' | 'destroy';
+  /** One of CloudWatch's retention periods (1, 3, 5, 7, 14, 30, 60, 90, … days). */
+  logRetentionDays: number;
+  /** External source maps in the bundles and NODE_OPTIONS=--enable-source-maps. */
+  sourceMaps: boolean;
+  /** An existing SNS topic the alarms notify; empty for alarms without actions. */
+  alarmTopicArn: string;
+}
+
+export const DEFAULT_SETTINGS: GatewaySettings = {
+  configPath: 'config.example.yaml',
+  secretParameters: {},
+  secretsKmsKeyArn: '',
+  removalPolicy: 'retain',
+  logRetentionDays: 30,
+  sourceMaps: false,
+  alarmTopicArn: '',
+};
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// SSM parameter names: letters, digits, . - _ and / for hierarchy. No wildcards: IAM grants name them exactly.
+const PARAMETER_NAME = /^\/?[A-Za-z0-9_.\-]+(\/[A-Za-z0-9_.\-]+)*$/;
+const PARAMETER_ARN = /^arn:[a-z-]+:ssm:[a-z0-9-]+:\d{12}:parameter\/[A-Za-z0-9_.\-\/]+$/;
+
+function json<T>(value: unknown): T {
+  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+}
+
+function bool(value: unknown): boolean {
+  return value === true || value === 'true';
+}
+
+export function settingsFromContext(node: Node): GatewaySettings {
+  const get = <K extends keyof GatewaySettings>(key: K): unknown => node.tryGetContext(key) ?? DEFAULT_SETTINGS[key];
+  const removalPolicy = String(get('removalPolicy'));
+  if (removalPolicy !== 'retain' && removalPolicy !== 'destroy') throw new Error(`context removalPolicy: 'retain' or 'destroy', not '${removalPolicy}'`);
+  const logRetentionDays = Number(get('logRetentionDays'));
+  const allowed = Object.values(RetentionDays).filter((v): v is number => typeof v === 'number' && v > 0);
+  if (!allowed.includes(logRetentionDays)) throw new Error(`context logRetentionDays: one of ${allowed.join(', ')}`);
+  const secretParameters = json<Record<string, string>>(get('secretParameters')) ?? {};
+  if (typeof secretParameters !== 'object' || Array.isArray(secretParameters)) throw new Error('context secretParameters: a JSON object {ENV_NAME: parameterName}');
+  for (const [env, name] of Object.entries(secretParameters)) {
+    if (!ENV_NAME.test(env)) throw new Error(`context secretParameters: '${env}' is not an environment variable name`);
+    if (typeof name !== 'string' || !(PARAMETER_NAME.test(name) || PARAMETER_ARN.test(name))) {
+      throw new Error(`context secretParameters.${env}: '${String(name)}' is not an SSM parameter name or ARN`);
+    }
+  }
+  return {
+    configPath: String(get('configPath')),
+    secretParameters,
+    secretsKmsKeyArn: String(get('secretsKmsKeyArn') ?? ''),
+    removalPolicy,
+    logRetentionDays,
+    sourceMaps: bool(get('sourceMaps')),
+    alarmTopicArn: String(get('alarmTopicArn') ?? ''),
+  };
+}
+
+/**
+ * The config file as the functions' CONFIG_YAML: validated now (a bad file fails the synth, not
+ * the first request) and re-serialized as compact JSON, which is YAML too. Comments go, so the
+ * value fits Lambda's 4 KB budget for all environment variables; `${NAME}` placeholders stay
+ * for the functions to expand at cold start.
+ */
+export function configYamlFor(configPath: string): string {
+  const file = isAbsolute(configPath) ? configPath : join(PROJECT_ROOT, configPath);
+  const text = readFileSync(file, 'utf8');
+  try {
+    parseConfig(text, {});
+  } catch (err) {
+    // With `${NAME}` placeholders expanded empty a valid file may fail (e.g. a URL from the
+    // environment): only a file without placeholders is judged here.
+    if (!/\$\{[A-Za-z_][A-Za-z0-9_]*\}/.test(text)) throw new Error(`${configPath}: ${(err as Error).message}`);
+  }
+  return JSON.stringify(parseYaml(text) ?? {});
+}

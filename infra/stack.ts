@@ -1,0 +1,306 @@
+// The whole gateway in one stack: the API behind a streaming IAM-auth Function URL, the worker
+// and sweeper, the tables of shared/adapters/tables.ts, the workflow of infra/workflow.asl.json,
+// the sweep schedule, log groups, alarms, and a managed policy that lets a client call the API.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { TABLES, type KeyDef, type TableDef, type TableKey } from '../shared/adapters/tables.ts';
+import { FUNCTIONS, PROJECT_ROOT, bundleSettings, cdkBundlingOptions, type FunctionSpec } from './bundling.ts';
+import { acknowledgeFindings } from './nag.ts';
+import { configYamlFor, type GatewaySettings } from './settings.ts';
+
+/** The ONE workflow definition, deployed as is with these substitutions. */
+export const WORKFLOW_FILE = join(PROJECT_ROOT, 'infra', 'workflow.asl.json');
+export const WORKER_ARN_SUBSTITUTION = 'WorkerFunctionArn';
+
+/** Lambda's Node runtime for every function (the newest Node runtime Lambda offers). */
+export const RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/** Item-level actions the store issues (dynamo-store.ts): no Scan, no table management. */
+export const TABLE_ITEM_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+] as const;
+
+/** `responses` -> `RESPONSES_TABLE`, the variable the functions read the table name from. */
+export function tableEnvName(key: TableKey): string {
+  return `${key.toUpperCase()}_TABLE`;
+}
+
+function pascal(s: string): string {
+  return s.replace(/(^|[-_])([a-z])/g, (_, __, c: string) => c.toUpperCase());
+}
+
+function attribute(k: KeyDef): dynamodb.Attribute {
+  const type = { S: dynamodb.AttributeType.STRING, N: dynamodb.AttributeType.NUMBER, B: dynamodb.AttributeType.BINARY }[k.type];
+  return { name: k.name, type };
+}
+
+export interface ResponsesGatewayStackProps extends StackProps {
+  settings: GatewaySettings;
+}
+
+export class ResponsesGatewayStack extends Stack {
+  readonly tables: Record<TableKey, dynamodb.TableV2>;
+  readonly functions: Record<FunctionSpec['id'], NodejsFunction>;
+  readonly functionUrl: lambda.FunctionUrl;
+  readonly stateMachine: sfn.StateMachine;
+  readonly clientPolicy: iam.ManagedPolicy;
+
+  constructor(scope: Construct, id: string, props: ResponsesGatewayStackProps) {
+    super(scope, id, props);
+    const { settings } = props;
+    const removalPolicy = settings.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+
+    // ── tables: shared/adapters/tables.ts mapped 1:1 ────────────────────────────────────────
+    this.tables = {} as Record<TableKey, dynamodb.TableV2>;
+    for (const key of Object.keys(TABLES) as TableKey[]) {
+      const def: TableDef = TABLES[key];
+      this.tables[key] = new dynamodb.TableV2(this, `${pascal(def.name)}Table`, {
+        partitionKey: attribute(def.partitionKey),
+        ...(def.sortKey ? { sortKey: attribute(def.sortKey) } : {}),
+        billing: dynamodb.Billing.onDemand(),
+        ...(def.timeToLiveAttribute ? { timeToLiveAttribute: def.timeToLiveAttribute } : {}),
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        // AWS-managed key (aws/dynamodb): encrypted with a KMS key whose use shows in CloudTrail,
+        // no key to administer and no kms:* grants for the functions.
+        encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
+        globalSecondaryIndexes: def.globalSecondaryIndexes.map((ix) => ({
+          indexName: ix.indexName,
+          partitionKey: attribute(ix.partitionKey),
+          ...(ix.sortKey ? { sortKey: attribute(ix.sortKey) } : {}),
+          projectionType: dynamodb.ProjectionType[ix.projectionType],
+          ...(ix.projectionType === 'INCLUDE' ? { nonKeyAttributes: ix.nonKeyAttributes ?? [] } : {}),
+        })),
+        removalPolicy,
+        deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
+      });
+    }
+    const responses = this.tables.responses;
+    const tableEnv = Object.fromEntries((Object.keys(this.tables) as TableKey[]).map((k) => [tableEnvName(k), this.tables[k].tableName]));
+
+    // ── functions ───────────────────────────────────────────────────────────────────────────
+    const bundling = cdkBundlingOptions(bundleSettings({ sourceMap: settings.sourceMaps }));
+    const configYaml = configYamlFor(settings.configPath);
+    const secretParameters = JSON.stringify(settings.secretParameters);
+    const nodeOptions: Record<string, string> = settings.sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {};
+    const envFor: Record<FunctionSpec['id'], Record<string, string>> = {
+      Api: { ...tableEnv, CONFIG_YAML: configYaml, SECRET_PARAMETERS: secretParameters, ...nodeOptions },
+      Worker: { ...tableEnv, CONFIG_YAML: configYaml, SECRET_PARAMETERS: secretParameters, ...nodeOptions },
+      // The sweeper reads `orphan_after_ms` from the config (through the same services as the
+      // API) but calls no upstream: no secrets.
+      Sweeper: { ...tableEnv, CONFIG_YAML: configYaml, ...nodeOptions },
+    };
+
+    this.functions = {} as Record<FunctionSpec['id'], NodejsFunction>;
+    for (const spec of FUNCTIONS) {
+      const logGroup = new logs.LogGroup(this, `${spec.id}Logs`, {
+        retention: settings.logRetentionDays as logs.RetentionDays,
+        removalPolicy,
+      });
+      // Our own role: the default one carries the AWSLambdaBasicExecutionRole managed policy
+      // (logs on every log group); this one may write to its own log group only.
+      const role = new iam.Role(this, `${spec.id}Role`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `${spec.id} function of ${this.stackName}`,
+      });
+      role.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: 'WriteOwnLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }));
+      this.functions[spec.id] = new NodejsFunction(this, spec.id, {
+        entry: join(PROJECT_ROOT, spec.entry),
+        handler: spec.handler,
+        projectRoot: PROJECT_ROOT,
+        depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+        runtime: RUNTIME,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: spec.memorySize,
+        timeout: Duration.seconds(spec.timeoutSeconds),
+        description: spec.description,
+        role,
+        logGroup,
+        environment: envFor[spec.id],
+        bundling,
+      });
+    }
+    const { Api: api, Worker: worker, Sweeper: sweeper } = this.functions;
+
+    // ── data access ─────────────────────────────────────────────────────────────────────────
+    // Table ARN only: the API and the worker never query an index. The sweeper queries the
+    // sparse active-index and nothing else.
+    for (const fn of [api, worker, sweeper]) {
+      fn.addToRolePolicy(new iam.PolicyStatement({
+        sid: 'TableItems',
+        actions: [...TABLE_ITEM_ACTIONS],
+        resources: Object.values(this.tables).map((t) => t.tableArn),
+      }));
+    }
+    const activeIndex = TABLES.responses.globalSecondaryIndexes[0]!.indexName;
+    sweeper.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'QueryActiveIndex',
+      actions: ['dynamodb:Query'],
+      resources: [`${responses.tableArn}/index/${activeIndex}`],
+    }));
+
+    // Upstream keys: SecureString parameters named in context, read with decryption at cold start.
+    const parameterArns = Object.values(settings.secretParameters).map((name) =>
+      name.startsWith('arn:')
+        ? name
+        : this.formatArn({ service: 'ssm', resource: 'parameter', resourceName: name.replace(/^\//, ''), arnFormat: ArnFormat.SLASH_RESOURCE_NAME }),
+    );
+    for (const fn of [api, worker]) {
+      if (parameterArns.length > 0) {
+        fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'ReadSecretParameters', actions: ['ssm:GetParameters'], resources: parameterArns }));
+      }
+      // The default aws/ssm key's policy already lets the account's principals decrypt through
+      // SSM; a customer-managed key needs the grant, and only through SSM.
+      if (settings.secretsKmsKeyArn) {
+        fn.addToRolePolicy(new iam.PolicyStatement({
+          sid: 'DecryptSecretParameters',
+          actions: ['kms:Decrypt'],
+          resources: [settings.secretsKmsKeyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `ssm.${this.region}.amazonaws.com` } },
+        }));
+      }
+    }
+
+    // ── workflow: infra/workflow.asl.json, exactly ──────────────────────────────────────────
+    const workflowLogs = new logs.LogGroup(this, 'WorkflowLogs', {
+      // The /aws/vendedlogs/ prefix keeps CloudWatch's resource policy for log delivery small.
+      logGroupName: `/aws/vendedlogs/states/${this.stackName}-workflow`,
+      retention: settings.logRetentionDays as logs.RetentionDays,
+      removalPolicy,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'Workflow', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromString(readFileSync(WORKFLOW_FILE, 'utf8')),
+      definitionSubstitutions: { [WORKER_ARN_SUBSTITUTION]: worker.functionArn },
+      logs: { destination: workflowLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: true,
+    });
+    // The definition names the worker by its unqualified ARN: invoke exactly that (not `:*`).
+    this.stateMachine.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'InvokeWorker',
+      actions: ['lambda:InvokeFunction'],
+      resources: [worker.functionArn],
+    }));
+    api.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+    api.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'StartBackground',
+      actions: ['states:StartExecution'],
+      resources: [this.stateMachine.stateMachineArn],
+    }));
+    api.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'StopBackground',
+      actions: ['states:StopExecution'],
+      resources: [this.formatArn({
+        service: 'states',
+        resource: 'execution',
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        resourceName: `${this.stateMachine.stateMachineName}:*`,
+      })],
+    }));
+
+    // ── sweep every minute ──────────────────────────────────────────────────────────────────
+    const schedulerRole = new iam.Role(this, 'SweepScheduleRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
+      description: `EventBridge Scheduler invoking the sweeper of ${this.stackName}`,
+    });
+    schedulerRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'InvokeSweeper',
+      actions: ['lambda:InvokeFunction'],
+      resources: [sweeper.functionArn],
+    }));
+    new scheduler.Schedule(this, 'SweepSchedule', {
+      description: 'Marks orphaned background responses failed',
+      schedule: scheduler.ScheduleExpression.rate(Duration.minutes(1)),
+      // A target of our own: aws-scheduler-targets' LambdaInvoke grants `<arn>:*` as well.
+      target: {
+        bind: () => ({
+          arn: sweeper.functionArn,
+          role: schedulerRole,
+          input: scheduler.ScheduleTargetInput.fromObject({ action: 'sweep' }),
+          // A missed sweep is redone by the next one a minute later.
+          retryPolicy: { maximumEventAgeInSeconds: 60, maximumRetryAttempts: 0 },
+        }),
+      },
+    });
+
+    // ── the URL and who may call it ─────────────────────────────────────────────────────────
+    this.functionUrl = api.addFunctionUrl({
+      authType: lambda.FunctionUrlAuthType.AWS_IAM,
+      invokeMode: lambda.InvokeMode.RESPONSE_STREAM,
+    });
+    this.clientPolicy = new iam.ManagedPolicy(this, 'ClientPolicy', {
+      description: `Call the Responses API of ${this.stackName} through its Function URL (SigV4, service lambda)`,
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'InvokeFunctionUrl',
+          actions: ['lambda:InvokeFunctionUrl'],
+          resources: [api.functionArn],
+          conditions: { StringEquals: { 'lambda:FunctionUrlAuthType': 'AWS_IAM' } },
+        }),
+        // Function URLs created since October 2025 also require lambda:InvokeFunction, limited
+        // here to invocations that come through the URL.
+        new iam.PolicyStatement({
+          sid: 'InvokeViaFunctionUrl',
+          actions: ['lambda:InvokeFunction'],
+          resources: [api.functionArn],
+          conditions: { Bool: { 'lambda:InvokedViaFunctionUrl': 'true' } },
+        }),
+      ],
+    });
+
+    // ── alarms ──────────────────────────────────────────────────────────────────────────────
+    const topic = settings.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', settings.alarmTopicArn) : undefined;
+    const alarm = (id: string, metric: cloudwatch.IMetric, description: string) => {
+      const a = new cloudwatch.Alarm(this, id, {
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      if (topic) a.addAlarmAction(new SnsAction(topic));
+      return a;
+    };
+    const minute = { period: Duration.minutes(1), statistic: cloudwatch.Stats.SUM };
+    for (const spec of FUNCTIONS) {
+      const fn = this.functions[spec.id];
+      alarm(`${spec.id}Errors`, fn.metricErrors(minute), `${spec.id} function invocations failed`);
+      alarm(`${spec.id}Throttles`, fn.metricThrottles(minute), `${spec.id} function invocations were throttled`);
+    }
+    alarm('WorkflowExecutionsFailed', this.stateMachine.metricFailed(minute), 'Background response executions failed');
+
+    // ── outputs ─────────────────────────────────────────────────────────────────────────────
+    new CfnOutput(this, 'FunctionUrl', { value: this.functionUrl.url, description: 'Base URL of the API (append v1/responses); SigV4, service lambda' });
+    for (const key of Object.keys(this.tables) as TableKey[]) {
+      new CfnOutput(this, `${pascal(TABLES[key].name)}TableName`, { value: this.tables[key].tableName });
+    }
+    new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'ClientPolicyArn', { value: this.clientPolicy.managedPolicyArn, description: 'Attach to a role or user to let it call the API' });
+
+    acknowledgeFindings(this);
+  }
+}

@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { BackgroundLauncher } from '../ports.ts';
+
+// The local stand-in for Step Functions: aws-local-stepfunctions runs infra/workflow.asl.json (the
+// very file CDK deploys) with the worker's two actions as local task handlers.
+
+/** Node 20 lacks Promise.withResolvers, which aws-local-stepfunctions 3 uses. */
+function polyfill(): void {
+  const P = Promise as unknown as { withResolvers?: () => unknown };
+  P.withResolvers ??= () => {
+    let resolve!: (v: unknown) => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise((res, rej) => { resolve = res; reject = rej; });
+    return { promise, resolve, reject };
+  };
+}
+
+export const WORKFLOW_PATH = fileURLToPath(new URL('../../infra/workflow.asl.json', import.meta.url));
+export const LOCAL_WORKER_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:local-worker';
+
+/** The workflow document with its substitutions applied, as Step Functions would run it. */
+export function workflowDefinition(substitutions: Record<string, string>): unknown {
+  const text = readFileSync(WORKFLOW_PATH, 'utf8').replace(/\$\{(\w+)\}/g, (m, name: string) => substitutions[name] ?? m);
+  return JSON.parse(text);
+}
+
+export interface WorkerActions {
+  run(input: { responseId: string; executionId: string }): Promise<unknown>;
+  fail(input: { responseId: string; error?: { Error?: string; Cause?: string } }): Promise<unknown>;
+}
+
+export class LocalWorkflowLauncher implements BackgroundLauncher {
+  private readonly running = new Map<string, { abort(): void; result: Promise<unknown> }>();
+  private machine: Promise<{ run: (input: unknown, opts: unknown) => { abort(): void; result: Promise<unknown> } }> | undefined;
+
+  constructor(private readonly actions: WorkerActions, private readonly opts: { retryIntervalMs?: number } = {}) {}
+
+  private async stateMachine() {
+    polyfill();
+    this.machine ??= import('aws-local-stepfunctions').then(({ StateMachine }) =>
+      new StateMachine(workflowDefinition({ WorkerFunctionArn: LOCAL_WORKER_ARN }) as never) as never);
+    return this.machine;
+  }
+
+  async start(responseId: string): Promise<void> {
+    if (this.running.has(responseId)) return; // named after the response: one run per response
+    const machine = await this.stateMachine();
+    const executionId = `arn:aws:states:local:000000000000:execution:responses:${responseId}`;
+    const taskInput = (input: unknown) => input as Record<string, unknown>;
+    const execution = machine.run({ responseId }, {
+      noThrowOnAbort: true,
+      context: { Execution: { Id: executionId, Name: responseId } },
+      overrides: {
+        taskResourceLocalHandlers: {
+          RunResponse: async (input: unknown) => (await this.actions.run(taskInput(input) as never)) as never,
+          MarkFailed: async (input: unknown) => (await this.actions.fail(taskInput(input) as never)) as never,
+        },
+        retryIntervalOverrides: this.opts.retryIntervalMs !== undefined
+          ? { RunResponse: this.opts.retryIntervalMs, MarkFailed: this.opts.retryIntervalMs }
+          : undefined,
+      },
+    });
+    const result = execution.result.catch(() => undefined).finally(() => this.running.delete(responseId));
+    this.running.set(responseId, { abort: execution.abort, result });
+  }
+
+  async stop(responseId: string): Promise<void> {
+    this.running.get(responseId)?.abort();
+  }
+
+  /** Waits for every run in flight (tests, shutdown). */
+  async drain(): Promise<void> {
+    await Promise.all([...this.running.values()].map((r) => r.result));
+  }
+}

@@ -1,0 +1,213 @@
+import { TERMINAL_STATUSES, type CreateRequest, type ResponseError, type ResponseObject, type ResponseStatus, type StreamEvent } from '../protocol/types.ts';
+import { lifecycle, terminalType } from '../stream/events.ts';
+import type { StoredResponse } from '../ports.ts';
+import { UpstreamError } from '../adapters/upstream-http.ts';
+import { chatPath } from './chat-path.ts';
+import { nativePath } from './native-path.ts';
+import type { Services } from './context.ts';
+import type { Job } from './create.ts';
+
+// Background responses. The API stores a `queued` record and its first two events, then starts
+// the workflow; the worker (one Step Functions task) claims the record with a lease naming its
+// execution, streams from the backend and appends events in batches. Every write of the
+// worker's is conditional on `in_progress` + its lease, so a cancel or a sweep makes the next
+// write fail, and the worker then aborts the upstream request.
+//
+// The log's contract with readers: `lastSeq` on the record is written in the same conditional
+// update that precedes each batch, so a reader that has seen every event up to `lastSeq` of a
+// terminal record, without a terminal event among them, knows the writer was stopped (cancel,
+// sweep, workflow catch) and closes the stream with the record's own terminal snapshot.
+
+const isTerminal = (s: ResponseStatus) => TERMINAL_STATUSES.includes(s);
+const TERMINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
+
+/** Thrown for failures a workflow retry may fix (nothing was streamed yet): the ASL retries it. */
+export class TransientError extends Error {
+  override readonly name = 'TransientError';
+}
+
+export interface RunInput {
+  responseId: string;
+  executionId: string;
+  /** Epoch ms by which the worker must have finished (the Lambda's own limit, less a margin). */
+  deadlineMs?: number;
+}
+
+/** The request a stored response was created from: the Response object echoes every setting. */
+function requestOf(rec: StoredResponse): CreateRequest {
+  const r = rec.response;
+  const req: CreateRequest = {
+    model: r.model, input: rec.input, instructions: r.instructions as CreateRequest['instructions'], previous_response_id: r.previous_response_id,
+    store: true, background: true, stream: true, tools: r.tools as CreateRequest['tools'], tool_choice: r.tool_choice, text: r.text,
+    temperature: r.temperature, top_p: r.top_p, max_output_tokens: r.max_output_tokens, parallel_tool_calls: r.parallel_tool_calls,
+    user: r.user, safety_identifier: r.safety_identifier, metadata: r.metadata,
+  };
+  if (r.reasoning && (r.reasoning as { effort?: unknown }).effort) req.reasoning = r.reasoning as CreateRequest['reasoning'];
+  return req;
+}
+
+/** The worker's task: run one background response to a terminal state. */
+export async function runBackground(svc: Services, input: RunInput): Promise<{ status: string }> {
+  const { responseId: id, executionId: lease } = input;
+  let rec = await svc.store.getAny(id);
+  if (!rec || isTerminal(rec.response.status)) return { status: rec?.response.status ?? 'missing' };
+  if (rec.response.status === 'queued') {
+    const claimed = await svc.store.update(id, { ...rec.response, status: 'in_progress' }, { from: ['queued'], setLease: lease });
+    if (!claimed) return { status: 'not_claimed' };
+    rec = { ...rec, response: { ...rec.response, status: 'in_progress' }, lease };
+  } else if (rec.lease !== lease) {
+    return { status: 'not_claimed' }; // another execution holds it
+  }
+  // (A retry of this execution continues the same log: nothing was streamed by the failed try.)
+
+  const chain = rec.response.previous_response_id ? (await svc.store.getChain(rec.response.previous_response_id, rec.owner)) ?? [] : [];
+  const { outputItemsToInputItems } = await import('../translate/index.ts');
+  const history = chain.flatMap((r) => [...r.input, ...outputItemsToInputItems(r.response.output)]);
+  const abort = new AbortController();
+  const deadline = input.deadlineMs ? setTimeout(() => abort.abort(new UpstreamError(
+    'The background job reached the time limit of its worker (15 minutes) and was stopped.', 0, 'aborted',
+  )), Math.max(0, input.deadlineMs - svc.clock.nowMs())) : undefined;
+
+  const writer = new LogWriter(svc, id, lease, rec.response.created_at, rec.lastSeq);
+  try {
+    const choice = await svc.chooser.choose(rec.response.model);
+    const job: Job = {
+      req: requestOf(rec), base: { ...rec.response, status: 'in_progress' }, history, input: rec.input,
+      signal: abort.signal, nextSequence: rec.lastSeq + 1, resumed: true,
+    };
+    const path = choice.endpoint.kind === 'responses' ? nativePath : chatPath;
+    const release = svc.chooser.acquire(choice);
+    let run;
+    try {
+      run = await path.stream(svc, choice, job);
+    } catch (err) {
+      release();
+      if (err instanceof UpstreamError && err.retryable) throw new TransientError(err.message);
+      const message = err instanceof UpstreamError ? err.upstreamMessage ?? err.message : 'The background job could not start.';
+      await finishWithoutEvent(svc, id, lease, { code: 'server_error', message });
+      return { status: 'failed' };
+    }
+    const heartbeat = setInterval(() => {
+      void writer.flush(run.snapshot()).then((ok) => { if (!ok) abort.abort(); });
+    }, svc.config.heartbeatMs);
+    try {
+      for await (const batch of run.events) {
+        writer.add(batch);
+        if (run.finished()) break;
+        if (writer.due(svc.config.flushMs) && !(await writer.flush(run.snapshot()))) {
+          abort.abort(); // cancelled or swept: stop the upstream at once
+          return { status: 'stopped' };
+        }
+      }
+      if (!run.finished()) return { status: 'stopped' };
+      const ok = await writer.flush(run.snapshot());
+      return { status: ok ? run.snapshot().status : 'stopped' };
+    } finally {
+      clearInterval(heartbeat);
+      release();
+      abort.abort();
+    }
+  } finally {
+    if (deadline) clearTimeout(deadline);
+  }
+}
+
+/**
+ * Batches events into the log: one conditional record update (status, lease, heartbeat,
+ * snapshot, lastSeq) then one event item per flush. Flushes are serialized.
+ */
+class LogWriter {
+  private pending: StreamEvent[] = [];
+  private lastFlushMs = 0;
+  private chain: Promise<boolean> = Promise.resolve(true);
+  private stopped = false;
+  private wroteOutput = false;
+
+  constructor(
+    private readonly svc: Services, private readonly id: string, private readonly lease: string,
+    private readonly createdAt: number, private lastSeq: number,
+  ) {}
+
+  add(events: StreamEvent[]): void {
+    this.pending.push(...events);
+  }
+
+  /** The first output goes out at once (time to first token); later ones every `flushMs`. */
+  due(flushMs: number): boolean {
+    return this.pending.length > 0 && (!this.wroteOutput || this.svc.clock.nowMs() - this.lastFlushMs >= flushMs);
+  }
+
+  flush(snapshot: ResponseObject): Promise<boolean> {
+    this.chain = this.chain.then(async (ok) => {
+      if (!ok || this.stopped) return false;
+      const events = this.pending;
+      this.pending = [];
+      const lastSeq = events.length ? events[events.length - 1]!.sequence_number : this.lastSeq;
+      const updated = await this.svc.store.update(this.id, snapshot, { from: ['in_progress'], lease: this.lease, lastSeq });
+      if (!updated) {
+        this.stopped = true;
+        return false;
+      }
+      this.lastSeq = lastSeq;
+      this.lastFlushMs = this.svc.clock.nowMs();
+      if (events.length) {
+        await this.svc.store.appendEvents(this.id, events, this.createdAt);
+        this.wroteOutput = true;
+      }
+      return true;
+    });
+    return this.chain;
+  }
+}
+
+/** A terminal state with no terminal event in the log: readers close streams from the record. */
+async function finishWithoutEvent(svc: Services, id: string, lease: string | null, error: ResponseError): Promise<boolean> {
+  const rec = await svc.store.getAny(id);
+  if (!rec || isTerminal(rec.response.status)) return false;
+  const failed: ResponseObject = { ...rec.response, status: 'failed', error, completed_at: null };
+  return svc.store.update(id, failed, lease ? { from: ['in_progress'], lease } : { from: ['queued', 'in_progress'] });
+}
+
+/** The workflow's catch: mark the response failed unless it already ended. */
+export async function markFailed(svc: Services, input: { responseId: string; error?: { Error?: string; Cause?: string } }): Promise<{ status: string }> {
+  const cause = input.error?.Cause ? `: ${String(input.error.Cause).slice(0, 500)}` : '';
+  const ok = await finishWithoutEvent(svc, input.responseId, null, {
+    code: 'server_error',
+    message: `The background job failed (${input.error?.Error ?? 'unknown error'})${cause}`,
+  });
+  return { status: ok ? 'failed' : 'unchanged' };
+}
+
+/**
+ * Events of a background response after `afterSeq`, live: polls the log until the terminal
+ * event (or the record's terminal state when the writer was stopped), then ends.
+ */
+export async function* tailEvents(svc: Services, id: string, afterSeq: number, signal?: AbortSignal): AsyncGenerator<StreamEvent> {
+  let last = afterSeq;
+  let stalledSince: number | null = null;
+  while (!signal?.aborted) {
+    const events = await svc.store.readEvents(id, last);
+    for (const ev of events) {
+      yield ev;
+      last = ev.sequence_number;
+      if (TERMINAL_EVENTS.has(ev.type)) return;
+    }
+    if (events.length === 0) {
+      const rec = await svc.store.getAny(id);
+      if (!rec) return;
+      if (isTerminal(rec.response.status)) {
+        // Every committed event seen and none was terminal: the writer was stopped.
+        const now = svc.clock.nowMs();
+        stalledSince ??= now;
+        if (last >= rec.lastSeq || now - stalledSince > svc.config.logGraceMs) {
+          const type = terminalType(rec.response.status);
+          if (type) yield lifecycle(last + 1, type, rec.response);
+          return;
+        }
+      }
+      await sleep(svc.config.pollMs);
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
