@@ -98,7 +98,14 @@ export interface LocalServer {
 export async function startServer(opts: { port?: number; host?: string; loadHandler: () => Promise<StreamingHandler> }): Promise<LocalServer> {
   installLambdaGlobals();
   const handler = await opts.loadHandler();
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+  // requireHostHeader off: node:http would answer a missing Host with a bare 400; we send the
+  // same 400 below, in the envelope.
+  const server = http.createServer({ keepAliveTimeout: 65_000, requireHostHeader: false }, (req, res) => {
+    if (req.httpVersion === '1.1' && req.headers.host === undefined) {
+      res.writeHead(400, { 'content-type': 'application/json', connection: 'close' }).end(errorBody('An HTTP/1.1 request needs a Host header.', 'invalid_request'));
+      req.resume();
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     let rejected = false;

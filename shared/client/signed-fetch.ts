@@ -53,11 +53,11 @@ export function createSignedFetch(opts: SignedFetchOptions = {}): typeof fetch {
     // Let the platform normalize URL, method, headers and any body type, then buffer the body.
     const request = new Request(input, init);
     const url = new URL(request.url);
-    const body = request.body === null ? undefined : new Uint8Array(await request.arrayBuffer());
     const region = opts.region ?? regionFromFunctionUrl(url) ?? (process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION);
     if (!region) {
       throw new Error(`createSignedFetch: no region for ${url.host}; pass { region } or set AWS_REGION`);
     }
+    const body = request.body === null ? undefined : new Uint8Array(await request.arrayBuffer());
 
     const headers: Record<string, string> = { host: url.host };
     request.headers.forEach((value, name) => {

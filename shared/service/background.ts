@@ -20,6 +20,7 @@ import type { Job } from './create.ts';
 
 const isTerminal = (s: ResponseStatus) => TERMINAL_STATUSES.includes(s);
 const TERMINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
+const LIFECYCLE = new Set(['response.created', 'response.queued', 'response.in_progress']);
 
 /** Thrown for failures a workflow retry may fix (nothing was streamed yet): the ASL retries it. */
 export class TransientError extends Error {
@@ -132,7 +133,7 @@ class LogWriter {
     this.pending.push(...events);
   }
 
-  /** The first output goes out at once (time to first token); later ones every `flushMs`. */
+  /** The opening and the first output go out at once (time to first token); later ones every `flushMs`. */
   due(flushMs: number): boolean {
     return this.pending.length > 0 && (!this.wroteOutput || this.svc.clock.nowMs() - this.lastFlushMs >= flushMs);
   }
@@ -152,7 +153,7 @@ class LogWriter {
       this.lastFlushMs = this.svc.clock.nowMs();
       if (events.length) {
         await this.svc.store.appendEvents(this.id, events, this.createdAt);
-        this.wroteOutput = true;
+        this.wroteOutput ||= events.some((e) => !LIFECYCLE.has(e.type));
       }
       return true;
     });
@@ -185,8 +186,12 @@ export async function markFailed(svc: Services, input: { responseId: string; err
 export async function* tailEvents(svc: Services, id: string, afterSeq: number, signal?: AbortSignal): AsyncGenerator<StreamEvent> {
   let last = afterSeq;
   let stalledSince: number | null = null;
+  // Back off from 25 ms to poll_ms while the log is quiet: a fresh job's first events (and each
+  // flush of a running one) are seen soon, an idle wait costs at most 1000/poll_ms reads a second.
+  let wait = 25;
   while (!signal?.aborted) {
     const events = await svc.store.readEvents(id, last);
+    if (events.length) wait = 25;
     for (const ev of events) {
       yield ev;
       last = ev.sequence_number;
@@ -205,7 +210,8 @@ export async function* tailEvents(svc: Services, id: string, afterSeq: number, s
           return;
         }
       }
-      await sleep(svc.config.pollMs);
+      await sleep(Math.min(wait, svc.config.pollMs));
+      wait *= 2;
     }
   }
 }

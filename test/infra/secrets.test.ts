@@ -1,0 +1,122 @@
+// shared/adapters/secrets.ts against a loopback server that speaks SSM's JSON protocol
+// (AmazonSSM.GetParameters), through the real SSM client.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { GET_PARAMETERS_BATCH, loadSecretParameters, secretParameterMap, withSecretParameters } from '../../shared/adapters/secrets.ts';
+import { parseConfig } from '../../shared/config.ts';
+
+interface Call { target: string; body: { Names: string[]; WithDecryption?: boolean }; authorization: string }
+
+const stored = new Map<string, string>();
+const calls: Call[] = [];
+let server: Server;
+let client: SSMClient;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c: Buffer) => (raw += c));
+    req.on('end', () => {
+      const body = JSON.parse(raw) as Call['body'];
+      calls.push({ target: String(req.headers['x-amz-target']), body, authorization: String(req.headers.authorization ?? '') });
+      if (body.Names.length > GET_PARAMETERS_BATCH) {
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify({ __type: 'ValidationException', message: 'at most 10 names' }));
+        return;
+      }
+      const known = body.Names.filter((n) => stored.has(n));
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+      res.end(JSON.stringify({
+        Parameters: known.map((n) => ({
+          Name: n.startsWith('arn:') ? n.replace(/^.*:parameter/, '') : n,
+          ARN: n.startsWith('arn:') ? n : `arn:aws:ssm:eu-west-1:123456789012:parameter${n.startsWith('/') ? '' : '/'}${n}`,
+          Type: 'SecureString',
+          // Like SSM: a SecureString read without decryption is the ciphertext.
+          Value: body.WithDecryption ? stored.get(n) : 'AQICAH-ciphertext',
+          Version: 1,
+        })),
+        InvalidParameters: body.Names.filter((n) => !stored.has(n)),
+      }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  client = new SSMClient({
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' },
+    maxAttempts: 1,
+  });
+});
+
+afterAll(async () => {
+  client.destroy();
+  await new Promise((r) => server.close(r));
+});
+
+beforeEach(() => {
+  stored.clear();
+  calls.length = 0;
+});
+
+describe('loadSecretParameters', () => {
+  it('reads SecureStrings with decryption, in batches of 10', async () => {
+    const map: Record<string, string> = {};
+    for (let i = 0; i < 23; i++) {
+      stored.set(`/gateway/key-${i}`, `value-${i}`);
+      map[`KEY_${i}`] = `/gateway/key-${i}`;
+    }
+    const out = await loadSecretParameters(map, { client });
+    expect(out).toEqual(Object.fromEntries(Array.from({ length: 23 }, (_, i) => [`KEY_${i}`, `value-${i}`])));
+    expect(calls.map((c) => c.body.Names.length).sort((a, b) => a - b)).toEqual([3, 10, 10]);
+    for (const c of calls) {
+      expect(c.target).toBe('AmazonSSM.GetParameters');
+      expect(c.body.WithDecryption).toBe(true);
+      expect(c.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDTEST\/\d{8}\/eu-west-1\/ssm\/aws4_request/);
+    }
+  });
+
+  it('asks once for a parameter two variables share, and accepts ARNs', async () => {
+    const arn = 'arn:aws:ssm:eu-west-1:123456789012:parameter/shared/key';
+    stored.set('/gateway/openai', 'sk-1');
+    stored.set(arn, 'sk-2');
+    const out = await loadSecretParameters({ A: '/gateway/openai', B: '/gateway/openai', C: arn }, { client });
+    expect(out).toEqual({ A: 'sk-1', B: 'sk-1', C: 'sk-2' });
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.body.Names).toEqual(['/gateway/openai', arn]);
+  });
+
+  it('fails loudly, naming what is missing, instead of running without keys', async () => {
+    stored.set('/gateway/present', 'v');
+    await expect(loadSecretParameters({ A: '/gateway/present', B: '/gateway/missing' }, { client })).rejects.toThrow(/\/gateway\/missing/);
+  });
+
+  it('makes no call when there is nothing to read', async () => {
+    expect(await loadSecretParameters({}, { client })).toEqual({});
+    expect(calls).toHaveLength(0);
+  });
+});
+
+describe('withSecretParameters', () => {
+  it('feeds the config\'s ${NAME} expansion from SECRET_PARAMETERS', async () => {
+    stored.set('/gateway/openai-api-key', 'sk-live');
+    const env = { SECRET_PARAMETERS: JSON.stringify({ OPENAI_API_KEY: '/gateway/openai-api-key' }), OTHER: 'x' };
+    const merged = await withSecretParameters(env, { client });
+    expect(merged).toEqual({ ...env, OPENAI_API_KEY: 'sk-live' });
+    expect(env).not.toHaveProperty('OPENAI_API_KEY'); // the input is not modified
+    const yaml = JSON.stringify({ endpoints: ['https://api.openai.com/v1'], api_keys: { 'https://api.openai.com/v1': '${OPENAI_API_KEY}' } });
+    expect(parseConfig(yaml, merged).endpoints[0]).toMatchObject({ apiKey: 'sk-live' });
+  });
+
+  it('leaves the environment as it is without SECRET_PARAMETERS', async () => {
+    expect(await withSecretParameters({ A: '1' }, { client })).toEqual({ A: '1' });
+    expect(calls).toHaveLength(0);
+  });
+
+  it('rejects a malformed SECRET_PARAMETERS', () => {
+    expect(secretParameterMap(undefined)).toEqual({});
+    expect(() => secretParameterMap('["x"]')).toThrow(/SECRET_PARAMETERS/);
+    expect(() => secretParameterMap('{"A": 1}')).toThrow(/SECRET_PARAMETERS/);
+  });
+});

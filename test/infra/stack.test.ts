@@ -1,0 +1,441 @@
+// The CDK stack, synthesized in memory with bundling skipped (fast: no esbuild, no Docker, no
+// account). `npm run synth` does the real bundling; bench/bundle.ts measures those bundles.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { App, Validations } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { parse as parseYaml } from 'yaml';
+import { ResponsesGatewayStack, TABLE_ITEM_ACTIONS, WORKER_ARN_SUBSTITUTION, WORKFLOW_FILE } from '../../infra/stack.ts';
+import { settingsFromContext } from '../../infra/settings.ts';
+import { WILDCARD_RESOURCE_EXCEPTIONS } from '../../infra/nag.ts';
+import { FUNCTIONS, PROJECT_ROOT, bundleSettings, cdkBundlingOptions, esbuildOptions } from '../../infra/bundling.ts';
+import { RESPONSES_TABLE, createTableInput } from '../../shared/adapters/tables.ts';
+import { parseConfig } from '../../shared/config.ts';
+
+type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+interface Synth {
+  app: App;
+  stack: ResponsesGatewayStack;
+  template: Template;
+  json: Json;
+}
+
+function synth(context: Record<string, unknown> = {}, withNag = false): Synth {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
+  const stack = new ResponsesGatewayStack(app, 'Gateway', { settings: settingsFromContext(app.node) });
+  if (withNag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const template = Template.fromStack(stack);
+  return { app, stack, template, json: template.toJSON() };
+}
+
+const SECRETS = { OPENAI_API_KEY: '/gateway/openai-api-key', OTHER_KEY: 'plain-name' };
+
+let base: Synth;
+let secret: Synth;
+beforeAll(() => {
+  base = synth();
+  secret = synth({ secretParameters: JSON.stringify(SECRETS), secretsKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/abcd' });
+});
+
+const resources = (s: Synth, type: string): [string, Json][] =>
+  Object.entries(s.json.Resources as Record<string, Json>).filter(([, r]) => r.Type === type);
+const logicalId = (s: Synth, construct: { node: { defaultChild?: unknown } }): string =>
+  s.stack.getLogicalId(construct.node.defaultChild as never);
+const fnId = (s: Synth, id: 'Api' | 'Worker' | 'Sweeper') => logicalId(s, s.stack.functions[id]);
+const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+
+/** Every statement of the identity policies attached to a role (by the role's logical id). */
+function statementsOfRole(s: Synth, roleId: string): Json[] {
+  return resources(s, 'AWS::IAM::Policy')
+    .filter(([, p]) => (p.Properties.Roles as Json[]).some((r) => r.Ref === roleId))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
+}
+const roleIdOf = (s: Synth, id: 'Api' | 'Worker' | 'Sweeper') => logicalId(s, s.stack.functions[id].role as never);
+const asList = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
+
+describe('functions', () => {
+  it('are three arm64 Node ESM bundles on the newest Node runtime', () => {
+    const fns = resources(base, 'AWS::Lambda::Function');
+    expect(fns).toHaveLength(3);
+    for (const spec of FUNCTIONS) {
+      base.template.hasResourceProperties('AWS::Lambda::Function', {
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        // NodejsFunction's ESM output is index.mjs; the handler is its `handler` export.
+        Handler: `index.${spec.handler}`,
+        MemorySize: spec.memorySize,
+        Timeout: spec.timeoutSeconds,
+        Description: spec.description,
+      });
+    }
+    expect(base.json.Resources[fnId(base, 'Worker')].Properties.Timeout).toBe(900);
+  });
+
+  it('bundle with one set of esbuild settings: ESM, minified, nothing external, require shim', () => {
+    const settings = bundleSettings();
+    const cdk = cdkBundlingOptions(settings);
+    expect(cdk.format).toBe(OutputFormat.ESM);
+    expect(cdk.target).toBe('node24');
+    expect(cdk.minify).toBe(true);
+    expect(cdk.sourceMap).toBe(false);
+    expect(cdk.externalModules).toEqual([]);
+    expect(cdk.forceDockerBundling).toBe(false);
+    expect(cdk.banner).toContain('createRequire');
+    const bench = esbuildOptions(settings, 'functions/api/handler.ts', '/tmp/x/index.mjs');
+    expect(bench).toMatchObject({
+      bundle: true, platform: 'node', format: 'esm', target: cdk.target, minify: cdk.minify, sourcemap: cdk.sourceMap,
+      external: cdk.externalModules, mainFields: cdk.mainFields, banner: { js: cdk.banner }, absWorkingDir: PROJECT_ROOT,
+    });
+  });
+
+  it('get their environment: tables, workflow, config, secret parameter names', () => {
+    const table = { Ref: logicalId(base, base.stack.tables.responses) };
+    const env = (id: 'Api' | 'Worker' | 'Sweeper') => base.json.Resources[fnId(base, id)].Properties.Environment.Variables;
+    const config = JSON.stringify(parseYaml(readFileSync(join(PROJECT_ROOT, 'config.example.yaml'), 'utf8')));
+    expect(env('Api')).toEqual({
+      RESPONSES_TABLE: table,
+      STATE_MACHINE_ARN: { Ref: logicalId(base, base.stack.stateMachine) },
+      CONFIG_YAML: config,
+      SECRET_PARAMETERS: '{}',
+    });
+    expect(env('Worker')).toEqual({ RESPONSES_TABLE: table, CONFIG_YAML: config, SECRET_PARAMETERS: '{}' });
+    expect(env('Sweeper')).toEqual({ RESPONSES_TABLE: table, CONFIG_YAML: config });
+    // The same YAML format as `npm start`: it parses to the example's config.
+    const exampleText = readFileSync(join(PROJECT_ROOT, 'config.example.yaml'), 'utf8');
+    expect(parseConfig(env('Api').CONFIG_YAML, {})).toEqual(parseConfig(exampleText, {}));
+    const withSecrets = secret.json.Resources[fnId(secret, 'Api')].Properties.Environment.Variables;
+    expect(JSON.parse(withSecrets.SECRET_PARAMETERS)).toEqual(SECRETS);
+  });
+
+  it('keep ${NAME} placeholders of the config for cold start, and never hold key values', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-config-'));
+    const file = join(dir, 'config.yaml');
+    writeFileSync(file, [
+      '# comment that does not reach the function',
+      'endpoints:',
+      '  - https://api.openai.com/v1',
+      'api_keys:',
+      '  "https://api.openai.com/v1": "${OPENAI_API_KEY}"',
+    ].join('\n'));
+    const s = synth({ configPath: file, secretParameters: { OPENAI_API_KEY: '/gateway/openai-api-key' } });
+    const env = s.json.Resources[fnId(s, 'Api')].Properties.Environment.Variables;
+    expect(env.CONFIG_YAML).toContain('${OPENAI_API_KEY}');
+    expect(env.CONFIG_YAML).not.toContain('comment');
+    const cfg = parseConfig(env.CONFIG_YAML, { OPENAI_API_KEY: 'sk-from-ssm' });
+    expect(cfg.endpoints[0]).toMatchObject({ url: 'https://api.openai.com/v1', apiKey: 'sk-from-ssm' });
+  });
+
+  it('turn on Node source maps only with source maps', () => {
+    for (const id of ['Api', 'Worker', 'Sweeper'] as const) {
+      expect(base.json.Resources[fnId(base, id)].Properties.Environment.Variables.NODE_OPTIONS).toBeUndefined();
+    }
+    const s = synth({ sourceMaps: 'true' });
+    for (const id of ['Api', 'Worker', 'Sweeper'] as const) {
+      expect(s.json.Resources[fnId(s, id)].Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+    }
+  });
+
+  it('log to their own log groups with retention', () => {
+    const groups = resources(base, 'AWS::Logs::LogGroup');
+    expect(groups).toHaveLength(4); // three functions and the workflow
+    for (const [, g] of groups) expect(g.Properties.RetentionInDays).toBe(30);
+    for (const id of ['Api', 'Worker', 'Sweeper'] as const) {
+      const logGroup = base.stack.functions[id].logGroup;
+      expect(base.json.Resources[fnId(base, id)].Properties.LoggingConfig).toEqual({ LogGroup: { Ref: logicalId(base, logGroup as never) } });
+    }
+    const s = synth({ logRetentionDays: '7' });
+    for (const [, g] of resources(s, 'AWS::Logs::LogGroup')) expect(g.Properties.RetentionInDays).toBe(7);
+  });
+});
+
+describe('function URL', () => {
+  it('streams and requires IAM (SigV4)', () => {
+    base.template.resourceCountIs('AWS::Lambda::Url', 1);
+    base.template.hasResourceProperties('AWS::Lambda::Url', {
+      AuthType: 'AWS_IAM',
+      InvokeMode: 'RESPONSE_STREAM',
+      TargetFunctionArn: arnOf(fnId(base, 'Api')),
+    });
+    // No resource policy opens it: callers need an identity policy (ClientPolicy).
+    base.template.resourceCountIs('AWS::Lambda::Permission', 0);
+  });
+});
+
+describe('tables', () => {
+  it('map shared/adapters/tables.ts: keys, GSIs, TTL, on-demand, PITR, KMS encryption, retained', () => {
+    const tables = resources(base, 'AWS::DynamoDB::GlobalTable');
+    expect(tables).toHaveLength(1);
+    const [, table] = tables[0]!;
+    const p = table.Properties;
+    // The same table the local stand-in creates from the same definition.
+    const local = createTableInput(RESPONSES_TABLE, 'x');
+    expect(p.KeySchema).toEqual(local.KeySchema);
+    expect(new Set(p.AttributeDefinitions.map(JSON.stringify))).toEqual(new Set(local.AttributeDefinitions!.map((a) => JSON.stringify(a))));
+    expect(p.GlobalSecondaryIndexes).toEqual(local.GlobalSecondaryIndexes);
+    expect(p.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(p.TimeToLiveSpecification).toEqual({ AttributeName: RESPONSES_TABLE.timeToLiveAttribute, Enabled: true });
+    expect(p.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS' });
+    expect(p.Replicas).toHaveLength(1);
+    expect(p.Replicas[0].PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(p.Replicas[0].DeletionProtectionEnabled).toBe(true);
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it('are deleted with the stack when context says removalPolicy=destroy', () => {
+    const s = synth({ removalPolicy: 'destroy' });
+    const [, table] = resources(s, 'AWS::DynamoDB::GlobalTable')[0]!;
+    expect(table.DeletionPolicy).toBe('Delete');
+    expect(table.Properties.Replicas[0].DeletionProtectionEnabled).toBe(false);
+    for (const [, g] of resources(s, 'AWS::Logs::LogGroup')) expect(g.DeletionPolicy).toBe('Delete');
+  });
+});
+
+describe('workflow', () => {
+  it('is a Standard state machine with full logging and tracing', () => {
+    base.template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    const logGroupId = resources(base, 'AWS::Logs::LogGroup').find(([, g]) => String(g.Properties.LogGroupName ?? '').startsWith('/aws/vendedlogs/states/'))![0];
+    base.template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: {
+        Level: 'ALL',
+        IncludeExecutionData: true,
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: arnOf(logGroupId) } }],
+      },
+      DefinitionSubstitutions: { [WORKER_ARN_SUBSTITUTION]: arnOf(fnId(base, 'Worker')) },
+    });
+  });
+
+  it('deploys exactly infra/workflow.asl.json: same document as the local runner executes', () => {
+    const [, sm] = resources(base, 'AWS::StepFunctions::StateMachine')[0]!;
+    const fakeArn = 'arn:aws:lambda:eu-west-1:123456789012:function:Gateway-Worker-abc';
+    // The deployed definition string: a literal, or an Fn::Join of literals and tokens.
+    const resolve = (v: Json): string => {
+      if (typeof v === 'string') return v;
+      if (v?.['Fn::Join']) return (v['Fn::Join'][1] as Json[]).map(resolve).join(v['Fn::Join'][0]);
+      if (v?.Ref === 'AWS::Partition') return 'aws';
+      throw new Error(`unexpected intrinsic in the definition: ${JSON.stringify(v)}`);
+    };
+    const deployedRaw = resolve(sm.Properties.DefinitionString);
+    // What CloudFormation does with DefinitionSubstitutions: each ${key} replaced by its value.
+    const values: Record<string, string> = {};
+    for (const key of Object.keys(sm.Properties.DefinitionSubstitutions)) values[key] = key === WORKER_ARN_SUBSTITUTION ? fakeArn : `<${key}>`;
+    const deployed = deployedRaw.replace(/\$\{([A-Za-z0-9_]+)\}/g, (m, key: string) => values[key] ?? m);
+    expect(deployed).not.toMatch(/\$\{[A-Za-z0-9_]+\}/); // every placeholder has a substitution
+
+    const local = readFileSync(WORKFLOW_FILE, 'utf8').replaceAll(`\${${WORKER_ARN_SUBSTITUTION}}`, fakeArn);
+    expect(JSON.parse(deployed)).toEqual(JSON.parse(local));
+    // Byte for byte, too: nothing was re-serialized on the way.
+    expect(deployedRaw).toBe(readFileSync(WORKFLOW_FILE, 'utf8'));
+    // And both task states invoke the worker.
+    const states = Object.values(JSON.parse(deployed).States as Record<string, Json>).filter((st) => st.Type === 'Task');
+    expect(states.length).toBeGreaterThan(0);
+    for (const st of states) expect(st.Resource).toBe(fakeArn);
+  });
+});
+
+describe('sweep schedule', () => {
+  it('invokes the sweeper every minute with a role that can invoke only the sweeper', () => {
+    base.template.resourceCountIs('AWS::Scheduler::Schedule', 1);
+    const [, schedule] = resources(base, 'AWS::Scheduler::Schedule')[0]!;
+    expect(schedule.Properties).toMatchObject({
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      Target: { Arn: arnOf(fnId(base, 'Sweeper')), Input: JSON.stringify({ action: 'sweep' }) },
+    });
+    const roleId = schedule.Properties.Target.RoleArn['Fn::GetAtt'][0] as string;
+    expect(base.json.Resources[roleId].Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      }),
+    ]);
+    expect(statementsOfRole(base, roleId)).toEqual([
+      { Sid: 'InvokeSweeper', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: arnOf(fnId(base, 'Sweeper')) },
+    ]);
+  });
+});
+
+describe('alarms', () => {
+  it('watch errors and throttles of every function and failed executions', () => {
+    const alarms = resources(base, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    expect(alarms).toHaveLength(7);
+    for (const id of ['Api', 'Worker', 'Sweeper'] as const) {
+      for (const metric of ['Errors', 'Throttles']) {
+        expect(alarms).toContainEqual(expect.objectContaining({
+          Namespace: 'AWS/Lambda',
+          MetricName: metric,
+          Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId(base, id) } }],
+          Statistic: 'Sum',
+          Period: 60,
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          TreatMissingData: 'notBreaching',
+        }));
+      }
+    }
+    expect(alarms).toContainEqual(expect.objectContaining({
+      Namespace: 'AWS/States',
+      MetricName: 'ExecutionsFailed',
+      Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: logicalId(base, base.stack.stateMachine) } }],
+      Threshold: 1,
+    }));
+    for (const a of alarms) expect(a.AlarmActions).toBeUndefined();
+  });
+
+  it('notify an existing topic when one is given', () => {
+    const topic = 'arn:aws:sns:eu-west-1:123456789012:ops';
+    const s = synth({ alarmTopicArn: topic });
+    for (const [, a] of resources(s, 'AWS::CloudWatch::Alarm')) expect(a.Properties.AlarmActions).toEqual([topic]);
+  });
+});
+
+describe('outputs and the client policy', () => {
+  it('outputs the URL, the table name, the state machine and the client policy', () => {
+    const outputs = base.json.Outputs as Record<string, Json>;
+    expect(Object.keys(outputs).sort()).toEqual(['ClientPolicyArn', 'FunctionUrl', 'ResponsesTableName', 'StateMachineArn']);
+    expect(outputs.FunctionUrl.Value).toEqual({ 'Fn::GetAtt': [logicalId(base, base.stack.functionUrl), 'FunctionUrl'] });
+    expect(outputs.ResponsesTableName.Value).toEqual({ Ref: logicalId(base, base.stack.tables.responses) });
+    expect(outputs.StateMachineArn.Value).toEqual({ Ref: logicalId(base, base.stack.stateMachine) });
+    expect(outputs.ClientPolicyArn.Value).toEqual({ Ref: logicalId(base, base.stack.clientPolicy) });
+  });
+
+  it('ClientPolicy grants exactly: invoke the API through its IAM-auth URL', () => {
+    const [, policy] = resources(base, 'AWS::IAM::ManagedPolicy')[0]!;
+    expect(resources(base, 'AWS::IAM::ManagedPolicy')).toHaveLength(1);
+    const api = arnOf(fnId(base, 'Api'));
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      { Sid: 'InvokeFunctionUrl', Effect: 'Allow', Action: 'lambda:InvokeFunctionUrl', Resource: api, Condition: { StringEquals: { 'lambda:FunctionUrlAuthType': 'AWS_IAM' } } },
+      { Sid: 'InvokeViaFunctionUrl', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: api, Condition: { Bool: { 'lambda:InvokedViaFunctionUrl': 'true' } } },
+    ]);
+    // Not attached to anything: the deployer attaches it to the client's role or user.
+    expect(policy.Properties.Roles ?? policy.Properties.Users ?? policy.Properties.Groups).toBeUndefined();
+  });
+});
+
+describe('IAM least privilege', () => {
+  const allPolicies = (s: Synth) => [...resources(s, 'AWS::IAM::Policy'), ...resources(s, 'AWS::IAM::ManagedPolicy')];
+
+  it.each([['without secrets', () => base], ['with secrets', () => secret]])('no "*" resource except the documented AWS exceptions (%s)', (_, get) => {
+    const s = get();
+    let exceptions = 0;
+    for (const [id, p] of allPolicies(s)) {
+      for (const st of p.Properties.PolicyDocument.Statement as Json[]) {
+        expect(st.NotResource, id).toBeUndefined();
+        expect(st.NotAction, id).toBeUndefined();
+        for (const action of asList(st.Action as string)) expect(action, id).not.toMatch(/\*/);
+        const res = asList(st.Resource);
+        if (res.includes('*')) {
+          exceptions++;
+          expect(res, `${id}: "*" mixed with other resources`).toEqual(['*']);
+          for (const action of asList(st.Action as string)) {
+            expect(Object.keys(WILDCARD_RESOURCE_EXCEPTIONS), `${id}: ${action} on "*"`).toContain(action);
+          }
+        }
+        for (const r of res) if (typeof r === 'string' && r !== '*') expect(r, id).not.toContain('*');
+      }
+    }
+    expect(exceptions).toBe(2); // state machine logging and X-Ray tracing, nothing else
+  });
+
+  it('roles carry no managed policies (no AWSLambdaBasicExecutionRole: each writes its own log group)', () => {
+    for (const [, role] of resources(base, 'AWS::IAM::Role')) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('the API: its log group, table items (no index), start and stop of this workflow, exactly the named parameters', () => {
+    const s = secret;
+    const table = arnOf(logicalId(s, s.stack.tables.responses));
+    const sm = logicalId(s, s.stack.stateMachine);
+    const param = (name: string) => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:parameter/${name}`]],
+    });
+    expect(statementsOfRole(s, roleIdOf(s, 'Api'))).toEqual([
+      { Sid: 'WriteOwnLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: arnOf(logicalId(s, s.stack.functions.Api.logGroup as never)) },
+      { Sid: 'TableItems', Effect: 'Allow', Action: [...TABLE_ITEM_ACTIONS], Resource: table },
+      { Sid: 'ReadSecretParameters', Effect: 'Allow', Action: 'ssm:GetParameters', Resource: [param('gateway/openai-api-key'), param('plain-name')] },
+      {
+        Sid: 'DecryptSecretParameters', Effect: 'Allow', Action: 'kms:Decrypt', Resource: 'arn:aws:kms:eu-west-1:123456789012:key/abcd',
+        Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['ssm.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
+      },
+      { Sid: 'StartBackground', Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: sm } },
+      {
+        Sid: 'StopBackground', Effect: 'Allow', Action: 'states:StopExecution',
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':execution:', { 'Fn::GetAtt': [sm, 'Name'] }, ':*']] },
+      },
+    ]);
+    // Without secrets configured there is no SSM or KMS statement at all.
+    const actions = statementsOfRole(base, roleIdOf(base, 'Api')).flatMap((st) => asList(st.Action as string));
+    expect(actions.filter((a) => a.startsWith('ssm:') || a.startsWith('kms:'))).toEqual([]);
+  });
+
+  it('the worker: its log group, table items, the named parameters; nothing of Step Functions', () => {
+    const s = secret;
+    const sids = statementsOfRole(s, roleIdOf(s, 'Worker')).map((st) => st.Sid);
+    expect(sids).toEqual(['WriteOwnLogs', 'TableItems', 'ReadSecretParameters', 'DecryptSecretParameters']);
+    expect(statementsOfRole(base, roleIdOf(base, 'Worker')).map((st) => st.Sid)).toEqual(['WriteOwnLogs', 'TableItems']);
+  });
+
+  it('the sweeper: its log group, table items and a Query of the active index only; no secrets', () => {
+    const s = secret;
+    const table = logicalId(s, s.stack.tables.responses);
+    const st = statementsOfRole(s, roleIdOf(s, 'Sweeper'));
+    expect(st.map((x) => x.Sid)).toEqual(['WriteOwnLogs', 'TableItems', 'QueryActiveIndex']);
+    expect(st[2]).toEqual({
+      Sid: 'QueryActiveIndex', Effect: 'Allow', Action: 'dynamodb:Query',
+      Resource: { 'Fn::Join': ['', [arnOf(table), `/index/${RESPONSES_TABLE.globalSecondaryIndexes[0]!.indexName}`]] },
+    });
+    // Only the sweeper touches an index.
+    for (const id of ['Api', 'Worker'] as const) {
+      expect(JSON.stringify(statementsOfRole(s, roleIdOf(s, id)))).not.toContain('/index/');
+    }
+  });
+
+  it('the state machine role invokes the worker and nothing else (besides logging and tracing)', () => {
+    const roleId = logicalId(base, base.stack.stateMachine.role as never);
+    const st = statementsOfRole(base, roleId).filter((x) => !asList(x.Resource).includes('*'));
+    expect(st).toEqual([{ Sid: 'InvokeWorker', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: arnOf(fnId(base, 'Worker')) }]);
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('has no unacknowledged finding, errors or warnings', () => {
+    const s = synth({ secretParameters: JSON.stringify(SECRETS) }, true);
+    const report = new AwsSolutionsChecks(s.app).validateScope(s.app);
+    const findings = report.violations.map((v) => `${v.severity} ${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`);
+    expect(findings).toEqual([]);
+    expect(report.success).toBe(true);
+    // Nor does CDK itself annotate anything.
+    expect(Annotations.fromStack(s.stack).findError('*', Match.anyValue())).toEqual([]);
+    expect(Annotations.fromStack(s.stack).findWarning('*', Match.anyValue())).toEqual([]);
+  });
+
+  it('acknowledges each accepted finding with a reason', () => {
+    const acks = [base.stack.functions.Api.role!, base.stack.stateMachine.role].flatMap((c) =>
+      c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).flatMap((m) => Object.entries(m.data as Record<string, string>)),
+    );
+    expect(acks.map(([id]) => id.replace(/^annotation::/i, ''))).toEqual([
+      expect.stringMatching(/^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:states:.*:execution:<Workflow[0-9A-F]+\.Name>:\*\]$/),
+      'AwsSolutions-IAM5[Resource::*]',
+    ]);
+    for (const [, reason] of acks) expect(reason.length).toBeGreaterThan(40);
+  });
+});
+
+describe('settings from context', () => {
+  it('reject what would make a wrong or unsafe stack', () => {
+    expect(() => synth({ removalPolicy: 'snapshot' })).toThrow(/removalPolicy/);
+    expect(() => synth({ logRetentionDays: '8' })).toThrow(/logRetentionDays/);
+    expect(() => synth({ secretParameters: { 'BAD-NAME': '/x' } })).toThrow(/environment variable name/);
+    expect(() => synth({ secretParameters: { KEY: '/gateway/*' } })).toThrow(/SSM parameter name/);
+    const dir = mkdtempSync(join(tmpdir(), 'gw-config-'));
+    writeFileSync(join(dir, 'bad.yaml'), 'max_concurrent_connections: 0\n');
+    expect(() => synth({ configPath: join(dir, 'bad.yaml') })).toThrow(/max_concurrent_connections/);
+  });
+});
