@@ -85,7 +85,7 @@ describe('create / get', () => {
     const rec = newRecord({ text: 'hi there' });
     await store.create(rec, null);
     const got = await store.get(rec.id, OWNER);
-    expect(got).toEqual({ ...rec, ancestors: [], expiresAt: rec.response.created_at + 30 * 24 * 3600 });
+    expect(got).toEqual({ ...rec, ancestors: [], lease: null, lastSeq: -1, expiresAt: rec.response.created_at + 30 * 24 * 3600 });
     expect(JSON.parse(JSON.stringify(got))).toEqual(got); // nothing hidden leaks into JSON
   });
 
