@@ -18,6 +18,8 @@ const fileSchema = z.object({
   router_api_keys: z.record(z.string(), z.string()).nullable().optional(),
   cache_enabled: z.boolean().default(false),
   cache_ttl: z.number().int().min(1).nullable().default(3600),
+  /** One cache for every principal (otherwise each tenant has its own entries). */
+  cache_shared: z.boolean().default(false),
   /** Days a stored response is kept (DynamoDB TTL); null keeps them forever. */
   response_ttl_days: z.number().min(0).nullable().default(30),
   /** Milliseconds to wait for an upstream's first byte (and between bytes of a stream). */
@@ -45,6 +47,8 @@ export interface Config {
   clientKeys: Map<string, string>;
   cacheEnabled: boolean;
   cacheTtlSeconds: number | null;
+  /** Cache entries are shared across principals (the key leaves the principal out). */
+  cacheShared: boolean;
   responseTtlSeconds: number | null;
   upstreamTimeoutMs: number;
   modelListTtlMs: number;
@@ -107,6 +111,7 @@ export function parseConfig(yamlText: string, env: Record<string, string | undef
     clientKeys,
     cacheEnabled: c.cache_enabled,
     cacheTtlSeconds: c.cache_ttl,
+    cacheShared: c.cache_shared,
     responseTtlSeconds: c.response_ttl_days === null ? null : Math.round(c.response_ttl_days * 86_400),
     upstreamTimeoutMs: c.upstream_timeout_ms,
     modelListTtlMs: c.model_list_ttl_ms,

@@ -71,6 +71,19 @@ export interface ResponseStore {
   failOrphaned(olderThanMs: number, now: number): Promise<number>;
 }
 
+/** Hit and miss counts of the response cache, over every process. */
+export interface CacheStats { hits: number; misses: number }
+
+/** Completed answers by cache key (shared/cache/key.ts), on the responses table. */
+export interface CacheStore {
+  /** The cached Response, or null when missing or expired (even if not yet deleted). Counts a hit or a miss. */
+  get(key: string, nowMs: number): Promise<ResponseObject | null>;
+  /** Stores the Response for `ttlSeconds` (null: never expires). An entry too large is skipped with a log line. */
+  put(key: string, response: ResponseObject, ttlSeconds: number | null): Promise<void>;
+  /** Global counts, this process's not yet flushed ones included. */
+  stats(): Promise<CacheStats>;
+}
+
 /** How we reach one upstream. */
 export interface Endpoint {
   /** The configured URL, as written in config (identity of the endpoint). */

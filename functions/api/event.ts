@@ -20,4 +20,6 @@ export interface HandlerResponse {
   statusCode: number;
   headers: Record<string, string>;
   body: string | NodeJS.ReadableStream;
+  /** Work the invocation must finish before it ends (non-enumerable: not part of the prelude). */
+  settled?: Promise<void>;
 }

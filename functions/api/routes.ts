@@ -4,6 +4,7 @@ import { createResponse } from '../../shared/service/create.ts';
 import { deleteResponse, listInputItems, replayResponse, retrieveResponse } from '../../shared/service/read.ts';
 import { cancelResponse } from '../../shared/service/cancel.ts';
 import type { Services } from '../../shared/service/context.ts';
+import type { StreamEvent } from '../../shared/protocol/types.ts';
 import { callerOf } from './auth.ts';
 import type { FunctionUrlEvent, HandlerResponse } from './event.ts';
 import { SSE_HEADERS, sseBody } from './sse.ts';
@@ -58,7 +59,8 @@ export async function route(svc: Services, event: FunctionUrlEvent): Promise<Han
       if (method !== 'POST') throw methodNotAllowed(method, path);
       const req = parseCreateRequest(parseJsonBody(bodyText(event)));
       const result = await createResponse(svc, caller, req);
-      return result.kind === 'json' ? json(200, result.body) : { statusCode: 200, headers: SSE_HEADERS, body: sseBody(result.events) };
+      // A stored stream runs to its end even if the client leaves: the answer is kept.
+      return result.kind === 'json' ? json(200, result.body) : sse(result.events, req.store !== false);
     }
 
     const m = RESPONSE_PATH.exec(path);
@@ -68,7 +70,7 @@ export async function route(svc: Services, event: FunctionUrlEvent): Promise<Han
       if (!sub && method === 'GET') {
         if (flag(event, 'stream')) {
           const events = await replayResponse(svc, caller, id, sequenceParam(event));
-          return { statusCode: 200, headers: SSE_HEADERS, body: sseBody(events) };
+          return sse(events, false);
         }
         return json(200, await retrieveResponse(svc, caller, id));
       }
@@ -85,6 +87,13 @@ export async function route(svc: Services, event: FunctionUrlEvent): Promise<Han
   } catch (err) {
     return errorResponse(err);
   }
+}
+
+function sse(events: AsyncIterable<StreamEvent>, keepGoing: boolean): HandlerResponse {
+  const { body, settled } = sseBody(events, { keepGoing });
+  const res: HandlerResponse = { statusCode: 200, headers: SSE_HEADERS, body };
+  Object.defineProperty(res, 'settled', { value: settled, enumerable: false });
+  return res;
 }
 
 function methodNotAllowed(method: string, path: string): ApiError {

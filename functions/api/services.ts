@@ -4,6 +4,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { parseConfig, type Config } from '../../shared/config.ts';
 import { HttpBackend } from '../../shared/adapters/http-backend.ts';
 import { DynamoResponseStore } from '../../shared/adapters/dynamo-store.ts';
+import { DynamoCacheStore } from '../../shared/adapters/dynamo-cache.ts';
 import { EndpointChooser } from '../../shared/routing/choose-endpoint.ts';
 import { systemClock } from '../../shared/ports.ts';
 import type { Services } from '../../shared/service/context.ts';
@@ -25,6 +26,7 @@ export function buildServices(
     backend,
     clock: systemClock,
     store: new DynamoResponseStore(doc, tableName, { ttlSeconds: config.responseTtlSeconds }),
+    cache: new DynamoCacheStore(doc, tableName), // same table: entries are `cache#<key>` partitions
     chooser: new EndpointChooser(config.endpoints, backend, systemClock, { ttlMs: config.modelListTtlMs }),
   };
   svc.launcher = launcher(svc);

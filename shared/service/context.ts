@@ -1,10 +1,12 @@
 import type { Config } from '../config.ts';
-import type { Backend, BackgroundLauncher, Clock, ResponseStore } from '../ports.ts';
+import type { Backend, BackgroundLauncher, CacheStore, Clock, ResponseStore } from '../ports.ts';
 import type { EndpointChooser } from '../routing/choose-endpoint.ts';
 
 /** Everything a service call needs; built once per process (cold start) and reused. */
 export interface Services {
   store: ResponseStore;
+  /** The response cache (issue 5): completed answers by request key. */
+  cache: CacheStore;
   backend: Backend;
   chooser: EndpointChooser;
   clock: Clock;

@@ -166,7 +166,7 @@ describe('cancel', () => {
     const created = await postJson(`${sys.base}/responses`, { model, input: 'long job', background: true });
     const id = created.json.id;
     await waitFor(() => retrieve(id), (r) => r.output.length > 0 && r.output[0].content?.[0]?.text?.length > 5);
-    const upstreamReq = up.requests.at(-1)!;
+    const upstreamReq = up.requests.filter((r) => r.path === '/v1/chat/completions').at(-1)!;
     const res = await client.responses.cancel(id);
     expect(res.status).toBe('cancelled');
     // The worker's next write fails and it aborts the upstream request at once.

@@ -262,3 +262,40 @@ describe('upstream answers and failures', () => {
     expect(down.json.error.type).toBe('server_error');
   });
 });
+
+describe('client disconnects mid-stream', () => {
+  async function openAndDrop(body: object): Promise<string> {
+    const controller = new AbortController();
+    const res = await fetch(`${sys.base}/responses`, {
+      method: 'POST', signal: controller.signal,
+      headers: { 'content-type': 'application/json', ...alice },
+      body: JSON.stringify({ ...body, stream: true }),
+    });
+    const reader = res.body!.getReader();
+    let text = '';
+    while (!text.includes('response.output_text.delta')) text += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+    return /"id":"(resp_[0-9a-f]+)"/.exec(text)![1]!;
+  }
+
+  it('store: true -> generation runs on and the stored response completes with the whole answer', async () => {
+    up.script({ text: 'the full answer survives the client', chunkSize: 3, chunkDelayMs: 15 });
+    const id = await openAndDrop({ model, input: 'x' });
+    let got: any;
+    for (let i = 0; i < 200; i++) {
+      got = (await getJson(`${sys.base}/responses/${id}`, alice)).json;
+      if (got.status !== 'in_progress') break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(got.status).toBe('completed');
+    expect(got.output_text).toBe('the full answer survives the client');
+  });
+
+  it('store: false -> the upstream request is aborted', async () => {
+    up.script({ text: 'y'.repeat(300), chunkSize: 1, chunkDelayMs: 10 });
+    await openAndDrop({ model, input: 'x', store: false });
+    const upstreamReq = up.requests.filter((r) => r.path === '/v1/chat/completions').at(-1)!;
+    for (let i = 0; i < 100 && !upstreamReq.aborted; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(upstreamReq.aborted).toBe(true);
+  });
+});

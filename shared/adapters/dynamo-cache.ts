@@ -1,0 +1,137 @@
+// CacheStore on the responses table (tables.ts), beside the stored responses. Items:
+//
+//   pk 'cache#<key>'  sk 'c'   blob (gzipped JSON of the Response), expires_ms (exact expiry,
+//                              what reads check), expires_at (epoch s: DynamoDB's TTL, which
+//                              deletes late, and never on dynalite)
+//   pk 'cache#stats'  sk 'c'   hits, misses: every process's counts, added with ADD
+//
+// Keys are sha256 hex, so no entry can be named `cache#stats`.
+import { promisify } from 'node:util';
+import { gunzip, gzip } from 'node:zlib';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { CacheStats, CacheStore, Clock } from '../ports.ts';
+import { systemClock } from '../ports.ts';
+import type { ResponseObject } from '../protocol/types.ts';
+
+const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
+
+const SK = 'c';
+const STATS_PK = 'cache#stats';
+/** Under the 400 KB item limit with room for keys and attributes. */
+const MAX_BYTES = 350_000;
+const FLUSH_MS = 5_000;
+
+export interface DynamoCacheOptions {
+  clock?: Clock;
+  /** Counters go to DynamoDB at most this often: one write per interval, not one per request. */
+  flushMs?: number;
+  /** Compressed entries above this many bytes are not cached. */
+  maxBytes?: number;
+  /** Where EMF metric lines go (stdout, which CloudWatch Logs reads in Lambda). */
+  emit?: (line: string) => void;
+}
+
+export class DynamoCacheStore implements CacheStore {
+  /** This process's counts since it started. */
+  readonly local: CacheStats = { hits: 0, misses: 0 };
+  /** Counts not yet added to the counter item. */
+  private pending: CacheStats = { hits: 0, misses: 0 };
+  private lastFlushMs: number;
+  private flushing: Promise<void> = Promise.resolve();
+  private readonly clock: Clock;
+  private readonly flushMs: number;
+  private readonly maxBytes: number;
+  private readonly emit: (line: string) => void;
+
+  constructor(private readonly doc: DynamoDBDocumentClient, private readonly tableName: string, opts: DynamoCacheOptions = {}) {
+    this.clock = opts.clock ?? systemClock;
+    this.flushMs = opts.flushMs ?? FLUSH_MS;
+    this.maxBytes = opts.maxBytes ?? MAX_BYTES;
+    this.emit = opts.emit ?? ((line) => process.stdout.write(`${line}\n`));
+    this.lastFlushMs = this.clock.nowMs();
+  }
+
+  async get(key: string, nowMs: number): Promise<ResponseObject | null> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: `cache#${key}`, sk: SK } }));
+    const live = Item !== undefined && !(typeof Item.expires_ms === 'number' && Item.expires_ms <= nowMs);
+    const response = live ? (JSON.parse((await gunzipAsync(Item.blob as Uint8Array)).toString('utf8')) as ResponseObject) : null;
+    this.count(response !== null, nowMs);
+    return response;
+  }
+
+  async put(key: string, response: ResponseObject, ttlSeconds: number | null): Promise<void> {
+    const blob = await gzipAsync(Buffer.from(JSON.stringify(response)));
+    if (blob.length > this.maxBytes) {
+      console.log(JSON.stringify({ level: 'warn', msg: 'cache entry too large, not cached', id: response.id, bytes: blob.length, max_bytes: this.maxBytes }));
+      return;
+    }
+    const item: Record<string, unknown> = { pk: `cache#${key}`, sk: SK, blob };
+    if (ttlSeconds !== null) {
+      const expiresMs = this.clock.nowMs() + ttlSeconds * 1000;
+      item.expires_ms = expiresMs;
+      item.expires_at = Math.ceil(expiresMs / 1000);
+    }
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item }));
+  }
+
+  async stats(): Promise<CacheStats> {
+    await this.flush();
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: STATS_PK, sk: SK }, ConsistentRead: true }));
+    // A failed flush left counts pending: they are still ours to report.
+    return { hits: Number(Item?.hits ?? 0) + this.pending.hits, misses: Number(Item?.misses ?? 0) + this.pending.misses };
+  }
+
+  /** Adds the pending counts to the counter item; never rejects (a failure keeps them pending). */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.write());
+    return this.flushing;
+  }
+
+  private count(hit: boolean, nowMs: number): void {
+    const field = hit ? 'hits' : 'misses';
+    this.local[field]++;
+    this.pending[field]++;
+    if (nowMs - this.lastFlushMs >= this.flushMs) {
+      this.lastFlushMs = nowMs;
+      void this.flush();
+    }
+  }
+
+  private async write(): Promise<void> {
+    const { hits, misses } = this.pending;
+    if (hits === 0 && misses === 0) return;
+    this.pending = { hits: 0, misses: 0 };
+    try {
+      await this.doc.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: STATS_PK, sk: SK },
+        UpdateExpression: 'ADD hits :h, misses :m',
+        ExpressionAttributeValues: { ':h': hits, ':m': misses },
+      }));
+      // After the write, so a retried flush never reports the same counts twice.
+      this.emit(emfLine(hits, misses, this.clock.nowMs()));
+    } catch (err) {
+      this.pending.hits += hits;
+      this.pending.misses += misses;
+      console.error(JSON.stringify({ level: 'error', msg: 'could not flush cache counters', error: String(err) }));
+    }
+  }
+}
+
+/** CloudWatch Embedded Metric Format: Logs turns this line into the two metrics. */
+export function emfLine(hits: number, misses: number, nowMs: number): string {
+  return JSON.stringify({
+    _aws: {
+      Timestamp: nowMs,
+      CloudWatchMetrics: [{
+        Namespace: 'ResponsesGateway',
+        Dimensions: [['Service']],
+        Metrics: [{ Name: 'CacheHits', Unit: 'Count' }, { Name: 'CacheMisses', Unit: 'Count' }],
+      }],
+    },
+    Service: 'responses-gateway',
+    CacheHits: hits,
+    CacheMisses: misses,
+  });
+}

@@ -1,0 +1,44 @@
+// The Lambda bundles as `npm run synth` builds them (infra/bundling.ts's esbuild options): they
+// load as ES modules in a plain `node` (the require shim works, no dynamic require of a missing
+// module), export their handlers, and carry no AWS SDK client the code does not use.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { build } from 'esbuild';
+import { BUNDLE_FILE, FUNCTIONS, bundleSettings, esbuildOptions } from '../../infra/bundling.ts';
+
+/** The SDK clients the gateway talks to: DynamoDB (state), Step Functions (jobs), SSM (keys). */
+const USED_CLIENTS = ['@aws-sdk/client-dynamodb', '@aws-sdk/client-sfn', '@aws-sdk/client-ssm'];
+/** Fail well before Lambda's limits matter: a jump past this means a dependency went wrong. */
+const MAX_BUNDLE_BYTES = 2 * 1024 * 1024;
+
+const outRoot = mkdtempSync(join(tmpdir(), 'gw-bundle-test-'));
+afterAll(() => rmSync(outRoot, { recursive: true, force: true }));
+
+describe('Lambda bundles', () => {
+  it.each(FUNCTIONS.map((f) => [f.id, f] as const))('%s loads as ESM and exports its handler', async (_, spec) => {
+    const outfile = join(outRoot, spec.id, BUNDLE_FILE);
+    const result = await build({ ...esbuildOptions(bundleSettings(), spec.entry, outfile), metafile: true, logLevel: 'silent' });
+    expect(result.errors).toEqual([]);
+    const size = readFileSync(outfile).length;
+    expect(size).toBeLessThan(MAX_BUNDLE_BYTES);
+    const clients = new Set(
+      Object.keys(result.metafile!.inputs).flatMap((p) => /node_modules\/(@aws-sdk\/client-[^/]+)\//.exec(p)?.[1] ?? []),
+    );
+    for (const c of clients) expect(USED_CLIENTS).toContain(c);
+
+    // A fresh node, as Lambda loads index.mjs (with the runtime's `awslambda` global).
+    const script = [
+      'globalThis.awslambda={streamifyResponse:(f)=>f,HttpResponseStream:{from:(s)=>s}};',
+      `const m=await import(${JSON.stringify(pathToFileURL(outfile).href)});`,
+      `console.log(typeof m[${JSON.stringify(spec.handler)}]);`,
+    ].join('');
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1' } });
+    expect(r.stderr).not.toMatch(/Dynamic require|ERR_MODULE_NOT_FOUND|Cannot find (module|package)/);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe('function');
+  });
+});
