@@ -38,6 +38,16 @@ const fileSchema = z.object({
   orphan_after_ms: z.number().int().min(1).default(120_000),
   /** How often the local server runs the sweeper (AWS: the EventBridge schedule). */
   sweep_interval_ms: z.number().int().min(10).default(30_000),
+  /** How long a request waits for a free concurrency slot before it is refused with 429. */
+  slot_wait_ms: z.number().int().min(0).default(10_000),
+  /** The Retry-After (seconds) of that 429. */
+  retry_after_seconds: z.number().int().min(0).default(2),
+  /** A slot lease not renewed for this long is free again (its holder died); renewed every third of it. */
+  slot_lease_ms: z.number().int().min(100).default(30_000),
+  /** Upstream attempts per request (first + retries) for failures before the first byte. */
+  max_attempts: z.number().int().min(1).default(3),
+  /** Delay before the first retry; doubled for each further one, with jitter. */
+  retry_backoff_ms: z.number().int().min(0).default(200),
 });
 
 export interface Config {
@@ -60,6 +70,11 @@ export interface Config {
   logGraceMs: number;
   orphanAfterMs: number;
   sweepIntervalMs: number;
+  slotWaitMs: number;
+  retryAfterSeconds: number;
+  slotLeaseMs: number;
+  maxAttempts: number;
+  retryBackoffMs: number;
 }
 
 /** `${NAME}` -> the environment's value (empty when unset), in every string of the document. */
@@ -122,5 +137,10 @@ export function parseConfig(yamlText: string, env: Record<string, string | undef
     logGraceMs: 5_000,
     orphanAfterMs: c.orphan_after_ms,
     sweepIntervalMs: c.sweep_interval_ms,
+    slotWaitMs: c.slot_wait_ms,
+    retryAfterSeconds: c.retry_after_seconds,
+    slotLeaseMs: c.slot_lease_ms,
+    maxAttempts: c.max_attempts,
+    retryBackoffMs: c.retry_backoff_ms,
   };
 }

@@ -109,6 +109,26 @@ export interface Backend {
   responsesStream(ep: Endpoint, body: JsonObject, call?: UpstreamCall): AsyncIterable<UpstreamEvent>;
   /** Model names the endpoint advertises (`/api/tags` for Ollama-style, `/models` for native). */
   listModels(ep: Endpoint, call?: UpstreamCall): Promise<string[]>;
+  /**
+   * Models loaded in memory right now (`/api/ps`), or null when the endpoint has no such notion
+   * (vLLM, llama.cpp, OpenAI: whatever they list is ready).
+   */
+  listLoaded(ep: Endpoint, call?: UpstreamCall): Promise<string[] | null>;
+}
+
+/**
+ * Concurrency slots shared by every process (Lambda instance): slot `n` of a key
+ * (`<endpoint>|<model>`) is held by whoever wrote it last, until `untilMs`.
+ */
+export interface SlotStore {
+  /** Takes the slot if it is free or its lease has expired by `nowMs`; false when someone holds it. */
+  take(key: string, slot: number, holder: string, untilMs: number, nowMs: number): Promise<boolean>;
+  /** The slot numbers of `key` whose lease has not expired by `nowMs`. */
+  held(key: string, nowMs: number): Promise<number[]>;
+  /** Extends the holder's lease; false when the slot is no longer the holder's. */
+  renew(key: string, slot: number, holder: string, untilMs: number): Promise<boolean>;
+  /** Frees the slot if the holder still has it. */
+  release(key: string, slot: number, holder: string): Promise<void>;
 }
 
 /** Starts and stops the workflow that runs a background response. */

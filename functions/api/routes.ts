@@ -3,6 +3,7 @@ import { parseCreateRequest, parseJsonBody } from '../../shared/protocol/validat
 import { createResponse } from '../../shared/service/create.ts';
 import { deleteResponse, listInputItems, replayResponse, retrieveResponse } from '../../shared/service/read.ts';
 import { cancelResponse } from '../../shared/service/cancel.ts';
+import { cacheStats } from '../../shared/service/cache.ts';
 import type { Services } from '../../shared/service/context.ts';
 import type { StreamEvent } from '../../shared/protocol/types.ts';
 import { callerOf } from './auth.ts';
@@ -61,6 +62,11 @@ export async function route(svc: Services, event: FunctionUrlEvent): Promise<Han
       const result = await createResponse(svc, caller, req);
       // A stored stream runs to its end even if the client leaves: the answer is kept.
       return result.kind === 'json' ? json(200, result.body) : sse(result.events, req.store !== false);
+    }
+
+    if (path === '/v1/cache/stats') {
+      if (method !== 'GET') throw methodNotAllowed(method, path);
+      return json(200, await cacheStats(svc));
     }
 
     const m = RESPONSE_PATH.exec(path);

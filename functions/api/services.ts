@@ -5,7 +5,8 @@ import { parseConfig, type Config } from '../../shared/config.ts';
 import { HttpBackend } from '../../shared/adapters/http-backend.ts';
 import { DynamoResponseStore } from '../../shared/adapters/dynamo-store.ts';
 import { DynamoCacheStore } from '../../shared/adapters/dynamo-cache.ts';
-import { EndpointChooser } from '../../shared/routing/choose-endpoint.ts';
+import { buildRouter } from '../../shared/routing/index.ts';
+import { DynamoSlotStore } from '../../shared/adapters/dynamo-slots.ts';
 import { systemClock } from '../../shared/ports.ts';
 import type { Services } from '../../shared/service/context.ts';
 import type { BackgroundLauncher } from '../../shared/ports.ts';
@@ -27,7 +28,8 @@ export function buildServices(
     clock: systemClock,
     store: new DynamoResponseStore(doc, tableName, { ttlSeconds: config.responseTtlSeconds }),
     cache: new DynamoCacheStore(doc, tableName), // same table: entries are `cache#<key>` partitions
-    chooser: new EndpointChooser(config.endpoints, backend, systemClock, { ttlMs: config.modelListTtlMs }),
+    // Slot leases live in the same table too, as `slot#<endpoint>|<model>` partitions.
+    router: buildRouter(config, backend, new DynamoSlotStore(doc, tableName), systemClock),
   };
   svc.launcher = launcher(svc);
   return svc;

@@ -1,7 +1,7 @@
 import { readFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig, type Config } from '../../shared/config.ts';
-import { startDynalite, type LocalDynamo } from '../../shared/adapters/dynalite.ts';
+import { localClient, startDynalite, tableNames, type LocalDynamo } from '../../shared/adapters/dynalite.ts';
 import type { StreamingHandler } from './lambda-runtime.ts';
 import { startServer, type LocalServer } from './server.ts';
 import { LocalWorkflowLauncher } from '../../shared/adapters/local-workflow.ts';
@@ -27,6 +27,11 @@ export interface GatewayOptions {
   env?: Record<string, string | undefined>;
   /** Workflow retry interval override (tests: retries without waiting seconds). */
   retryIntervalMs?: number;
+  /**
+   * An existing DynamoDB endpoint (tables already created) instead of an embedded one: several
+   * gateways on one table behave as Lambda instances sharing theirs. `dataDir` is then unused.
+   */
+  dynamoEndpoint?: string;
 }
 
 export function defaultConfigPath(env: Record<string, string | undefined> = process.env): string {
@@ -37,8 +42,14 @@ export function defaultConfigPath(env: Record<string, string | undefined> = proc
 export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> {
   const yaml = opts.configYaml ?? readFileSync(opts.configPath ?? defaultConfigPath(opts.env), 'utf8');
   const config = parseConfig(yaml, opts.env ?? process.env);
-  if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
-  const dynamo = await startDynalite(opts.dataDir ? { path: join(opts.dataDir, 'dynamodb') } : {});
+  let dynamo: LocalDynamo;
+  if (opts.dynamoEndpoint) {
+    const client = localClient(opts.dynamoEndpoint);
+    dynamo = { endpoint: opts.dynamoEndpoint, client, tables: tableNames(), close: async () => client.destroy() };
+  } else {
+    if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+    dynamo = await startDynalite(opts.dataDir ? { path: join(opts.dataDir, 'dynamodb') } : {});
+  }
   // Imported after the Lambda globals exist: middy reads `awslambda` when the module loads.
   const { buildServices, setServices } = await import('../api/services.ts');
   const server = await startServer({

@@ -32,6 +32,9 @@ export interface StartOptions {
   path?: string;
   /** Prefix of the table names. */
   prefix?: string;
+  /** Port on 127.0.0.1 (default: any free one). A restart on the same port and path resumes
+   * service for clients still pointed at the old endpoint. */
+  port?: number;
 }
 
 /** A DynamoDB client for a local endpoint: dummy credentials, no long retry loops. */
@@ -49,7 +52,7 @@ export async function startDynalite(opts: StartOptions = {}): Promise<LocalDynam
   const server = dynalite({ path: opts.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => { server.off('error', reject); resolve(); });
+    server.listen(opts.port ?? 0, '127.0.0.1', () => { server.off('error', reject); resolve(); });
   });
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
@@ -59,6 +62,7 @@ export async function startDynalite(opts: StartOptions = {}): Promise<LocalDynam
     client.destroy(); // drops keep-alive sockets, which would otherwise hold server.close open
     server.closeAllConnections();
     // dynalite's close also closes LevelDB, releasing its lock so the path can be reopened.
+    if (!server.listening) return; // already closed: closing twice is not an error
     await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
   };
 

@@ -45,6 +45,29 @@ async function* sseFrames(res: IncomingMessage): AsyncGenerator<{ event?: string
   yield* decoder.end();
 }
 
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isText = (v: unknown) => v === undefined || v === null || typeof v === 'string';
+
+/**
+ * What is wrong with a chat chunk (or a completion's choice list) that parsed as JSON but is not
+ * one, or null. The translator trusts these shapes: anything else is the upstream's protocol
+ * error (a 502 before the first byte, response.failed after), never a crash or a silent drop.
+ */
+function chatShapeProblem(body: unknown, part: 'delta' | 'message'): string | null {
+  if (!isObj(body)) return 'not an object';
+  if (body.choices === undefined && part === 'delta') return null; // a usage-only chunk
+  if (!Array.isArray(body.choices)) return 'choices is not an array';
+  for (const choice of body.choices) {
+    if (!isObj(choice)) return 'a choice is not an object';
+    const d = choice[part];
+    if (d === undefined && part === 'delta') continue;
+    if (!isObj(d)) return `${part} is not an object`;
+    for (const key of ['content', 'refusal', 'reasoning', 'reasoning_content']) if (!isText(d[key])) return `${part}.${key} is not a string`;
+    if (d.tool_calls !== undefined && d.tool_calls !== null && !Array.isArray(d.tool_calls)) return `${part}.tool_calls is not an array`;
+  }
+  return null;
+}
+
 function inStreamError(data: { error?: unknown }): UpstreamError | null {
   const e = data.error;
   if (!e) return null;
@@ -57,6 +80,8 @@ export class HttpBackend implements Backend {
     const res = await post(ep, `${chatBase(ep)}/v1/chat/completions`, { ...req, stream: false }, call);
     const body = parseJson(await readBody(res)) as ChatCompletion;
     if (!Array.isArray(body?.choices)) throw new UpstreamError('upstream answer has no choices', 502, 'protocol');
+    const problem = chatShapeProblem(body, 'message');
+    if (problem) throw new UpstreamError(`upstream sent a malformed answer: ${problem}`, 502, 'protocol');
     return body;
   }
 
@@ -71,8 +96,11 @@ export class HttpBackend implements Backend {
       } catch {
         throw new UpstreamError('upstream sent a malformed stream chunk', 502, 'protocol');
       }
+      if (!isObj(chunk)) throw new UpstreamError('upstream sent a malformed stream chunk: not an object', 502, 'protocol');
       const err = inStreamError(chunk);
       if (err) throw err;
+      const problem = chatShapeProblem(chunk, 'delta');
+      if (problem) throw new UpstreamError(`upstream sent a malformed stream chunk: ${problem}`, 502, 'protocol');
       if (chunk.choices?.some((c) => c.finish_reason)) finished = true;
       yield chunk;
     }
@@ -82,7 +110,9 @@ export class HttpBackend implements Backend {
 
   async responses(ep: Endpoint, body: JsonObject, call?: UpstreamCall): Promise<JsonObject> {
     const res = await post(ep, `${ep.url}/responses`, { ...body, stream: false }, call);
-    return parseJson(await readBody(res)) as JsonObject;
+    const answer = parseJson(await readBody(res));
+    if (!isObj(answer) || !Array.isArray(answer.output)) throw new UpstreamError('upstream answer is not a Response object', 502, 'protocol');
+    return answer as JsonObject;
   }
 
   async *responsesStream(ep: Endpoint, body: JsonObject, call?: UpstreamCall): AsyncGenerator<UpstreamEvent> {
@@ -109,6 +139,18 @@ export class HttpBackend implements Backend {
     }
     // vLLM and llama.cpp have no /api/tags; both list models the OpenAI way.
     return openAiModelIds(await getJson(ep, `${chatBase(ep)}/v1/models`, call));
+  }
+
+  async listLoaded(ep: Endpoint, call?: UpstreamCall): Promise<string[] | null> {
+    if (ep.kind === 'responses') return null;
+    try {
+      const ps = (await getJson(ep, `${chatBase(ep)}/api/ps`, call)) as { models?: Array<{ name?: string; model?: string }> };
+      return Array.isArray(ps?.models) ? ps.models.map((m) => m.name ?? m.model ?? '').filter(Boolean) : null;
+    } catch (err) {
+      // No /api/ps (vLLM, llama.cpp): the server keeps what it lists loaded.
+      if (err instanceof UpstreamError && err.kind === 'http' && err.status < 500) return null;
+      throw err;
+    }
   }
 }
 

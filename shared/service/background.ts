@@ -2,6 +2,7 @@ import { TERMINAL_STATUSES, type CreateRequest, type ResponseError, type Respons
 import { lifecycle, terminalType } from '../stream/events.ts';
 import type { StoredResponse } from '../ports.ts';
 import { UpstreamError } from '../adapters/upstream-http.ts';
+import { ApiError } from '../protocol/errors.ts';
 import { chatPath } from './chat-path.ts';
 import { nativePath } from './native-path.ts';
 import type { Services } from './context.ts';
@@ -71,30 +72,33 @@ export async function runBackground(svc: Services, input: RunInput): Promise<{ s
 
   const writer = new LogWriter(svc, id, lease, rec.response.created_at, rec.lastSeq);
   try {
-    const choice = await svc.chooser.choose(rec.response.model);
+    const ranked = await svc.router.rank(rec.response.model);
     const job: Job = {
       req: requestOf(rec), base: { ...rec.response, status: 'in_progress' }, history, input: rec.input,
       signal: abort.signal, nextSequence: rec.lastSeq + 1, resumed: true,
     };
-    const path = choice.endpoint.kind === 'responses' ? nativePath : chatPath;
-    const release = svc.chooser.acquire(choice);
-    let run;
+    let routed;
     try {
-      run = await path.stream(svc, choice, job);
+      // Retried on the next endpoint first; what is still failing goes to the workflow's retry.
+      routed = await svc.router.call(ranked, (c) => (c.endpoint.kind === 'responses' ? nativePath : chatPath).stream(svc, c, job), abort.signal);
     } catch (err) {
-      release();
       if (err instanceof UpstreamError && err.retryable) throw new TransientError(err.message);
+      if (err instanceof ApiError && err.status === 429) throw new TransientError(err.message); // no free slot yet
       const message = err instanceof UpstreamError ? err.upstreamMessage ?? err.message : 'The background job could not start.';
       await finishWithoutEvent(svc, id, lease, { code: 'server_error', message });
       return { status: 'failed' };
     }
+    const run = routed.value;
     const heartbeat = setInterval(() => {
-      void writer.flush(run.snapshot()).then((ok) => { if (!ok) abort.abort(); });
+      void writer.flush(run.snapshot()).then((ok) => { if (!ok) abort.abort(); }, () => abort.abort()); // a failed write must not be an unhandled rejection
     }, svc.config.heartbeatMs);
     try {
       for await (const batch of run.events) {
         writer.add(batch);
-        if (run.finished()) break;
+        if (run.finished()) {
+          void routed.release(); // the upstream is done: free its slot while the log is written
+          break;
+        }
         if (writer.due(svc.config.flushMs) && !(await writer.flush(run.snapshot()))) {
           abort.abort(); // cancelled or swept: stop the upstream at once
           return { status: 'stopped' };
@@ -105,7 +109,7 @@ export async function runBackground(svc: Services, input: RunInput): Promise<{ s
       return { status: ok ? run.snapshot().status : 'stopped' };
     } finally {
       clearInterval(heartbeat);
-      release();
+      await routed.release();
       abort.abort();
     }
   } finally {

@@ -1,6 +1,6 @@
 import type { Config } from '../config.ts';
 import type { Backend, BackgroundLauncher, CacheStore, Clock, ResponseStore } from '../ports.ts';
-import type { EndpointChooser } from '../routing/choose-endpoint.ts';
+import type { Router } from '../routing/router.ts';
 
 /** Everything a service call needs; built once per process (cold start) and reused. */
 export interface Services {
@@ -8,7 +8,8 @@ export interface Services {
   /** The response cache (issue 5): completed answers by request key. */
   cache: CacheStore;
   backend: Backend;
-  chooser: EndpointChooser;
+  /** Endpoint choice, global concurrency slots, retries and failover. */
+  router: Router;
   clock: Clock;
   config: Config;
   launcher: BackgroundLauncher;

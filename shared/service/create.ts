@@ -3,6 +3,7 @@ import { newId } from '../protocol/ids.ts';
 import { newResponseObject } from '../protocol/response.ts';
 import type { CreateRequest, InputItem, JsonObject, ResponseObject, StreamEvent } from '../protocol/types.ts';
 import type { NewStoredResponse, StoredResponse } from '../ports.ts';
+import type { Choice } from '../routing/choose-endpoint.ts';
 import { upstreamToApiError } from './upstream-errors.ts';
 import { chatPath } from './chat-path.ts';
 import { nativePath } from './native-path.ts';
@@ -10,6 +11,7 @@ import type { Caller, Services } from './context.ts';
 import { normalizeInputItems, outputItemsToInputItems, TranslationError } from '../translate/index.ts';
 import { ChatStreamTranslator } from '../stream/index.ts';
 import { markFailed, tailEvents } from './background.ts';
+import { cacheWanted, lookupCached, requestCacheKey, saveCompleted, serveHit } from './cache.ts';
 
 export type CreateResult =
   | { kind: 'json'; body: ResponseObject }
@@ -40,9 +42,11 @@ export async function createResponse(svc: Services, caller: Caller, req: CreateR
   const store = req.store !== false;
   const nowMs = svc.clock.nowMs();
 
-  const [chain, choice] = await Promise.all([
+  // A cached request chooses its endpoint only after a miss: a hit never reaches a backend.
+  const useCache = cacheWanted(svc, req);
+  const [chain, chosen] = await Promise.all([
     req.previous_response_id ? loadChain(svc, caller, req.previous_response_id) : Promise.resolve([]),
-    svc.chooser.choose(req.model),
+    useCache ? null : svc.router.rank(req.model),
   ]);
   const parent = chain.at(-1) ?? null;
   const history = chain.flatMap((rec) => [...rec.input, ...outputItemsToInputItems(rec.response.output)]);
@@ -55,58 +59,81 @@ export async function createResponse(svc: Services, caller: Caller, req: CreateR
     status: 'in_progress',
     request: { ...req, store },
   });
-  const job: Job = { req, base, history, input, signal };
-  const release = svc.chooser.acquire(choice);
-  const path = choice.endpoint.kind === 'responses' ? nativePath : chatPath;
 
-  const record = (response: ResponseObject): NewStoredResponse => ({
+  // The cache step: a hit is served (and stored) as is; a miss runs below and is cached once completed.
+  const cacheKey = useCache ? requestCacheKey(svc, caller, req, [...history, ...input]) : null;
+  const cached = cacheKey ? await lookupCached(svc, cacheKey) : null;
+  if (cached) return serveHit(svc, caller, req, { cached, base, input, parent });
+  const ranked = chosen ?? await svc.router.rank(req.model);
+
+  const job: Job = { req, base, history, input, signal };
+  const pathOf = (c: Choice) => (c.endpoint.kind === 'responses' ? nativePath : chatPath);
+
+  const record = (response: ResponseObject, endpoint: string): NewStoredResponse => ({
     id: base.id,
     owner: caller.principal,
     response,
     input,
-    endpoint: choice.endpoint.url,
+    endpoint,
     updatedAt: svc.clock.nowMs(),
     expiresAt: svc.config.responseTtlSeconds === null ? null : Math.floor(nowMs / 1000) + svc.config.responseTtlSeconds,
   });
 
-  try {
-    if (!req.stream) {
-      const response = await path.run(svc, choice, job).catch(rethrowUpstream);
-      if (store) await svc.store.create(record(response), parent);
-      release();
-      return { kind: 'json', body: response };
+  // The router holds a concurrency slot for the call and retries failures before the first
+  // byte on the next endpoint; the slot is ours to release once the upstream is done.
+  if (!req.stream) {
+    const routed = await svc.router.call(ranked, (c) => pathOf(c).run(svc, c, job), signal).catch(rethrowUpstream);
+    const response = routed.value;
+    const released = routed.release(); // the upstream is done: free its slot while we store
+    try {
+      if (store) await svc.store.create(record(response, routed.choice.endpoint.url), parent);
+      if (cacheKey) await saveCompleted(svc, cacheKey, response);
+    } finally {
+      await released;
     }
+    return { kind: 'json', body: response };
+  }
 
-    const run = await path.stream(svc, choice, job).catch(rethrowUpstream);
-    // Stored as in_progress once the upstream has answered, so it can be retrieved (and swept
-    // if this process dies) while it streams; the terminal write happens before the client
-    // sees the terminal event, so what it was told is what is stored.
-    if (store) await svc.store.create(record(run.snapshot()), parent);
-    async function* events(): AsyncGenerator<StreamEvent> {
-      // The heartbeat (with the partial output) keeps the sweeper off a long, live stream.
-      let beat: Promise<unknown> = Promise.resolve();
-      const heartbeat = store ? setInterval(() => {
-        beat = svc.store.update(base.id, run.snapshot(), { from: ['in_progress'] }).catch(() => undefined);
-      }, svc.config.heartbeatMs) : undefined;
-      try {
-        for await (const batch of run.events) {
-          if (store && run.finished()) {
-            clearInterval(heartbeat);
-            await beat;
-            await persistFinal(svc, run.snapshot());
-          }
-          yield* batch;
-        }
-      } finally {
-        clearInterval(heartbeat);
-        release();
-      }
-    }
-    return { kind: 'stream', events: events() };
+  const routed = await svc.router.call(ranked, (c) => pathOf(c).stream(svc, c, job), signal).catch(rethrowUpstream);
+  const run = routed.value;
+  // Stored as in_progress once the upstream has answered, so it can be retrieved (and swept
+  // if this process dies) while it streams; the terminal write happens before the client
+  // sees the terminal event, so what it was told is what is stored.
+  try {
+    if (store) await svc.store.create(record(run.snapshot(), routed.choice.endpoint.url), parent);
   } catch (err) {
-    release();
+    await routed.release();
     throw err;
   }
+  async function* events(): AsyncGenerator<StreamEvent> {
+    // The heartbeat (with the partial output) keeps the sweeper off a long, live stream.
+    let beat: Promise<unknown> = Promise.resolve();
+    const heartbeat = store ? setInterval(() => {
+      beat = svc.store.update(base.id, run.snapshot(), { from: ['in_progress'] }).catch(() => undefined);
+    }, svc.config.heartbeatMs) : undefined;
+    let toCache = cacheKey; // cached once, before the client sees the terminal event
+    try {
+      for await (const batch of run.events) {
+        // The upstream is done: its slot is freed while the final state is written.
+        if (run.finished()) void routed.release();
+        if (store && run.finished()) {
+          clearInterval(heartbeat);
+          await beat;
+          await persistFinal(svc, run.snapshot());
+        }
+        if (toCache && run.finished()) {
+          await saveCompleted(svc, toCache, run.snapshot());
+          toCache = null;
+        }
+        yield* batch;
+      }
+    } finally {
+      // Also on errors and when the client leaves (the consumer returns early).
+      clearInterval(heartbeat);
+      await routed.release();
+    }
+  }
+  return { kind: 'stream', events: events() };
 }
 
 /**
@@ -147,7 +174,7 @@ async function createBackground(svc: Services, caller: Caller, req: CreateReques
   const nowMs = svc.clock.nowMs();
   const [parent] = await Promise.all([
     req.previous_response_id ? loadParent(svc, caller, req.previous_response_id) : Promise.resolve(null),
-    svc.chooser.choose(req.model), // an unknown model is a 404 now, not a failed job later
+    svc.router.rank(req.model), // an unknown model is a 404 now, not a failed job later
   ]);
   const base = newResponseObject({
     id: newId('resp'), model: req.model, createdAt: Math.floor(nowMs / 1000), status: 'queued', request: { ...req, store: true },

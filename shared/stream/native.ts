@@ -92,6 +92,10 @@ export class NativeStreamRewriter {
   /** Items as the stream built them, by upstream output index (partial output for failures). */
   private readonly items = new Map<number, Item>();
   private readonly open = new Set<number>();
+  /** Parts announced but not done, per output index: `c<content_index>` / `s<summary_index>`. */
+  private readonly openParts = new Map<number, Set<string>>();
+  /** Function calls whose arguments.done was sent. */
+  private readonly argsClosed = new Set<number>();
   private readonly now: () => number;
 
   constructor(opts: NativeRewriterOptions) {
@@ -151,6 +155,7 @@ export class NativeStreamRewriter {
     this.start(out);
     for (const oi of [...this.open].sort((a, b) => a - b)) {
       const item = this.items.get(oi)!;
+      this.closeParts(item, oi, out);
       if ('status' in item) item.status = 'incomplete';
       out.push(E.itemDone(this.seq++, oi, structuredClone(item) as OutputItem));
     }
@@ -162,6 +167,38 @@ export class NativeStreamRewriter {
   }
 
   // ── internals ──────────────────────────────────────────────────────────────
+
+  /**
+   * A failure while an item is open: its open parts (and a call's arguments) get their done
+   * events first, so the item's done event is valid for strict clients (the openai SDK).
+   */
+  private closeParts(item: Item, oi: number, out: StreamEvent[]): void {
+    const id = String(item.id);
+    for (const key of [...(this.openParts.get(oi) ?? [])].sort()) {
+      const index = Number(key.slice(1));
+      if (key[0] === 's') {
+        const part = ((item.summary as JsonObject[] | undefined)?.[index] ?? { type: 'summary_text', text: '' }) as JsonObject & { type: string };
+        out.push(E.summaryDone(this.seq++, id, oi, index, String(part.text ?? '')));
+        out.push(E.summaryPartDone(this.seq++, id, oi, index, structuredClone(part)));
+        continue;
+      }
+      const part = ((item.content as JsonObject[] | undefined)?.[index] ?? { type: 'output_text', text: '' }) as JsonObject & { type: string };
+      if (part.type === 'refusal') out.push(E.refusalDone(this.seq++, id, oi, index, String(part.refusal ?? '')));
+      else if (part.type === 'reasoning_text') out.push(E.reasoningDone(this.seq++, id, oi, index, String(part.text ?? '')));
+      else out.push(E.textDone(this.seq++, id, oi, index, String(part.text ?? '')));
+      out.push(E.partDone(this.seq++, id, oi, index, structuredClone(part)));
+    }
+    this.openParts.delete(oi);
+    if (item.type === 'function_call' && !this.argsClosed.has(oi)) {
+      out.push(E.argsDone(this.seq++, id, oi, String(item.name ?? ''), String(item.arguments ?? '')));
+    }
+  }
+
+  private partOpened(oi: number, key: string, open: boolean): void {
+    if (!open) { this.openParts.get(oi)?.delete(key); return; }
+    if (!this.openParts.has(oi)) this.openParts.set(oi, new Set());
+    this.openParts.get(oi)!.add(key);
+  }
 
   /** Clients need response.created first, even when the upstream failed before sending it. */
   private start(out: StreamEvent[]): void {
@@ -191,6 +228,7 @@ export class NativeStreamRewriter {
     if (ev.content_index === undefined) ev.content_index = 0;
     if (Array.isArray(content) && ci === content.length) {
       content.push({ type: 'output_text', annotations: [], logprobs: [], text: '' });
+      this.partOpened(oi, `c${ci}`, true);
       out.push(E.partAdded(this.seq++, id, oi, ci, { type: 'output_text', annotations: [], logprobs: [], text: '' }));
     }
     if (ev.logprobs === undefined) ev.logprobs = [];
@@ -207,8 +245,12 @@ export class NativeStreamRewriter {
     if (type === 'response.output_item.done' && isObj(ev.item)) {
       this.items.set(oi, structuredClone(ev.item) as Item);
       this.open.delete(oi);
+      this.openParts.delete(oi);
       return;
     }
+    if (type === 'response.content_part.added' || type === 'response.content_part.done') this.partOpened(oi, `c${Number(ev.content_index ?? 0)}`, type.endsWith('added'));
+    if (type === 'response.reasoning_summary_part.added' || type === 'response.reasoning_summary_part.done') this.partOpened(oi, `s${Number(ev.summary_index ?? 0)}`, type.endsWith('added'));
+    if (type === 'response.function_call_arguments.done') this.argsClosed.add(oi);
     const item = this.items.get(oi);
     if (!item) return;
     const ci = ev.content_index as number;

@@ -1,6 +1,7 @@
 // The official openai v7 SDK pointed at the gateway, over an Ollama-style backend and over a
 // native OpenAI-style backend alike: every helper a user reaches for.
 import OpenAI from 'openai';
+import { conformingFetch } from '../helpers/conformance.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSystem, type System } from '../helpers/harness.ts';
 
@@ -9,7 +10,7 @@ let client: OpenAI;
 
 beforeAll(async () => {
   sys = await startSystem({ upstreams: [{ flavor: 'ollama', models: ['llama3.2:latest'] }, { flavor: 'openai', models: ['gpt-4o-mini'] }] });
-  client = new OpenAI({ baseURL: sys.base, apiKey: 'unused', maxRetries: 0 });
+  client = new OpenAI({ baseURL: sys.base, apiKey: 'unused', maxRetries: 0, fetch: conformingFetch });
 });
 afterAll(() => sys.close());
 

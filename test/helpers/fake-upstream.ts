@@ -99,6 +99,10 @@ export interface FakeUpstream {
   models: string[];
   /** Advertised by GET /api/ps (ollama). Mutable. */
   loaded: string[];
+  /** Chat/responses requests being answered right now, by the request's `model`. */
+  inFlight: Record<string, number>;
+  /** The most `inFlight` ever reached, by model (reassign `{}` to start over). */
+  maxInFlight: Record<string, number>;
   /** Queue replies: each chat/responses request takes the next; when empty, `fallback` answers. */
   script(...replies: Reply[]): void;
   fallback: Reply | ((req: RecordedRequest) => Reply);
@@ -133,6 +137,8 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     requests: [],
     models: [...(opts.models ?? DEFAULT_MODELS[flavor])],
     loaded: [...(opts.loaded ?? [])],
+    inFlight: {},
+    maxInFlight: {},
     fallback: { text: 'ok' },
     script: (...replies) => { queue.push(...replies); },
     close: async () => {
@@ -198,6 +204,10 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       }
       const reply = nextReply(rec);
       rec.reply = reply;
+      const model = String(rec.body.model);
+      fake.inFlight[model] = (fake.inFlight[model] ?? 0) + 1;
+      fake.maxInFlight[model] = Math.max(fake.maxInFlight[model] ?? 0, fake.inFlight[model]);
+      res.on('close', () => { fake.inFlight[model]! -= 1; });
       return route === 'POST /v1/chat/completions' ? answerChat(flavor, ex, reply) : answerResponses(flavor, ex, reply);
     }
     if (route === 'GET /v1/models') return sendJson(res, 200, modelList(flavor, fake.models), flavor, flavor === 'ollama');

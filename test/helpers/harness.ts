@@ -1,5 +1,6 @@
 import { startGateway, type Gateway } from '../../functions/local/gateway.ts';
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from './fake-upstream.ts';
+import { recordProblems, responseProblems, streamProblems, type StreamOptions } from './conformance.ts';
 
 // A whole system for a test: fake upstream(s) as real HTTP servers, the gateway on its real
 // handler over HTTP with an in-memory dynalite.
@@ -50,8 +51,18 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
 
 export interface SseEvent { event?: string; data: any }
 
-/** The spec's `_sse_events`: an SSE body split into (type, data) pairs. */
-export function sseEvents(text: string): SseEvent[] {
+/**
+ * The spec's `_sse_events`: an SSE body split into (type, data) pairs, checked for conformance
+ * (a resumed stream says after which event it starts).
+ */
+export function sseEvents(text: string, opts: StreamOptions = {}): SseEvent[] {
+  const events = parseFrames(text);
+  recordProblems(streamProblems(events.map((e) => e.data), opts), 'SSE');
+  for (const e of events) if (e.event !== e.data?.type) recordProblems([`event: line ${e.event} differs from data.type ${e.data?.type}`], 'SSE');
+  return events;
+}
+
+function parseFrames(text: string): SseEvent[] {
   return text
     .split('\n\n')
     .filter((frame) => frame.trim())
@@ -71,13 +82,26 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
   const text = await res.text();
   let json: any;
   try { json = JSON.parse(text); } catch { json = undefined; }
+  checkJson(res.status, json);
   return { status: res.status, headers: res.headers, text, json };
 }
+
 
 export async function getJson(url: string, headers: Record<string, string> = {}, method = 'GET') {
   const res = await fetch(url, { method, headers });
   const text = await res.text();
   let json: any;
   try { json = JSON.parse(text); } catch { json = undefined; }
+  checkJson(res.status, json);
   return { status: res.status, headers: res.headers, text, json };
+}
+
+/** Every JSON answer: a Response object conforms; an error is OpenAI's envelope. */
+function checkJson(status: number, json: any): void {
+  if (json?.object === 'response' && !('deleted' in json)) recordProblems(responseProblems(json), 'JSON');
+  if (status >= 400) {
+    const e = json?.error;
+    const ok = e && typeof e.message === 'string' && typeof e.type === 'string' && 'param' in e && 'code' in e;
+    if (!ok) recordProblems([`HTTP ${status} body is not the error envelope`], 'JSON');
+  }
 }

@@ -1,6 +1,7 @@
 // Background responses over HTTP: dynalite, the local workflow runner executing
 // infra/workflow.asl.json, and a fake upstream.
 import OpenAI from 'openai';
+import { conformingFetch } from '../helpers/conformance.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getJson, postJson, sseEvents, startSystem, type SseEvent, type System } from '../helpers/harness.ts';
 import { newId } from '../../shared/protocol/ids.ts';
@@ -19,7 +20,7 @@ beforeAll(async () => {
     retryIntervalMs: 10,
   });
   up = sys.upstreams[0]!;
-  client = new OpenAI({ baseURL: sys.base, apiKey: 'unused', maxRetries: 0 });
+  client = new OpenAI({ baseURL: sys.base, apiKey: 'unused', maxRetries: 0, fetch: conformingFetch });
 });
 afterAll(() => sys.close());
 
@@ -42,7 +43,7 @@ async function replay(id: string, startingAfter?: number): Promise<SseEvent[]> {
   const q = startingAfter === undefined ? '' : `&starting_after=${startingAfter}`;
   const res = await fetch(`${sys.base}/responses/${id}?stream=true${q}`);
   expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
-  return sseEvents(await res.text());
+  return sseEvents(await res.text(), { startingAfter });
 }
 
 function expectGapFree(events: SseEvent[], from = 0) {

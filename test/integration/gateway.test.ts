@@ -256,7 +256,8 @@ describe('upstream answers and failures', () => {
     const bad = await postJson(`${sys.base}/responses`, { model, input: 'x' }, alice);
     expect(bad.status).toBe(400);
     expect(bad.json.error.message).toContain('context length exceeded');
-    up.script({ status: 500, errorMessage: 'boom' });
+    // 5xx are retried (routing): every attempt fails here.
+    up.script(...Array.from({ length: sys.gw.config.maxAttempts }, () => ({ status: 500, errorMessage: 'boom' })));
     const down = await postJson(`${sys.base}/responses`, { model, input: 'x', stream: true }, alice);
     expect(down.status).toBe(502);
     expect(down.json.error.type).toBe('server_error');

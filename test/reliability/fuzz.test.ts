@@ -167,12 +167,21 @@ async function exchange(batch: FuzzRequest[]): Promise<void> {
   if (failures.length) throw new Error(failures.join('\n'));
 }
 
+/** Requests, CPU time (client, server, upstreams and dynalite all live in this process) and wall time per property. */
+const costs: Record<string, { requests: number; cpu_s: number; wall_s: number }> = {};
+
 /** `runs` batches of `parallel` requests from `arb`; bounded by runs and by time. */
-async function fuzz(arb: fc.Arbitrary<FuzzRequest>, runs: number, parallel: number): Promise<void> {
-  await fc.assert(
-    fc.asyncProperty(fc.array(arb, { minLength: parallel, maxLength: parallel }), exchange),
-    { numRuns: runs, seed, plugins: [fc.interruptAfterTimeLimit(PROPERTY_TIME_LIMIT_MS)] },
-  );
+async function fuzz(name: string, arb: fc.Arbitrary<FuzzRequest>, runs: number, parallel: number): Promise<void> {
+  const [cpu, wall, sent] = [process.cpuUsage(), performance.now(), total];
+  try {
+    await fc.assert(
+      fc.asyncProperty(fc.array(arb, { minLength: parallel, maxLength: parallel }), exchange),
+      { numRuns: runs, seed, plugins: [fc.interruptAfterTimeLimit(PROPERTY_TIME_LIMIT_MS)] },
+    );
+  } finally {
+    const used = process.cpuUsage(cpu);
+    costs[name] = { requests: total - sent, cpu_s: +((used.user + used.system) / 1e6).toFixed(2), wall_s: +((performance.now() - wall) / 1e3).toFixed(2) };
+  }
   await expectServing();
 }
 
@@ -192,7 +201,13 @@ async function create(body: unknown): Promise<any> {
   return json;
 }
 
+// The server runs in this process: an exception nothing caught would kill it in production.
+const escaped: string[] = [];
+const onUncaught = (err: unknown) => { escaped.push(String((err as Error)?.stack ?? err)); };
+
 beforeAll(async () => {
+  process.on('uncaughtException', onUncaught);
+  process.on('unhandledRejection', onUncaught);
   sys = await startSystem({
     upstreams: [{ flavor: 'vllm', models: [CHAT_MODEL] }, { flavor: 'openai', models: [NATIVE_MODEL] }],
     extraConfig: `router_api_keys:\n  fuzz: ${KEY}`,
@@ -219,37 +234,41 @@ afterAll(async () => {
   table.total.total = total;
   console.log(`fuzz: ${total} requests by route and status`);
   console.table(table);
+  console.log('fuzz: cost per property');
+  console.table(costs);
   await sys?.close();
+  process.off('uncaughtException', onUncaught);
+  process.off('unhandledRejection', onUncaught);
 });
 
 // ── the properties ──────────────────────────────────────────────────────────
 
 describe('bad input never gets a 5xx, always an answer, 4xx always in the envelope', () => {
-  it('POST /v1/responses: real bodies with fields replaced by anything or removed', () => fuzz(mutatedBodies(seeds), 150, 8), 60_000);
+  it('POST /v1/responses: real bodies with fields replaced by anything or removed', () => fuzz('mutatedBodies', mutatedBodies(seeds), 150, 8), 60_000);
 
-  it('POST /v1/responses: wrong types and missing required fields get a 400 naming the field', () => fuzz(wrongTypeBodies(seeds), 100, 8), 60_000);
+  it('POST /v1/responses: wrong types and missing required fields get a 400 naming the field', () => fuzz('wrongTypeBodies', wrongTypeBodies(seeds), 100, 8), 60_000);
 
-  it('POST /v1/responses: unknown item types and content parts, broken items', () => fuzz(inputItemBodies(seeds), 100, 8), 60_000);
+  it('POST /v1/responses: unknown item types and content parts, broken items', () => fuzz('inputItemBodies', inputItemBodies(seeds), 100, 8), 60_000);
 
-  it('POST /v1/responses: invalid JSON and JSON that is not an object', () => fuzz(invalidJsonBodies(seeds), 75, 8), 60_000);
+  it('POST /v1/responses: invalid JSON and JSON that is not an object', () => fuzz('invalidJsonBodies', invalidJsonBodies(seeds), 75, 8), 60_000);
 
-  it('POST /v1/responses: deep nesting, up to 100,000 levels', () => fuzz(deepBodies(), 40, 8), 60_000);
+  it('POST /v1/responses: deep nesting, up to 100,000 levels', () => fuzz('deepBodies', deepBodies(), 40, 8), 60_000);
 
-  it('POST /v1/responses: bodies that are not UTF-8 are refused', () => fuzz(invalidUtf8Bodies(seeds), 40, 8), 60_000);
+  it('POST /v1/responses: bodies that are not UTF-8 are refused', () => fuzz('invalidUtf8Bodies', invalidUtf8Bodies(seeds), 40, 8), 60_000);
 
-  it('POST /v1/responses: 1 MB strings in every kind of field', () => fuzz(hugeStringBodies(), 20, 2), 60_000);
+  it('POST /v1/responses: 1 MB strings in every kind of field', () => fuzz('hugeStringBodies', hugeStringBodies(), 20, 2), 60_000);
 
-  it('bodies of the limit are read, one byte more is a 413', () => fuzz(limitBodies(seeds), 4, 2), 60_000);
+  it('bodies of the limit are read, one byte more is a 413', () => fuzz('limitBodies', limitBodies(seeds), 4, 2), 60_000);
 
-  it('ids with path characters, unicode and great length on every id route and method', () => fuzz(idRequests(seeds), 125, 8), 60_000);
+  it('ids with path characters, unicode and great length on every id route and method', () => fuzz('idRequests', idRequests(seeds), 125, 8), 60_000);
 
-  it('ids with malformed percent-encoding on every id route', () => fuzz(malformedPercentIds(seeds), 40, 8), 60_000);
+  it('ids with malformed percent-encoding on every id route', () => fuzz('malformedPercentIds', malformedPercentIds(seeds), 40, 8), 60_000);
 
-  it('query parameters with wrong values (stream, starting_after, limit, order, after, before)', () => fuzz(queryRequests(seeds), 75, 8), 60_000);
+  it('query parameters with wrong values (stream, starting_after, limit, order, after, before)', () => fuzz('queryRequests', queryRequests(seeds), 75, 8), 60_000);
 
-  it('wrong methods, unknown paths, odd headers and bad keys', () => fuzz(methodPathRequests(seeds), 75, 8), 60_000);
+  it('wrong methods, unknown paths, odd headers and bad keys', () => fuzz('methodPathRequests', methodPathRequests(seeds), 75, 8), 60_000);
 
-  it('messages that are not valid HTTP', () => fuzz(malformedHttp(), 25, 8), 60_000);
+  it('messages that are not valid HTTP', () => fuzz('malformedHttp', malformedHttp(), 25, 8), 60_000);
 });
 
 describe('afterwards', () => {
@@ -261,6 +280,10 @@ describe('afterwards', () => {
     const got = await fetch(`${sys.base}/responses/${created.id}`, { headers: auth });
     expect(got.status).toBe(200);
     expect((await got.json()).id).toBe(created.id);
+  });
+
+  it('no exception or rejection escaped the server', () => {
+    expect(escaped.slice(0, 3), `${escaped.length} escaped`).toEqual([]);
   });
 
   it(`sent at least ${MIN_REQUESTS} requests`, () => {

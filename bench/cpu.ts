@@ -1,0 +1,139 @@
+// CPU time the gateway spends per request and per streamed event: process CPU accounting
+// (/proc/<pid>/stat utime + stime, every thread of the gateway process) over thousands of requests,
+// with the fake upstream's own CPU per request read the same way as the baseline of the same run.
+// Run: npx tsx bench/cpu.ts [--quick]
+import { GATEWAY_CONFIG, cpuMs, f, isMain, load, machine, sleep, spawnGateway, spawnUpstream, table, type Child, type Section } from './lib.ts';
+import { directBody, gatewayBody } from './latency.ts';
+
+const quick = process.argv.includes('--quick');
+const N_REQ = Number(process.env.CPU_REQUESTS ?? (quick ? 1000 : 3000));
+const N_LONG = Number(process.env.CPU_STREAMS ?? (quick ? 10 : 40));
+const N_SHORT = N_LONG * 5;
+const MAX_MS = 30_000;
+const everyFrame = () => true;
+
+interface Measure { requests: number; events: number; gwMs: number; upMs: number; errors: number }
+
+async function measured(gw: Child | null, up: Child, opts: Parameters<typeof load>[0]): Promise<Measure> {
+  const g0 = gw ? cpuMs(gw.pid) : 0;
+  const u0 = cpuMs(up.pid);
+  const r = await load({ ...opts, keepResults: !!opts.mark });
+  const gwMs = gw ? cpuMs(gw.pid) - g0 : 0;
+  const upMs = cpuMs(up.pid) - u0;
+  const events = r.results.reduce((n, x) => n + x.marks.length, 0);
+  return { requests: r.count, events, gwMs, upMs, errors: r.errors };
+}
+
+export interface CpuFigures {
+  rows: string[][];
+  perRequestOff: number;
+  perRequestOn: number;
+  perEvent: number;
+  marginalPerEvent: number;
+  memPerRequestOff: number;
+  memPerEvent: number;
+  memMarginalPerEvent: number;
+  upPerRequest: number;
+  upPerChunk: number;
+}
+
+async function variant(gw: Child, up: Child): Promise<{ off: Measure; on: Measure; long: Measure; short: Measure; idleMsPerS: number }> {
+  const url = `${gw.url}/v1/responses`;
+  // Warm-up (JIT, model list, dynalite's first writes), then let the process settle.
+  await load({ concurrency: 16, maxRequests: 1000, maxMs: MAX_MS, url, body: () => gatewayBody('chat', false) });
+  await load({ concurrency: 4, maxRequests: 20, maxMs: MAX_MS, url, body: () => gatewayBody('s1000x0', false, true) });
+  await sleep(300);
+  const i0 = cpuMs(gw.pid);
+  await sleep(1000);
+  const idleMsPerS = cpuMs(gw.pid) - i0;
+  const off = await measured(gw, up, { concurrency: 16, maxRequests: N_REQ, maxMs: MAX_MS, url, body: () => gatewayBody('chat', false) });
+  const on = await measured(gw, up, { concurrency: 16, maxRequests: N_REQ, maxMs: MAX_MS, url, body: () => gatewayBody('chat', true) });
+  const long = await measured(gw, up, { concurrency: 4, maxRequests: N_LONG, maxMs: MAX_MS, url, body: () => gatewayBody('s1000x0', false, true), mark: everyFrame });
+  const short = await measured(gw, up, { concurrency: 4, maxRequests: N_SHORT, maxMs: MAX_MS, url, body: () => gatewayBody('s10x0', false, true), mark: everyFrame });
+  for (const [k, m] of Object.entries({ off, on, long, short })) if (m.errors) throw new Error(`cpu bench: ${m.errors} failed requests (${k})`);
+  return { off, on, long, short, idleMsPerS };
+}
+
+export async function measureCpu(): Promise<CpuFigures> {
+  const up = await spawnUpstream();
+  const real = await spawnGateway({ upstreamUrl: up.url, extraConfig: GATEWAY_CONFIG });
+  const mem = await spawnGateway({ upstreamUrl: up.url, extraConfig: GATEWAY_CONFIG, entry: 'bench/gateway-memslots.ts' });
+  try {
+    // Baseline: the fake upstream's own CPU for the same answers, called directly.
+    const chatUrl = `${up.url}/v1/chat/completions`;
+    await load({ concurrency: 16, maxRequests: 1000, maxMs: MAX_MS, url: chatUrl, body: () => directBody('chat') });
+    const dReq = await measured(null, up, { concurrency: 16, maxRequests: N_REQ, maxMs: MAX_MS, url: chatUrl, body: () => directBody('chat') });
+    const dLong = await measured(null, up, { concurrency: 4, maxRequests: N_LONG, maxMs: MAX_MS, url: chatUrl, body: () => directBody('s1000x0', true), mark: everyFrame });
+
+    const r = await variant(real, up);
+    console.error('cpu: gateway (npm start) done');
+    const m = await variant(mem, up);
+    console.error('cpu: gateway (leases in memory) done');
+
+    const perReq = (x: Measure) => x.gwMs / x.requests;
+    const perEv = (x: Measure) => x.gwMs / x.events;
+    const marginal = (l: Measure, s: Measure) => (l.gwMs / l.requests - s.gwMs / s.requests) / (l.events / l.requests - s.events / s.requests);
+    const us = (ms: number) => f(ms * 1000, 1);
+    const rows: string[][] = [
+      ['non-stream request, store off (ms)', `${f(perReq(r.off), 3)} (${r.off.requests} req)`, `${f(perReq(m.off), 3)} (${m.off.requests} req)`, `${f(dReq.upMs / dReq.requests, 3)} (${dReq.requests} req)`, f(perReq(r.off) / (dReq.upMs / dReq.requests), 1)],
+      ['non-stream request, store on (ms)', `${f(perReq(r.on), 3)} (${r.on.requests} req)`, `${f(perReq(m.on), 3)} (${m.on.requests} req)`, '', f(perReq(r.on) / (dReq.upMs / dReq.requests), 1)],
+      ['store on minus store off: one PutItem into dynalite (ms)', f(perReq(r.on) - perReq(r.off), 3), f(perReq(m.on) - perReq(m.off), 3), '', ''],
+      ['the two slot-lease writes: npm start minus bench variant (ms)', f(perReq(r.off) - perReq(m.off), 3), '', '', ''],
+      ['streamed event, all in: 1,000-delta streams (µs)', `${us(perEv(r.long))} (${r.long.events} ev)`, `${us(perEv(m.long))} (${m.long.events} ev)`, `${us(dLong.upMs / dLong.events)} (${dLong.events} chunks)`, f(perEv(r.long) / (dLong.upMs / dLong.events), 1)],
+      ['streamed event, marginal: 1,000- vs 10-delta streams (µs)', us(marginal(r.long, r.short)), us(marginal(m.long, m.short)), '', ''],
+      ['whole 10-delta stream (ms)', f(perReq(r.short), 3), f(perReq(m.short), 3), '', ''],
+      ['idle, per second (ms)', f(r.idleMsPerS, 0), f(m.idleMsPerS, 0), '', ''],
+    ];
+    return {
+      rows,
+      perRequestOff: perReq(r.off), perRequestOn: perReq(r.on), perEvent: perEv(r.long), marginalPerEvent: marginal(r.long, r.short),
+      memPerRequestOff: perReq(m.off), memPerEvent: perEv(m.long), memMarginalPerEvent: marginal(m.long, m.short),
+      upPerRequest: dReq.upMs / dReq.requests, upPerChunk: dLong.upMs / dLong.events,
+    };
+  } finally {
+    await real.stop();
+    await mem.stop();
+    await up.stop();
+  }
+}
+
+export async function run(): Promise<Section> {
+  const c = await measureCpu();
+  const body = [
+    `Command: \`npx tsx bench/cpu.ts\` (also part of \`npm run bench\`). ${machine()}. CPU time is the gateway process's`,
+    'utime + stime from `/proc/<pid>/stat` (all its threads: JavaScript, GC, libuv) read before and after each batch,',
+    'divided by the requests or events of the batch; the clock tick is 10 ms, so batches are thousands of requests.',
+    `Non-stream: ${N_REQ} requests per row at 16 clients (the 60-word answer of the latency bench); streams: ${N_LONG} streams`,
+    `of 1,000 one-word deltas and ${N_SHORT} of 10, at 4 clients, store off; "event" is every SSE frame the client got`,
+    '(1,009 per long stream: deltas plus lifecycle events). The marginal cost per event takes out the per-stream fixed',
+    'cost: (CPU per long stream - CPU per short stream) / (events per long stream - events per short stream).',
+    '',
+    '*npm start* is the real local server. Every request it serves takes and releases a concurrency slot (routing:',
+    '`max_concurrent_connections`, held in DynamoDB across processes): two conditional writes, which in the local',
+    'server go to dynalite inside the same process (AWS SDK middleware, SigV4 signing, HTTP over loopback, dynalite,',
+    'LevelDB), so they are counted in its CPU. The *bench variant* (`bench/gateway-memslots.ts`, not a product mode) is',
+    'the same server with the slot store in memory, which shows what the rest of the gateway costs. With store on,',
+    'dynalite also runs the response PutItem in the gateway process, and that is counted too. The fake upstream',
+    '(`bench/upstream.ts`, a plain node:http server writing a canned answer) is the baseline: its own CPU per direct',
+    'request or chunk, read the same way in the same run; the last column is npm start / that baseline.',
+    '',
+    table(['CPU per', 'npm start', 'bench variant: leases in memory', 'fake upstream, direct', 'npm start / upstream'], c.rows),
+    '',
+    `Targets: under 0.3 ms per non-stream request without storage: ${f(c.perRequestOff, 3)} ms as shipped (${c.perRequestOff < 0.3 ? 'met' : 'not met'}),`,
+    `${f(c.memPerRequestOff, 3)} ms without the lease writes (${c.memPerRequestOff < 0.3 ? 'met' : 'not met'}); under 10 µs per streamed event:`,
+    `${f(c.perEvent * 1000, 1)} µs all in, ${f(c.marginalPerEvent * 1000, 1)} µs marginal (${c.marginalPerEvent * 1000 < 10 ? 'met' : 'not met'}).`,
+  ].join('\n');
+  return {
+    heading: '## CPU per request and per event',
+    body,
+    summary: [
+      `gateway CPU per non-stream request: ${f(c.perRequestOff, 3)} ms store off, ${f(c.perRequestOn, 3)} ms store on (without the lease writes: ${f(c.memPerRequestOff, 3)} ms); upstream's own: ${f(c.upPerRequest, 3)} ms`,
+      `gateway CPU per streamed event: ${f(c.perEvent * 1000, 1)} µs all in, ${f(c.marginalPerEvent * 1000, 1)} µs marginal`,
+    ],
+  };
+}
+
+if (isMain(import.meta.url)) {
+  const s = await run();
+  console.log(`${s.heading}\n\n${s.body}\n`);
+}

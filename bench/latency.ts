@@ -1,0 +1,145 @@
+// Added latency of the gateway versus calling the upstream directly, in one run against the same
+// fake upstream (its own process), the gateway being `npm start` in its own process.
+//   non-stream: p50 / p99 / throughput at 1, 16 and 64 concurrent keep-alive clients, store off
+//   and on, gateway (POST /v1/responses) vs direct (POST /v1/chat/completions, same model, same
+//   answer); the three alternate in short slices so drift hits them alike.
+//   streaming: time to first byte, to the first text delta, to the end, and the added delay per
+//   event (50 deltas 2 ms apart), gateway vs direct.
+// Run: npx tsx bench/latency.ts [--quick]
+import { f, isMain, load, machine, median, quantile, request, spawnGateway, spawnUpstream, table, type Section, type Timed } from './lib.ts';
+import http from 'node:http';
+
+const quick = process.argv.includes('--quick');
+const SLICE_MS = Number(process.env.SLICE_MS ?? (quick ? 500 : 1500));
+const ROUNDS = Number(process.env.ROUNDS ?? 2);
+const STREAM_RUNS = Number(process.env.STREAM_RUNS ?? (quick ? 8 : 25));
+const CONCURRENCY = [1, 16, 64];
+const PROMPT = 'Say sixty words.';
+
+export const gatewayBody = (model: string, store: boolean, stream = false) =>
+  JSON.stringify({ model, input: PROMPT, store, ...(stream ? { stream: true } : {}) });
+export const directBody = (model: string, stream = false) =>
+  JSON.stringify({ model: `${model}:latest`, messages: [{ role: 'user', content: PROMPT }], ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}) });
+
+export const isGatewayDelta = (frame: string) => frame.startsWith('event: response.output_text.delta\n');
+export const isDirectDelta = (frame: string) => frame.includes('"content":"tok');
+
+interface Mode { name: string; url: string; body: () => string }
+
+export async function run(): Promise<Section> {
+  const up = await spawnUpstream();
+  const gw = await spawnGateway({ upstreamUrl: up.url });
+  try {
+    const modes: Mode[] = [
+      { name: 'direct', url: `${up.url}/v1/chat/completions`, body: () => directBody('chat') },
+      { name: 'gateway, store off', url: `${gw.url}/v1/responses`, body: () => gatewayBody('chat', false) },
+      { name: 'gateway, store on', url: `${gw.url}/v1/responses`, body: () => gatewayBody('chat', true) },
+    ];
+    // Warm-up: JIT, the model list, dynalite's table, keep-alive sockets.
+    for (const m of modes) await load({ concurrency: 16, maxRequests: 2000, maxMs: 2000, url: m.url, body: m.body });
+
+    const rows: string[][] = [];
+    const summary: string[] = [];
+    for (const c of CONCURRENCY) {
+      const acc = new Map<string, { lat: number[]; count: number; ms: number; errors: number }>();
+      for (let r = 0; r < ROUNDS; r++) {
+        for (const m of modes) {
+          const res = await load({ concurrency: c, maxRequests: 200_000, maxMs: SLICE_MS, url: m.url, body: m.body });
+          const a = acc.get(m.name) ?? { lat: [], count: 0, ms: 0, errors: 0 };
+          for (const x of res.latencies) a.lat.push(x);
+          a.count += res.count; a.ms += res.elapsedMs; a.errors += res.errors;
+          acc.set(m.name, a);
+        }
+      }
+      const d = acc.get('direct')!;
+      const dp50 = median(d.lat), dp99 = quantile(d.lat, 0.99), drps = (d.count / d.ms) * 1000;
+      for (const m of modes) {
+        const a = acc.get(m.name)!;
+        const p50 = median(a.lat), p99 = quantile(a.lat, 0.99), rps = (a.count / a.ms) * 1000;
+        const direct = m.name === 'direct';
+        rows.push([
+          String(c), m.name, String(a.count), String(a.errors),
+          f(p50, 3), f(p99, 3), f(rps, 0),
+          direct ? '' : f(p50 - dp50, 3), direct ? '' : f(p99 - dp99, 3),
+          direct ? '' : f(p50 / dp50), direct ? '' : f(p99 / dp99), direct ? '' : f(rps / drps),
+        ]);
+        if (!direct) summary.push(`non-stream c=${c} ${m.name}: +${f(p50 - dp50, 3)} ms p50, +${f(p99 - dp99, 3)} ms p99, throughput x${f(rps / drps)} of direct`);
+      }
+      console.error(`latency: concurrency ${c} done`);
+    }
+
+    // Streaming, one client at a time, the three modes interleaved.
+    const streamModes: Mode[] = [
+      { name: 'direct', url: `${up.url}/v1/chat/completions`, body: () => directBody('s50x2', true) },
+      { name: 'gateway, store off', url: `${gw.url}/v1/responses`, body: () => gatewayBody('s50x2', false, true) },
+      { name: 'gateway, store on', url: `${gw.url}/v1/responses`, body: () => gatewayBody('s50x2', true, true) },
+    ];
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const runs = new Map<string, Timed[]>(streamModes.map((m) => [m.name, []]));
+    for (let i = 0; i < STREAM_RUNS + 3; i++) {
+      for (const m of streamModes) {
+        const r = await request(agent, 'POST', m.url, m.body(), m.name === 'direct' ? isDirectDelta : isGatewayDelta, false);
+        if (r.status !== 200 || r.marks.length !== 50) throw new Error(`${m.name}: status ${r.status}, ${r.marks.length} deltas`);
+        if (i >= 3) runs.get(m.name)!.push(r); // the first three are warm-up
+      }
+    }
+    agent.destroy();
+    const stat = (name: string) => {
+      const rs = runs.get(name)!;
+      const perIndex = Array.from({ length: 50 }, (_, k) => median(rs.map((r) => r.marks[k]!)));
+      const gaps = rs.flatMap((r) => r.marks.slice(1).map((t, k) => t - r.marks[k]!));
+      return {
+        firstByte: median(rs.map((r) => r.firstByte)),
+        firstDelta: median(rs.map((r) => r.marks[0]!)),
+        end: median(rs.map((r) => r.end)),
+        perIndex,
+        gap: median(gaps),
+      };
+    };
+    const sd = stat('direct');
+    const srows: string[][] = [];
+    for (const m of streamModes.slice(1)) {
+      const s = stat(m.name);
+      const added = median(s.perIndex.map((t, k) => t - sd.perIndex[k]!));
+      const addedAfterFirst = median(s.perIndex.map((t, k) => (t - s.perIndex[0]!) - (sd.perIndex[k]! - sd.perIndex[0]!)));
+      srows.push([m.name, 'time to first byte', f(sd.firstByte, 3), f(s.firstByte, 3), f(s.firstByte - sd.firstByte, 3), f(s.firstByte / sd.firstByte)]);
+      srows.push([m.name, 'time to first text delta', f(sd.firstDelta, 3), f(s.firstDelta, 3), f(s.firstDelta - sd.firstDelta, 3), f(s.firstDelta / sd.firstDelta)]);
+      srows.push([m.name, 'time to the end of the stream', f(sd.end, 3), f(s.end, 3), f(s.end - sd.end, 3), f(s.end / sd.end)]);
+      srows.push([m.name, 'arrival of each delta (median over the 50)', '', '', f(added, 3), '']);
+      srows.push([m.name, 'same, less the first delta\'s delay', '', '', f(addedAfterFirst, 3), '']);
+      srows.push([m.name, 'gap between deltas (median)', f(sd.gap, 3), f(s.gap, 3), f(s.gap - sd.gap, 3), f(s.gap / sd.gap)]);
+      summary.push(`stream ${m.name}: first byte +${f(s.firstByte - sd.firstByte, 3)} ms (x${f(s.firstByte / sd.firstByte)}), added per event ${f(added, 3)} ms (${f(addedAfterFirst, 3)} ms after the first)`);
+    }
+
+    const body = [
+      `Command: \`npx tsx bench/latency.ts\` (also part of \`npm run bench\`). ${machine()}; the load generator,`,
+      'the gateway (`node --import tsx functions/local/main.ts`, as `npm start` runs it, dynalite on LevelDB in a temp',
+      '`DATA_DIR`) and the fake Ollama upstream (`bench/upstream.ts`) are three processes on 127.0.0.1, so at 16 and 64',
+      'clients they share the cores. The load generator is our own keep-alive loop (`bench/lib.ts`: N clients, each',
+      'sending its next request when the previous one ended), the equivalent of autocannon\'s default mode. *Direct* is',
+      'POST /v1/chat/completions on the fake upstream; *gateway* is POST /v1/responses with the same prompt through the',
+      'translated path to the same upstream (answer: 60 words, about 330 characters). The three modes alternate in',
+      `${SLICE_MS} ms slices, ${ROUNDS} rounds each, after a warm-up; latencies are per request, in ms.`,
+      'Store on means a PutItem into the embedded dynalite, inside the gateway process, before the answer.',
+      '',
+      table(['clients', 'mode', 'requests', 'errors', 'p50 ms', 'p99 ms', 'req/s', 'added p50 ms', 'added p99 ms', 'p50 gw/direct', 'p99 gw/direct', 'throughput gw/direct'], rows),
+      '',
+      `Streaming: one client, ${STREAM_RUNS} streams per mode (after 3 warm-up rounds), interleaved; the upstream sends 50`,
+      'one-word deltas 2 ms apart (then its finish and usage chunks). Medians in ms. "Arrival of each delta" is, per delta',
+      'index, the median arrival time through the gateway minus the median arrival time direct: the delay the gateway',
+      'adds to each event. A stored stream writes its in_progress record before the first byte, so its first byte waits',
+      'for that PutItem.',
+      '',
+      table(['mode', 'measure', 'direct', 'gateway', 'added', 'gateway/direct'], srows),
+    ].join('\n');
+    return { heading: '## Overhead versus calling the upstream directly', body, summary };
+  } finally {
+    await gw.stop();
+    await up.stop();
+  }
+}
+
+if (isMain(import.meta.url)) {
+  const s = await run();
+  console.log(`${s.heading}\n\n${s.body}\n`);
+}

@@ -1,0 +1,302 @@
+// Shared pieces of the benches: the gateway and the fake upstream as child processes of their
+// own (their CPU time and memory read from /proc), a keep-alive HTTP load loop, statistics, and
+// the writer of docs/benchmarks.md sections.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * Config of the gateway under test: slots enough that no request of a bench waits for one (a
+ * bench measures overhead, not the concurrency limit), everything else as in npm start.
+ */
+export const GATEWAY_CONFIG = 'max_concurrent_connections: 256';
+
+// ── child processes ──────────────────────────────────────────────────────────
+
+export interface Child {
+  pid: number;
+  url: string;
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Resolves with the first stdout line that `match` accepts (its result), or rejects on exit / time-out. */
+function waitForLine<T>(proc: ChildProcess, match: (line: string) => T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let err = '';
+    const timer = setTimeout(() => fail(new Error(`${what} did not start within ${timeoutMs} ms\n${err}`)), timeoutMs);
+    const onData = (d: Buffer) => {
+      buf += d.toString();
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        const r = match(line);
+        if (r !== undefined) { done(); resolve(r); return; }
+      }
+    };
+    const onErr = (d: Buffer) => { err += d.toString(); };
+    const onExit = (code: number | null) => fail(new Error(`${what} exited (${code}) before it was up\n${err}`));
+    const done = () => {
+      clearTimeout(timer);
+      proc.stdout!.off('data', onData);
+      proc.off('exit', onExit);
+      // Keep draining the pipes so the child never blocks on a full one.
+      proc.stdout!.resume();
+    };
+    const fail = (e: Error) => { done(); reject(e); };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onErr);
+    proc.once('exit', onExit);
+  });
+}
+
+function stopper(proc: ChildProcess, cleanup: () => void = () => {}): () => Promise<void> {
+  return async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+      proc.kill('SIGINT');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(t);
+    }
+    cleanup();
+  };
+}
+
+/** The fake upstream (bench/upstream.ts) in its own process. */
+export async function spawnUpstream(): Promise<Child> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/upstream.ts')], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  const url = await waitForLine(proc, (l) => (l.startsWith('{"url"') ? (JSON.parse(l) as { url: string }).url : undefined), 'fake upstream');
+  return { pid: proc.pid!, url, proc, stop: stopper(proc) };
+}
+
+export interface GatewayChildOptions {
+  upstreamUrl: string;
+  /** Extra YAML for the config. */
+  extraConfig?: string;
+  /** Node flags before `--import tsx` (e.g. --cpu-prof). */
+  nodeFlags?: string[];
+  env?: Record<string, string>;
+  /** The server script (default functions/local/main.ts, i.e. `npm start`). */
+  entry?: string;
+  /** The source tree to run it from (default this one; bench/ab.ts runs two trees side by side). */
+  root?: string;
+}
+
+/**
+ * `npm start` as it is, in a child process: `node --import tsx functions/local/main.ts` with
+ * PORT=0, DATA_DIR and NOMYO_ROUTER_CONFIG_PATH in a fresh temp dir (dynalite on LevelDB there).
+ */
+export async function spawnGateway(opts: GatewayChildOptions): Promise<Child & { dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-bench-'));
+  const configPath = join(dir, 'config.yaml');
+  writeFileSync(configPath, [
+    'endpoints:',
+    `  - "${opts.upstreamUrl}"`,
+    'api_keys: {}',
+    'sweep_interval_ms: 3600000',
+    opts.extraConfig ?? '',
+  ].join('\n'));
+  const root = opts.root ?? ROOT;
+  const proc = spawn(process.execPath, [...(opts.nodeFlags ?? []), '--import', 'tsx', join(root, opts.entry ?? 'functions/local/main.ts')], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PORT: '0', DATA_DIR: join(dir, 'data'), NOMYO_ROUTER_CONFIG_PATH: configPath, ...opts.env },
+  });
+  const url = await waitForLine(proc, (l) => /listening on (http:\/\/[^\s"]+)\/v1/.exec(l)?.[1], 'gateway');
+  const gw = { pid: proc.pid!, url, proc, dir, stop: stopper(proc, () => rmSync(dir, { recursive: true, force: true })) };
+  const health = await request(new http.Agent(), 'GET', `${url}/health`);
+  if (health.status !== 200) throw new Error(`gateway /health answered ${health.status}`);
+  return gw;
+}
+
+// ── /proc accounting ─────────────────────────────────────────────────────────
+
+let clkTck = 0;
+function ticksPerSecond(): number {
+  if (!clkTck) {
+    try { clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100; } catch { clkTck = 100; }
+  }
+  return clkTck;
+}
+
+/** User + system CPU time of a process (all its threads), in ms, from /proc/<pid>/stat. */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After "pid (comm) ": state is field 3, utime field 14, stime field 15 (1-based).
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return ((utime + stime) * 1000) / ticksPerSecond();
+}
+
+/** Resident set size now and at its peak (VmHWM), in MiB, from /proc/<pid>/status. */
+export function memMiB(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+}
+
+export const hasProc = () => existsSync('/proc/self/stat');
+
+// ── HTTP load ────────────────────────────────────────────────────────────────
+
+export interface Timed {
+  status: number;
+  /** ms from send to the status line, to the first body byte, to the end. */
+  head: number;
+  firstByte: number;
+  end: number;
+  /** ms from send at which each marked SSE frame arrived (streams only). */
+  marks: number[];
+  body: string;
+}
+
+/**
+ * One request on a keep-alive agent. With `mark`, the body is split into SSE frames as it
+ * arrives and the arrival time of each frame `mark` accepts is recorded.
+ */
+export function request(agent: http.Agent, method: string, url: string, body?: string, mark?: (frame: string) => boolean, keepBody = true): Promise<Timed> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const req = http.request(url, {
+      method,
+      agent,
+      headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    }, (res) => {
+      const head = performance.now() - t0;
+      let firstByte = 0;
+      let text = '';
+      let pending = '';
+      const marks: number[] = [];
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        const now = performance.now() - t0;
+        if (!firstByte) firstByte = now;
+        if (keepBody) text += chunk;
+        if (mark) {
+          pending += chunk;
+          let i = pending.indexOf('\n\n');
+          let start = 0;
+          for (; i >= 0; i = pending.indexOf('\n\n', start)) {
+            if (mark(pending.slice(start, i))) marks.push(now);
+            start = i + 2;
+          }
+          pending = pending.slice(start);
+        }
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, head, firstByte, end: performance.now() - t0, marks, body: text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export interface LoadResult {
+  count: number;
+  errors: number;
+  elapsedMs: number;
+  latencies: number[];
+  results: Timed[];
+}
+
+export interface LoadOptions {
+  concurrency: number;
+  /** Stop after this many requests in all... */
+  maxRequests: number;
+  /** ...or after this long, whichever comes first. */
+  maxMs: number;
+  method?: string;
+  url: string;
+  body: (i: number) => string | undefined;
+  mark?: (frame: string) => boolean;
+  keepResults?: boolean;
+}
+
+/** `concurrency` clients, each sending its next request as soon as the previous one ended. */
+export async function load(opts: LoadOptions): Promise<LoadResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency });
+  const latencies: number[] = [];
+  const results: Timed[] = [];
+  let started = 0;
+  let errors = 0;
+  const t0 = performance.now();
+  const deadline = t0 + opts.maxMs;
+  async function client(): Promise<void> {
+    while (started < opts.maxRequests && performance.now() < deadline) {
+      const i = started++;
+      try {
+        const r = await request(agent, opts.method ?? 'POST', opts.url, opts.body(i), opts.mark, opts.keepResults ?? false);
+        if (r.status !== 200) errors++;
+        latencies.push(r.end);
+        if (opts.keepResults) results.push(r);
+      } catch {
+        errors++;
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: opts.concurrency }, client));
+  const elapsedMs = performance.now() - t0;
+  agent.destroy();
+  return { count: latencies.length, errors, elapsedMs, latencies, results };
+}
+
+// ── statistics and output ────────────────────────────────────────────────────
+
+export function quantile(xs: number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  const s = Float64Array.from(xs).sort();
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
+}
+export const median = (xs: number[]) => quantile(xs, 0.5);
+
+export const f = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
+
+export function table(head: string[], rows: Array<Array<string | number>>): string {
+  return [
+    `| ${head.join(' | ')} |`,
+    `| ${head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+}
+
+export function machine(): string {
+  const c = cpus();
+  return `Node ${process.version}, ${c[0]?.model.trim() ?? 'unknown CPU'}, ${c.length} cores`;
+}
+
+/** A measured section of docs/benchmarks.md: its heading and body (markdown). */
+export interface Section { heading: string; body: string; summary: string[] }
+
+/** Replaces (or appends) each section, by its `## ` heading, in docs/benchmarks.md. */
+export function writeSections(sections: Section[]): string {
+  const file = join(ROOT, 'docs', 'benchmarks.md');
+  let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
+  for (const s of sections) {
+    const text = `${s.heading}\n\n${s.body.trim()}\n`;
+    const start = doc.indexOf(`${s.heading}\n`);
+    if (start < 0) {
+      doc = `${doc.replace(/\n*$/, '')}\n\n${text}`;
+    } else {
+      const after = doc.indexOf('\n## ', start + s.heading.length);
+      doc = doc.slice(0, start) + text + (after < 0 ? '' : `\n${doc.slice(after + 1)}`);
+    }
+  }
+  writeFileSync(file, doc.replace(/\n*$/, '\n'));
+  return file;
+}
+
+/** True when the module is the script node was started with (not imported by bench/run.ts). */
+export const isMain = (metaUrl: string) => fileURLToPath(metaUrl) === process.argv[1];
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

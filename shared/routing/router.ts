@@ -1,0 +1,99 @@
+import { ApiError } from '../protocol/errors.ts';
+import { slotKey, type Choice, type EndpointChooser } from './choose-endpoint.ts';
+import type { Lease, SlotLeases } from './slots.ts';
+
+export interface RouterOptions {
+  /** How long a request waits for a free slot before it is refused with 429. */
+  slotWaitMs: number;
+  /** The Retry-After of that 429. */
+  retryAfterSeconds: number;
+  /** Upstream attempts per request (the first and its retries) for failures before the first byte. */
+  maxAttempts: number;
+  /** First retry delay; doubled on each further retry, with jitter. */
+  retryBackoffMs: number;
+}
+
+/** What a routed call produced, and the slot it still holds until `release` (decrement_usage). */
+export interface Routed<T> {
+  value: T;
+  choice: Choice;
+  release(): Promise<void>;
+}
+
+const POLL_FIRST_MS = 25;
+const POLL_MAX_MS = 500;
+const BACKOFF_MAX_MS = 10_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Between half and all of `ms`: retries of many requests failing at once spread out. */
+const jitter = (ms: number) => ms / 2 + Math.random() * (ms / 2);
+const retryable = (err: unknown) => (err as { retryable?: unknown })?.retryable === true;
+const rotate = <T>(xs: readonly T[], start: number) => [...xs.slice(start), ...xs.slice(0, start)];
+
+/** Endpoint choice, global concurrency slots, and retries with failover, together. */
+export class Router {
+  constructor(
+    readonly chooser: EndpointChooser,
+    private readonly leases: SlotLeases,
+    private readonly opts: RouterOptions,
+  ) {}
+
+  /** The spec's choose_endpoint: candidates best first (404 when none serves the model). */
+  rank(model: string): Promise<Choice[]> {
+    return this.chooser.rank(model);
+  }
+
+  /**
+   * The spec's `create_chat_with_retries`: runs `attempt` on the best candidate with a free slot.
+   * A retryable failure (connection, time-out, 429, 5xx: all before the first byte, since
+   * `attempt` resolves once the upstream answered) frees that slot, waits with backoff, and
+   * goes on with the NEXT candidate, round again, up to `maxAttempts`. Anything else is thrown
+   * at once. On success the slot stays held until the caller releases it.
+   */
+  async call<T>(ranked: readonly Choice[], attempt: (choice: Choice) => Promise<T>, signal?: AbortSignal): Promise<Routed<T>> {
+    let start = 0;
+    for (let n = 1; ; n++) {
+      const { choice, lease } = await this.acquire(rotate(ranked, start), signal);
+      try {
+        return { value: await attempt(choice), choice, release: lease.release };
+      } catch (err) {
+        await lease.release();
+        if (!retryable(err) || n >= this.opts.maxAttempts || signal?.aborted) throw err;
+        console.error(JSON.stringify({ level: 'warn', msg: 'upstream failed before answering; retrying', endpoint: choice.endpoint.url, model: choice.model, attempt: n, error: String((err as Error)?.message ?? err) }));
+        start = (ranked.indexOf(choice) + 1) % ranked.length;
+        await sleep(jitter(Math.min(BACKOFF_MAX_MS, this.opts.retryBackoffMs * 2 ** (n - 1))));
+      }
+    }
+  }
+
+  /**
+   * A slot on the first of `choices` that has one. When all are taken, polls (with backoff,
+   * woken early by this process's own releases) for up to `slotWaitMs`, then 429: never more
+   * requests than slots.
+   */
+  private async acquire(choices: readonly Choice[], signal?: AbortSignal): Promise<{ choice: Choice; lease: Lease }> {
+    const keys = choices.map(slotKey);
+    const deadline = Date.now() + this.opts.slotWaitMs;
+    let guess = true;
+    for (let poll = POLL_FIRST_MS; ; poll = Math.min(POLL_MAX_MS, poll * 2)) {
+      for (const [i, choice] of choices.entries()) {
+        const lease = await this.leases.tryAcquire(keys[i]!, guess);
+        if (lease) return { choice, lease };
+      }
+      const left = deadline - Date.now();
+      if (left <= 0 || signal?.aborted) throw this.saturated(choices[0]!.model);
+      // After a release of our own the freed slot is known: guess again; else read first.
+      guess = await this.leases.waitForRelease(keys, Math.min(left, jitter(poll)));
+    }
+  }
+
+  private saturated(model: string): ApiError {
+    const max = this.leases.opts.max;
+    return new ApiError(
+      429,
+      `Every endpoint serving '${model}' is at its limit of ${max} concurrent request${max === 1 ? '' : 's'}. Please retry after a short wait.`,
+      'rate_limit_error', null, 'rate_limit_exceeded',
+      { 'retry-after': String(this.opts.retryAfterSeconds) },
+    );
+  }
+}

@@ -1,0 +1,413 @@
+// The response cache over HTTP (issue 5, the spec's TestCacheParity and beyond): the real
+// handler, dynalite, and a fake Ollama upstream whose request log shows whether a backend was
+// reached. Each system runs alone: the handler serves the services set last.
+import { randomBytes } from 'node:crypto';
+import { GetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { cacheKey } from '../../shared/cache/key.ts';
+import { DynamoCacheStore } from '../../shared/adapters/dynamo-cache.ts';
+import { countCalls } from '../../shared/adapters/dynamo-store.ts';
+import { newResponseObject } from '../../shared/protocol/response.ts';
+import { getJson, postJson, sseEvents, startSystem, type System } from '../helpers/harness.ts';
+import { streamWithSdk } from '../helpers/sdk-validate.ts';
+
+const model = 'test-model';
+const KEYS = 'router_api_keys:\n  alice: key-alice\n  bob: key-bob';
+const alice = { authorization: 'Bearer key-alice' };
+const bob = { authorization: 'Bearer key-bob' };
+const cache = { nomyo: { cache: true } };
+
+let sys: System;
+let up: System['upstreams'][number];
+let n = 0;
+/** A prompt no other test sends, so entries never leak between tests. */
+const fresh = (label = 'q') => `${label} #${++n} ${randomBytes(4).toString('hex')}`;
+const chatCalls = () => up.requests.filter((r) => r.path === '/v1/chat/completions').length;
+const lastChat = () => up.requests.filter((r) => r.path === '/v1/chat/completions').at(-1)!;
+const settle = () => new Promise((r) => setTimeout(r, 30));
+
+async function start(extraConfig: string, models = ['test-model:latest', 'other-model:latest']) {
+  sys = await startSystem({ upstreams: [{ flavor: 'ollama', models }], extraConfig });
+  up = sys.upstreams[0]!;
+}
+
+const create = (body: object, headers: Record<string, string> = alice) => postJson(`${sys.base}/responses`, { model, ...body }, headers);
+
+async function createStream(body: object, headers: Record<string, string> = alice) {
+  const res = await fetch(`${sys.base}/responses`, {
+    method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ model, ...body, stream: true }),
+  });
+  const text = await res.text();
+  return { status: res.status, contentType: res.headers.get('content-type') ?? '', text, events: sseEvents(text) };
+}
+
+/** Sends `body` and tells whether the answer came from the cache (no chat request upstream). */
+async function wasHit(body: object, headers: Record<string, string> = alice): Promise<boolean> {
+  const before = chatCalls();
+  const res = await create(body, headers);
+  expect(res.status).toBe(200);
+  return chatCalls() === before;
+}
+
+describe('per request (nomyo.cache), two tenants', () => {
+  beforeAll(() => start(KEYS));
+  afterAll(() => sys.close());
+
+  it('test_cache_hit_served_as_response', async () => {
+    const input = fresh('ping');
+    up.script({ text: 'from-cache' });
+    const first = await create({ input, store: false, ...cache });
+    expect(first.json.output_text).toBe('from-cache');
+    await settle();
+
+    const before = up.requests.length;
+    const res = await create({ input, store: false, ...cache });
+    expect(res.status).toBe(200);
+    expect(res.json.output_text).toBe('from-cache');
+    expect(up.requests.length).toBe(before); // no chat call, and no endpoint choice either
+    expect(res.json.id).not.toBe(first.json.id);
+    expect(res.json.status).toBe('completed');
+    expect(res.json.usage).toEqual(first.json.usage);
+
+    // The entry is keyed under the spec's route name, `openai_responses`.
+    const key = cacheKey({
+      route: 'openai_responses', principal: 'alice', request: { model, input, store: false, ...cache },
+      input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: input }] }],
+    });
+    const doc = DynamoDBDocumentClient.from(sys.gw.dynamo.client);
+    const { Item } = await doc.send(new GetCommand({ TableName: sys.gw.dynamo.tables.responses, Key: { pk: `cache#${key}`, sk: 'c' } }));
+    expect(Item).toBeDefined();
+  });
+
+  it('test_cache_hit_served_as_sse', async () => {
+    const input = fresh('ping');
+    up.script({ text: 'from-cache' });
+    await create({ input, store: false, ...cache });
+    await settle();
+
+    const before = up.requests.length;
+    const res = await createStream({ input, store: false, ...cache });
+    expect(res.contentType.startsWith('text/event-stream')).toBe(true);
+    const deltas = res.events.filter((e) => e.event === 'response.output_text.delta').map((e) => e.data.delta).join('');
+    expect(deltas).toBe('from-cache');
+    expect(up.requests.length).toBe(before);
+    const { response, events } = await streamWithSdk(res.text);
+    expect(response.output_text).toBe('from-cache');
+    expect(events[0]!.type).toBe('response.created');
+    expect(events.at(-1)!.type).toBe('response.completed');
+    expect(res.events.map((e) => e.data.sequence_number)).toEqual(res.events.map((_, i) => i));
+  });
+
+  it('serves a function call from the cache as JSON and as SSE, with new ids', async () => {
+    const input = fresh('weather');
+    const tools = [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }];
+    up.script({ toolCalls: [{ id: 'call_w1', name: 'get_weather', arguments: '{"city":"Paris"}' }] });
+    const first = await create({ input, tools, ...cache });
+    const fc = first.json.output.find((i: any) => i.type === 'function_call');
+    expect(fc).toMatchObject({ name: 'get_weather', arguments: '{"city":"Paris"}', call_id: 'call_w1' });
+
+    const calls = chatCalls();
+    const json = await create({ input, tools, ...cache });
+    const hitFc = json.json.output.find((i: any) => i.type === 'function_call');
+    expect(hitFc).toMatchObject({ name: 'get_weather', arguments: '{"city":"Paris"}', call_id: 'call_w1', status: 'completed' });
+    expect(hitFc.id).toMatch(/^fc_[0-9a-f]{24,}$/);
+    expect(hitFc.id).not.toBe(fc.id);
+
+    const sse = await createStream({ input, tools, ...cache });
+    const types = sse.events.map((e) => e.event);
+    expect(types).toContain('response.function_call_arguments.delta');
+    expect(types).toContain('response.function_call_arguments.done');
+    const { response } = await streamWithSdk(sse.text);
+    const sdkFc = response.output.find((i) => i.type === 'function_call') as any;
+    expect(sdkFc).toMatchObject({ name: 'get_weather', arguments: '{"city":"Paris"}', call_id: 'call_w1' });
+    expect([fc.id, hitFc.id]).not.toContain(sdkFc.id);
+    expect(chatCalls()).toBe(calls);
+  });
+
+  it('a streamed answer is cached once complete, and served to JSON and SSE alike', async () => {
+    const input = fresh('streamed');
+    up.script({ deltas: ['str', 'eamed ', 'answer'] });
+    const first = await createStream({ input, ...cache });
+    expect(first.events.at(-1)!.event).toBe('response.completed');
+    expect(await wasHit({ input, ...cache })).toBe(true);
+    const again = await createStream({ input, ...cache });
+    expect(again.events.find((e) => e.event === 'response.completed')!.data.response.output_text).toBe('streamed answer');
+  });
+
+  describe('key sensitivity: a change of any field that decides the answer is a miss', () => {
+    const tools = [{ type: 'function', name: 'lookup', parameters: { type: 'object', properties: { q: { type: 'string' } } } }];
+    let baseBody: Record<string, unknown>;
+    beforeAll(async () => {
+      baseBody = {
+        input: fresh('sensitive'), instructions: 'be brief', tools, tool_choice: 'auto', text: { format: { type: 'text' } },
+        temperature: 0.5, top_p: 0.9, reasoning: { effort: 'low' }, ...cache,
+      };
+      await create(baseBody);
+      expect(await wasHit(baseBody)).toBe(true);
+    });
+
+    it.each<[string, Record<string, unknown>]>([
+      ['model', { model: 'other-model' }],
+      ['instructions', { instructions: 'be verbose' }],
+      ['input', { input: 'something else entirely' }],
+      ['tools', { tools: [{ ...tools[0], name: 'search' }] }],
+      ['tool_choice', { tool_choice: 'none' }],
+      ['text format', { text: { format: { type: 'json_object' } } }],
+      ['temperature', { temperature: 0.7 }],
+      ['top_p', { top_p: 0.5 }],
+      ['reasoning', { reasoning: { effort: 'high' } }],
+      ['max_output_tokens', { max_output_tokens: 64 }],
+    ])('%s', async (_name, change) => {
+      expect(await wasHit({ ...baseBody, ...change })).toBe(false);
+      expect(await wasHit({ ...baseBody, ...change })).toBe(true); // ...and then has its own entry
+    });
+
+    it('fields that do not decide the answer still hit', async () => {
+      expect(await wasHit({ ...baseBody, metadata: { run: '2' }, store: false, user: 'someone' })).toBe(true);
+    });
+
+    it('history brought by previous_response_id', async () => {
+      up.script({ text: 'first turn A' }, { text: 'first turn B' });
+      const a = await create({ input: fresh('turn one') });
+      const b = await create({ input: fresh('turn one') });
+      const next = { input: fresh('turn two'), ...cache };
+      expect(await wasHit({ ...next, previous_response_id: a.json.id })).toBe(false);
+      expect(await wasHit({ ...next, previous_response_id: a.json.id })).toBe(true);
+      expect(await wasHit({ ...next, previous_response_id: b.json.id })).toBe(false); // other history
+      expect(await wasHit(next)).toBe(false); // no history
+    });
+  });
+
+  it('tenants never share an entry', async () => {
+    const input = fresh('tenant');
+    up.script({ text: 'alice only' }, { text: 'bob own' });
+    await create({ input, ...cache }, alice);
+    expect(await wasHit({ input, ...cache }, bob)).toBe(false);
+    const bobs = await create({ input, ...cache }, bob);
+    expect(bobs.json.output_text).toBe('bob own');
+    const alices = await create({ input, ...cache }, alice);
+    expect(alices.json.output_text).toBe('alice only');
+  });
+
+  it('a cached answer is stored like any other and can be chained from', async () => {
+    const input = fresh('chain');
+    up.script({ text: 'the answer is 42' });
+    await create({ input, ...cache });
+    const calls = chatCalls();
+    const hit = await create({ input, ...cache, metadata: { from: 'cache' } });
+    expect(chatCalls()).toBe(calls);
+    const stored = await getJson(`${sys.base}/responses/${hit.json.id}`, alice);
+    expect(stored.status).toBe(200);
+    expect(stored.json).toEqual(hit.json);
+    expect(stored.json.metadata).toEqual({ from: 'cache' });
+    // Another tenant cannot see it.
+    expect((await getJson(`${sys.base}/responses/${hit.json.id}`, bob)).status).toBe(404);
+
+    up.script({ text: 'follow-up' });
+    const next = await create({ input: 'and then?', previous_response_id: hit.json.id });
+    expect(next.status).toBe(200);
+    expect(next.json.output_text).toBe('follow-up');
+    const messages = lastChat().body.messages as Array<{ role: string; content: unknown }>;
+    expect(messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
+    expect(JSON.stringify(messages[1]!.content)).toContain('the answer is 42');
+
+    // A streamed hit is stored too.
+    const sse = await createStream({ input, ...cache });
+    const id = sse.events[0]!.data.response.id;
+    expect((await getJson(`${sys.base}/responses/${id}`, alice)).json.output_text).toBe('the answer is 42');
+  });
+
+  it('failed and incomplete answers are never cached', async () => {
+    // An upstream 4xx (not retried): an error to the client, nothing cached.
+    const failing = fresh('fails');
+    up.script({ status: 400, errorMessage: 'bad prompt' });
+    expect((await create({ input: failing, ...cache })).status).toBe(400);
+    expect(await wasHit({ input: failing, ...cache })).toBe(false);
+
+    // Cut short by max tokens: incomplete.
+    const cut = fresh('incomplete');
+    up.script({ text: 'partial', finishReason: 'length' });
+    expect((await create({ input: cut, ...cache })).json.status).toBe('incomplete');
+    expect(await wasHit({ input: cut, ...cache })).toBe(false);
+
+    // A stream that fails after its first byte ends in response.failed.
+    const broken = fresh('broken');
+    up.script({ deltas: ['a', 'b', 'c', 'd'], errorAfterChunks: 2 });
+    const res = await createStream({ input: broken, ...cache });
+    expect(res.events.at(-1)!.event).toBe('response.failed');
+    expect(await wasHit({ input: broken, ...cache })).toBe(false);
+  });
+
+  it('an answer too large to cache is served, logged and not cached', async () => {
+    const log = vi.spyOn(console, 'log');
+    const input = fresh('huge');
+    const text = randomBytes(450_000).toString('base64'); // ~600 KB of JSON, ~455 KB gzipped
+    up.script({ text });
+    const res = await create({ input, store: false, ...cache });
+    expect(res.status).toBe(200);
+    expect(res.json.output_text).toBe(text);
+    const lines = log.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('cache entry too large'));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'warn', id: res.json.id });
+    log.mockRestore();
+    up.script({ text: 'small now' });
+    expect(await wasHit({ input, store: false, ...cache })).toBe(false);
+  });
+
+  it('nomyo that is not an object is a 400, never a 500', async () => {
+    for (const nomyo of ['cache', ['cache'], 1, null, { cache: 'yes' }]) {
+      const res = await create({ input: 'x', nomyo });
+      expect(res.status).toBe(400);
+      expect(res.json.error).toMatchObject({ type: 'invalid_request_error', param: expect.stringMatching(/^nomyo/) });
+    }
+  });
+
+  it('without nomyo.cache (and cache_enabled off) nothing is cached', async () => {
+    const input = fresh('uncached');
+    await create({ input });
+    expect(await wasHit({ input })).toBe(false);
+    expect(await wasHit({ input, nomyo: {} })).toBe(false);
+  });
+
+  it('GET /v1/cache/stats counts hits and misses, behind auth', async () => {
+    expect((await getJson(`${sys.base}/cache/stats`)).status).toBe(401);
+    const start = (await getJson(`${sys.base}/cache/stats`, bob)).json;
+    expect(start).toMatchObject({ object: 'cache.stats' });
+    expect(Object.keys(start).sort()).toEqual(['hit_rate', 'hits', 'misses', 'object']);
+
+    const write = vi.spyOn(process.stdout, 'write');
+    const input = fresh('stats');
+    await create({ input, ...cache }); // miss
+    await create({ input, ...cache }); // hit
+    await create({ input, ...cache }); // hit
+    const after = (await getJson(`${sys.base}/cache/stats`, alice)).json; // global: any principal sees it
+    expect(after.hits - start.hits).toBe(2);
+    expect(after.misses - start.misses).toBe(1);
+    expect(after.hit_rate).toBeCloseTo(after.hits / (after.hits + after.misses), 10);
+    expect((await postJson(`${sys.base}/cache/stats`, {}, alice)).status).toBe(405);
+
+    // The flush logged an EMF line with the counts it added.
+    const emf = write.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l));
+    write.mockRestore();
+    expect(emf.length).toBeGreaterThanOrEqual(1);
+    expect(emf.at(-1)).toMatchObject({
+      _aws: { CloudWatchMetrics: [{ Metrics: [{ Name: 'CacheHits', Unit: 'Count' }, { Name: 'CacheMisses', Unit: 'Count' }] }] },
+      CacheHits: 2, CacheMisses: 1,
+    });
+  });
+});
+
+describe('cache_shared: true', () => {
+  beforeAll(() => start(`${KEYS}\ncache_shared: true`));
+  afterAll(() => sys.close());
+
+  it('one tenant\'s answer is served to another', async () => {
+    const input = fresh('shared');
+    up.script({ text: 'for everyone' });
+    await create({ input, ...cache }, alice);
+    const before = chatCalls();
+    const res = await create({ input, ...cache }, bob);
+    expect(chatCalls()).toBe(before);
+    expect(res.json.output_text).toBe('for everyone');
+  });
+});
+
+describe('cache_enabled: true', () => {
+  beforeAll(() => start('cache_enabled: true'));
+  afterAll(() => sys.close());
+
+  it('caches every request without the extension, and nomyo.cache: false opts out', async () => {
+    const input = fresh('global');
+    await create({ input });
+    expect(await wasHit({ input })).toBe(true);
+    expect(await wasHit({ input, stream: false })).toBe(true);
+    expect(await wasHit({ input, nomyo: { cache: false } })).toBe(false);
+  });
+
+  it('background responses are not served from the cache', async () => {
+    const input = fresh('background');
+    await create({ input });
+    const calls = chatCalls();
+    const res = await create({ input, background: true });
+    expect(res.status).toBe(200);
+    const deadline = Date.now() + 20_000; // the first background job also starts the local workflow runner
+    let status = res.json.status;
+    while (status !== 'completed' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      status = (await getJson(`${sys.base}/responses/${res.json.id}`)).json.status;
+    }
+    expect(status).toBe('completed');
+    expect(chatCalls()).toBe(calls + 1);
+  });
+});
+
+describe('cache_ttl', () => {
+  afterEach(() => sys.close());
+
+  it('an entry older than cache_ttl is a miss, though DynamoDB (dynalite) has not deleted it', async () => {
+    await start('cache_ttl: 1');
+    const input = fresh('ttl');
+    await create({ input, ...cache });
+    expect(await wasHit({ input, ...cache })).toBe(true);
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect(await wasHit({ input, ...cache })).toBe(false);
+    expect(await wasHit({ input, ...cache })).toBe(true); // cached again
+  });
+
+  it('cache_ttl: null never expires', async () => {
+    await start('cache_ttl: null');
+    const input = fresh('forever');
+    await create({ input, ...cache });
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect(await wasHit({ input, ...cache })).toBe(true);
+  });
+});
+
+describe('DynamoCacheStore (on dynalite)', () => {
+  beforeAll(() => start(''));
+  afterAll(() => sys.close());
+
+  const response = newResponseObject({ id: 'resp_x', model: 'm', createdAt: 1, output: [] });
+  const store = (opts: ConstructorParameters<typeof DynamoCacheStore>[2] = {}) =>
+    new DynamoCacheStore(DynamoDBDocumentClient.from(sys.gw.dynamo.client), sys.gw.dynamo.tables.responses, { emit: () => {}, ...opts });
+
+  it('expired entries are misses, by the exact expiry', async () => {
+    const now = 1_000_000;
+    const s = store({ clock: { nowMs: () => now } });
+    await s.put('k-exp', response, 10);
+    expect(await s.get('k-exp', now + 9_999)).toEqual(response);
+    expect(await s.get('k-exp', now + 10_000)).toBeNull();
+    await s.put('k-never', response, null);
+    expect(await s.get('k-never', Number.MAX_SAFE_INTEGER)).toEqual(response);
+  });
+
+  it('skips an entry above maxBytes', async () => {
+    const s = store({ maxBytes: 10 });
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    await s.put('k-big', response, null);
+    expect(log).toHaveBeenCalledTimes(1);
+    log.mockRestore();
+    expect(await s.get('k-big', Date.now())).toBeNull();
+  });
+
+  it('counters of several processes add up, written at most once per flush interval', async () => {
+    const client = sys.gw.dynamo.client;
+    const calls = countCalls(client);
+    let now = 0;
+    const a = store({ clock: { nowMs: () => now }, flushMs: 5_000 });
+    const b = store({ clock: { nowMs: () => now }, flushMs: 5_000 });
+    const base = await a.stats();
+    calls.reset();
+    for (let i = 0; i < 20; i++) await a.get('k-none', now);
+    await b.get('k-never', now);
+    expect(calls.byCommand.UpdateItem ?? 0).toBe(0); // nothing written yet
+    now = 5_000;
+    await a.get('k-none', now); // the interval passed: one flush of a's 21 misses
+    await a.flush();
+    expect(calls.byCommand.UpdateItem).toBe(1);
+    expect(a.local).toEqual({ hits: 0, misses: 21 });
+    const total = await b.stats(); // b flushes its own hit, then reads the shared item
+    expect(total.misses - base.misses).toBe(21);
+    expect(total.hits - base.hits).toBe(1);
+  });
+});
