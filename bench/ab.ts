@@ -4,6 +4,8 @@
 // Run: npx tsx bench/ab.ts --before <tree> [--after <tree>] [--entry bench/gateway-memslots.ts] [--rounds 20] [--requests 250] [--streams 4]
 //   A tree is a copy of the repository (node_modules may be a symlink). The default entry is the
 //   bench variant with slot leases in memory, so the figures are the gateway's own code.
+import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
 import { GATEWAY_CONFIG, ROOT, cpuMs, f, load, median, spawnGateway, spawnUpstream, type Child } from './lib.ts';
 import { gatewayBody } from './latency.ts';
 
@@ -17,38 +19,45 @@ const rounds = Number(arg('--rounds', '20'));
 const requests = Number(arg('--requests', '250'));
 const streams = Number(arg('--streams', '4'));
 
-const up = await spawnUpstream();
-const trees: Array<[string, Child]> = [
-  ['before', await spawnGateway({ upstreamUrl: up.url, extraConfig: GATEWAY_CONFIG, entry, root: before })],
-  ['after', await spawnGateway({ upstreamUrl: up.url, extraConfig: GATEWAY_CONFIG, entry, root: after })],
-];
-// Totals over many small alternating batches: a burst of load from elsewhere on the machine
-// lands on both trees alike.
-const tot = new Map<string, { reqMs: number; req: number; evMs: number; ev: number; lat: number[] }>(trees.map(([n]) => [n, { reqMs: 0, req: 0, evMs: 0, ev: 0, lat: [] }]));
+// Both servers are pinned to the same core (the upstream and this load generator to another),
+// so load from elsewhere on the machine lands on both alike; halfway through, both are restarted
+// in the other order, so neither gains from being started first.
+const pin = cpus().length > 1 ? { gw: String(cpus().length - 1), rest: `0-${cpus().length - 2}` } : null;
+if (pin) execFileSync('taskset', ['-p', '-c', pin.rest, String(process.pid)]);
+const up = await spawnUpstream({ cpus: pin?.rest });
+const tot = new Map<string, { reqMs: number; req: number; evMs: number; ev: number; lat: number[] }>(['before', 'after'].map((n) => [n, { reqMs: 0, req: 0, evMs: 0, ev: 0, lat: [] }]));
 try {
-  for (const [, gw] of trees) {
-    await load({ concurrency: 16, maxRequests: 1000, maxMs: 30_000, url: `${gw.url}/v1/responses`, body: () => gatewayBody('chat', false) });
-    await load({ concurrency: 4, maxRequests: 10, maxMs: 30_000, url: `${gw.url}/v1/responses`, body: () => gatewayBody('s1000x0', false, true) });
-  }
-  for (let r = 0; r < rounds; r++) {
-    for (const [name, gw] of r % 2 ? [...trees].reverse() : trees) {
-      const t = tot.get(name)!;
-      const url = `${gw.url}/v1/responses`;
-      let c0 = cpuMs(gw.pid);
-      const a = await load({ concurrency: 16, maxRequests: requests, maxMs: 60_000, url, body: () => gatewayBody('chat', false) });
-      t.reqMs += cpuMs(gw.pid) - c0;
-      t.req += a.count;
-      for (const x of a.latencies) t.lat.push(x);
-      c0 = cpuMs(gw.pid);
-      const s = await load({ concurrency: 2, maxRequests: streams, maxMs: 60_000, url, body: () => gatewayBody('s1000x0', false, true), mark: () => true, keepResults: true });
-      t.evMs += cpuMs(gw.pid) - c0;
-      t.ev += s.results.reduce((n, x) => n + x.marks.length, 0);
-      if (a.errors || s.errors) throw new Error(`${name}: ${a.errors + s.errors} failed requests`);
+  for (const half of [0, 1]) {
+    const order: Array<[string, string]> = half === 0 ? [['before', before], ['after', after]] : [['after', after], ['before', before]];
+    const trees: Array<[string, Child]> = [];
+    for (const [name, root] of order) trees.push([name, await spawnGateway({ upstreamUrl: up.url, extraConfig: GATEWAY_CONFIG, entry, root, cpus: pin?.gw })]);
+    try {
+      for (const [, gw] of trees) {
+        await load({ concurrency: 16, maxRequests: 1000, maxMs: 30_000, url: `${gw.url}/v1/responses`, body: () => gatewayBody('chat', false) });
+        await load({ concurrency: 4, maxRequests: 10, maxMs: 30_000, url: `${gw.url}/v1/responses`, body: () => gatewayBody('s1000x0', false, true) });
+      }
+      for (let r = 0; r < rounds / 2; r++) {
+        for (const [name, gw] of r % 2 ? [...trees].reverse() : trees) {
+          const t = tot.get(name)!;
+          const url = `${gw.url}/v1/responses`;
+          let c0 = cpuMs(gw.pid);
+          const a = await load({ concurrency: 16, maxRequests: requests, maxMs: 60_000, url, body: () => gatewayBody('chat', false) });
+          t.reqMs += cpuMs(gw.pid) - c0;
+          t.req += a.count;
+          for (const x of a.latencies) t.lat.push(x);
+          c0 = cpuMs(gw.pid);
+          const s = await load({ concurrency: 2, maxRequests: streams, maxMs: 60_000, url, body: () => gatewayBody('s1000x0', false, true), mark: () => true, keepResults: true });
+          t.evMs += cpuMs(gw.pid) - c0;
+          t.ev += s.results.reduce((n, x) => n + x.marks.length, 0);
+          if (a.errors || s.errors) throw new Error(`${name}: ${a.errors + s.errors} failed requests`);
+        }
+      }
+    } finally {
+      for (const [, gw] of trees) await gw.stop();
     }
-    if ((r + 1) % 5 === 0) console.error(`round ${r + 1}/${rounds}`);
+    console.error(`half ${half + 1}/2 done`);
   }
 } finally {
-  for (const [, gw] of trees) await gw.stop();
   await up.stop();
 }
 const perReq = (n: string) => tot.get(n)!.reqMs / tot.get(n)!.req;

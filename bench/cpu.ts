@@ -35,6 +35,8 @@ export interface CpuFigures {
   memMarginalPerEvent: number;
   upPerRequest: number;
   upPerChunk: number;
+  proxyPerRequest: number;
+  proxyPerChunk: number;
 }
 
 async function variant(gw: Child, up: Child): Promise<{ off: Measure; on: Measure; long: Measure; short: Measure; idleMsPerS: number }> {
@@ -58,12 +60,20 @@ export async function measureCpu(): Promise<CpuFigures> {
   const up = await spawnUpstream();
   const real = await spawnGateway({ upstreamUrl: up.url, extraConfig: GATEWAY_CONFIG });
   const mem = await spawnGateway({ upstreamUrl: up.url, extraConfig: GATEWAY_CONFIG, entry: 'bench/gateway-memslots.ts' });
+  const proxy = await spawnGateway({ upstreamUrl: up.url, entry: 'bench/minimal-proxy.ts', env: { UPSTREAM: up.url } });
   try {
     // Baseline: the fake upstream's own CPU for the same answers, called directly.
     const chatUrl = `${up.url}/v1/chat/completions`;
     await load({ concurrency: 16, maxRequests: 1000, maxMs: MAX_MS, url: chatUrl, body: () => directBody('chat') });
     const dReq = await measured(null, up, { concurrency: 16, maxRequests: N_REQ, maxMs: MAX_MS, url: chatUrl, body: () => directBody('chat') });
     const dLong = await measured(null, up, { concurrency: 4, maxRequests: N_LONG, maxMs: MAX_MS, url: chatUrl, body: () => directBody('s1000x0', true), mark: everyFrame });
+
+    // The floor: a minimal node:http pass-through proxy in front of the same upstream.
+    const proxyUrl = `${proxy.url}/v1/chat/completions`;
+    await load({ concurrency: 16, maxRequests: 1000, maxMs: MAX_MS, url: proxyUrl, body: () => directBody('chat') });
+    const pReq = await measured(proxy, up, { concurrency: 16, maxRequests: N_REQ, maxMs: MAX_MS, url: proxyUrl, body: () => directBody('chat') });
+    const pLong = await measured(proxy, up, { concurrency: 4, maxRequests: N_LONG, maxMs: MAX_MS, url: proxyUrl, body: () => directBody('s1000x0', true), mark: everyFrame });
+    console.error('cpu: baselines done');
 
     const r = await variant(real, up);
     console.error('cpu: gateway (npm start) done');
@@ -74,25 +84,28 @@ export async function measureCpu(): Promise<CpuFigures> {
     const perEv = (x: Measure) => x.gwMs / x.events;
     const marginal = (l: Measure, s: Measure) => (l.gwMs / l.requests - s.gwMs / s.requests) / (l.events / l.requests - s.events / s.requests);
     const us = (ms: number) => f(ms * 1000, 1);
+    const pr = pReq.gwMs / pReq.requests;
+    const pe = pLong.gwMs / pLong.events;
     const rows: string[][] = [
-      ['non-stream request, store off (ms)', `${f(perReq(r.off), 3)} (${r.off.requests} req)`, `${f(perReq(m.off), 3)} (${m.off.requests} req)`, `${f(dReq.upMs / dReq.requests, 3)} (${dReq.requests} req)`, f(perReq(r.off) / (dReq.upMs / dReq.requests), 1)],
-      ['non-stream request, store on (ms)', `${f(perReq(r.on), 3)} (${r.on.requests} req)`, `${f(perReq(m.on), 3)} (${m.on.requests} req)`, '', f(perReq(r.on) / (dReq.upMs / dReq.requests), 1)],
-      ['store on minus store off: one PutItem into dynalite (ms)', f(perReq(r.on) - perReq(r.off), 3), f(perReq(m.on) - perReq(m.off), 3), '', ''],
-      ['the two slot-lease writes: npm start minus bench variant (ms)', f(perReq(r.off) - perReq(m.off), 3), '', '', ''],
-      ['streamed event, all in: 1,000-delta streams (µs)', `${us(perEv(r.long))} (${r.long.events} ev)`, `${us(perEv(m.long))} (${m.long.events} ev)`, `${us(dLong.upMs / dLong.events)} (${dLong.events} chunks)`, f(perEv(r.long) / (dLong.upMs / dLong.events), 1)],
-      ['streamed event, marginal: 1,000- vs 10-delta streams (µs)', us(marginal(r.long, r.short)), us(marginal(m.long, m.short)), '', ''],
-      ['whole 10-delta stream (ms)', f(perReq(r.short), 3), f(perReq(m.short), 3), '', ''],
-      ['idle, per second (ms)', f(r.idleMsPerS, 0), f(m.idleMsPerS, 0), '', ''],
+      ['non-stream request, store off (ms)', `${f(perReq(r.off), 3)} (${r.off.requests} req)`, `${f(perReq(m.off), 3)} (${m.off.requests} req)`, `${f(pr, 3)} (${pReq.requests} req)`, `${f(dReq.upMs / dReq.requests, 3)} (${dReq.requests} req)`, `${f(perReq(r.off) / pr, 1)} / ${f(perReq(m.off) / pr, 1)}`],
+      ['non-stream request, store on (ms)', `${f(perReq(r.on), 3)} (${r.on.requests} req)`, `${f(perReq(m.on), 3)} (${m.on.requests} req)`, '', '', `${f(perReq(r.on) / pr, 1)} / ${f(perReq(m.on) / pr, 1)}`],
+      ['store on minus store off: the PutItem into dynalite (ms)', f(perReq(r.on) - perReq(r.off), 3), f(perReq(m.on) - perReq(m.off), 3), '', '', ''],
+      ['the two slot-lease writes: npm start minus bench variant (ms)', f(perReq(r.off) - perReq(m.off), 3), '', '', '', ''],
+      ['streamed event, all in: 1,000-delta streams (µs)', `${us(perEv(r.long))} (${r.long.events} ev)`, `${us(perEv(m.long))} (${m.long.events} ev)`, `${us(pe)} (${pLong.events} chunks)`, `${us(dLong.upMs / dLong.events)} (${dLong.events} chunks)`, `${f(perEv(r.long) / pe, 1)} / ${f(perEv(m.long) / pe, 1)}`],
+      ['streamed event, marginal: 1,000- vs 10-delta streams (µs)', us(marginal(r.long, r.short)), us(marginal(m.long, m.short)), '', '', ''],
+      ['whole 10-delta stream (ms)', f(perReq(r.short), 3), f(perReq(m.short), 3), '', '', ''],
+      ['idle, per second (ms)', f(r.idleMsPerS, 0), f(m.idleMsPerS, 0), '', '', ''],
     ];
     return {
       rows,
       perRequestOff: perReq(r.off), perRequestOn: perReq(r.on), perEvent: perEv(r.long), marginalPerEvent: marginal(r.long, r.short),
       memPerRequestOff: perReq(m.off), memPerEvent: perEv(m.long), memMarginalPerEvent: marginal(m.long, m.short),
-      upPerRequest: dReq.upMs / dReq.requests, upPerChunk: dLong.upMs / dLong.events,
+      upPerRequest: dReq.upMs / dReq.requests, upPerChunk: dLong.upMs / dLong.events, proxyPerRequest: pr, proxyPerChunk: pe,
     };
   } finally {
     await real.stop();
     await mem.stop();
+    await proxy.stop();
     await up.stop();
   }
 }
@@ -113,11 +126,14 @@ export async function run(): Promise<Section> {
     'server go to dynalite inside the same process (AWS SDK middleware, SigV4 signing, HTTP over loopback, dynalite,',
     'LevelDB), so they are counted in its CPU. The *bench variant* (`bench/gateway-memslots.ts`, not a product mode) is',
     'the same server with the slot store in memory, which shows what the rest of the gateway costs. With store on,',
-    'dynalite also runs the response PutItem in the gateway process, and that is counted too. The fake upstream',
-    '(`bench/upstream.ts`, a plain node:http server writing a canned answer) is the baseline: its own CPU per direct',
-    'request or chunk, read the same way in the same run; the last column is npm start / that baseline.',
+    'dynalite also runs the response PutItem in the gateway process, and that is counted too.',
     '',
-    table(['CPU per', 'npm start', 'bench variant: leases in memory', 'fake upstream, direct', 'npm start / upstream'], c.rows),
+    'Baselines of the same run, read the same way: the *minimal proxy* (`bench/minimal-proxy.ts`: node:http server,',
+    'keep-alive client to the upstream, the answer piped back; no parsing) is the floor of any Node.js gateway; the',
+    '*fake upstream* (`bench/upstream.ts`, a plain node:http server writing a canned answer) is its own CPU per direct',
+    'request or chunk. The last column is npm start / minimal proxy and bench variant / minimal proxy.',
+    '',
+    table(['CPU per', 'npm start', 'bench variant: leases in memory', 'minimal proxy', 'fake upstream, direct', 'gateway / minimal proxy'], c.rows),
     '',
     `Targets: under 0.3 ms per non-stream request without storage: ${f(c.perRequestOff, 3)} ms as shipped (${c.perRequestOff < 0.3 ? 'met' : 'not met'}),`,
     `${f(c.memPerRequestOff, 3)} ms without the lease writes (${c.memPerRequestOff < 0.3 ? 'met' : 'not met'}); under 10 µs per streamed event:`,

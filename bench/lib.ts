@@ -70,8 +70,10 @@ function stopper(proc: ChildProcess, cleanup: () => void = () => {}): () => Prom
 }
 
 /** The fake upstream (bench/upstream.ts) in its own process. */
-export async function spawnUpstream(): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/upstream.ts')], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+export async function spawnUpstream(opts: { cpus?: string } = {}): Promise<Child> {
+  const argv = ['--import', 'tsx', join(ROOT, 'bench/upstream.ts')];
+  const [cmd, cmdArgs] = opts.cpus ? ['taskset', ['-c', opts.cpus, process.execPath, ...argv]] : [process.execPath, argv];
+  const proc = spawn(cmd, cmdArgs, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
   const url = await waitForLine(proc, (l) => (l.startsWith('{"url"') ? (JSON.parse(l) as { url: string }).url : undefined), 'fake upstream');
   return { pid: proc.pid!, url, proc, stop: stopper(proc) };
 }
@@ -87,6 +89,8 @@ export interface GatewayChildOptions {
   entry?: string;
   /** The source tree to run it from (default this one; bench/ab.ts runs two trees side by side). */
   root?: string;
+  /** CPUs to pin the process to (`taskset -c`), e.g. '1'. */
+  cpus?: string;
 }
 
 /**
@@ -104,7 +108,10 @@ export async function spawnGateway(opts: GatewayChildOptions): Promise<Child & {
     opts.extraConfig ?? '',
   ].join('\n'));
   const root = opts.root ?? ROOT;
-  const proc = spawn(process.execPath, [...(opts.nodeFlags ?? []), '--import', 'tsx', join(root, opts.entry ?? 'functions/local/main.ts')], {
+  const argv = [...(opts.nodeFlags ?? []), '--import', 'tsx', join(root, opts.entry ?? 'functions/local/main.ts')];
+  // taskset execs node: the pid stays the server's.
+  const [cmd, cmdArgs] = opts.cpus ? ['taskset', ['-c', opts.cpus, process.execPath, ...argv]] : [process.execPath, argv];
+  const proc = spawn(cmd, cmdArgs, {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PORT: '0', DATA_DIR: join(dir, 'data'), NOMYO_ROUTER_CONFIG_PATH: configPath, ...opts.env },

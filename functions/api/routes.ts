@@ -24,9 +24,26 @@ export function errorResponse(err: unknown): HandlerResponse {
   return json(api.status, api.toBody(), api.headers);
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The body as text; bytes that are not UTF-8 are a 400, never silently replaced. */
 function bodyText(event: FunctionUrlEvent): string {
   if (!event.body) return '';
-  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (!event.isBase64Encoded) return event.body;
+  try {
+    return utf8.decode(Buffer.from(event.body, 'base64'));
+  } catch {
+    throw badRequest('The request body is not valid UTF-8.', null, 'invalid_body');
+  }
+}
+
+/** A path segment as sent; a malformed escape names no response we have. */
+function pathSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
 }
 
 function query(event: FunctionUrlEvent, name: string): string | null {
@@ -71,7 +88,7 @@ export async function route(svc: Services, event: FunctionUrlEvent): Promise<Han
 
     const m = RESPONSE_PATH.exec(path);
     if (m) {
-      const id = decodeURIComponent(m[1]!);
+      const id = pathSegment(m[1]!);
       const sub = m[2];
       if (!sub && method === 'GET') {
         if (flag(event, 'stream')) {

@@ -12,6 +12,7 @@ import type { Services } from '../../shared/service/context.ts';
 import type { BackgroundLauncher } from '../../shared/ports.ts';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SfnLauncher } from '../../shared/adapters/sfn-launcher.ts';
+import { withSecretParameters } from '../../shared/adapters/secrets.ts';
 
 // Services are built once per process (a Lambda cold start, or the local server's start) and
 // reused by every request.
@@ -47,8 +48,10 @@ export function getServices(): Promise<Services> {
   return current;
 }
 
-function servicesFromEnv(): Services {
-  const env = process.env;
+async function servicesFromEnv(): Promise<Services> {
+  // Upstream keys come from SSM SecureStrings named in SECRET_PARAMETERS, read at cold start,
+  // and fill the config's ${NAME} placeholders: never plain text in the template or the bundle.
+  const env = await withSecretParameters();
   const yaml = env.CONFIG_YAML ?? readFileSync(env.NOMYO_ROUTER_CONFIG_PATH ?? 'config.yaml', 'utf8');
   const dynamo = new DynamoDBClient(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {});
   const stateMachineArn = env.STATE_MACHINE_ARN ?? '';

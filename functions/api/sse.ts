@@ -9,6 +9,9 @@ export interface SseBody {
   settled: Promise<void>;
 }
 
+/** Past this many bytes of ready events, they are written without waiting for the end of the tick. */
+const FLUSH_BYTES = 64 * 1024;
+
 /**
  * Events as an SSE body, pumped by us rather than pulled by the client: when the client goes
  * away, `keepGoing` decides whether generation runs on to its end (a stored response is then
@@ -22,11 +25,37 @@ export function sseBody(events: AsyncIterable<StreamEvent>, opts: { keepGoing: b
   body.on('close', () => { if (!body.writableFinished) gone = true; });
   body.on('error', () => { gone = true; });
 
+  // The events that are ready together (a batch from one upstream read) go out as one write:
+  // a write per event through the body, the Lambda stream and the socket cost more than the
+  // translation itself. A flush is due at the end of the tick, or at once past FLUSH_BYTES.
+  let pending = '';
+  let flushDue = false;
+  let blocked: Promise<unknown> | null = null;
+  const flush = (): void => {
+    flushDue = false;
+    if (!pending) return;
+    const chunk = pending;
+    pending = '';
+    if (!gone && !body.write(chunk)) blocked = Promise.race([once(body, 'drain'), once(body, 'close')]);
+  };
+  const send = (ev: StreamEvent): void => {
+    pending += encodeEvent(ev);
+    if (pending.length >= FLUSH_BYTES) flush();
+    else if (!flushDue) {
+      flushDue = true;
+      process.nextTick(flush);
+    }
+  };
+
   async function pump(): Promise<void> {
     const it = events[Symbol.asyncIterator]();
     let last = -1;
     try {
       for (;;) {
+        if (blocked) {
+          await blocked;
+          blocked = null;
+        }
         const r = await it.next();
         if (r.done) break;
         last = r.value.sequence_number;
@@ -34,12 +63,13 @@ export function sseBody(events: AsyncIterable<StreamEvent>, opts: { keepGoing: b
           if (!opts.keepGoing) { await it.return?.(); return; }
           continue;
         }
-        if (!body.write(encodeEvent(r.value))) await Promise.race([once(body, 'drain'), once(body, 'close')]);
+        send(r.value);
       }
     } catch (err) {
       console.error(JSON.stringify({ level: 'error', msg: 'stream failed', error: String((err as Error)?.stack ?? err) }));
-      if (!gone) body.write(encodeEvent({ type: 'error', sequence_number: last + 1, code: 'server_error', message: 'The server had an error while processing your request.', param: null }));
+      if (!gone) send({ type: 'error', sequence_number: last + 1, code: 'server_error', message: 'The server had an error while processing your request.', param: null });
     } finally {
+      flush();
       if (!gone) body.end();
     }
   }

@@ -10,6 +10,9 @@ import { ClientGone, installLambdaGlobals, LocalResponseStream, type StreamingHa
 /** Lambda's request payload limit; a Function URL refuses larger bodies with 413. */
 export const MAX_BODY_BYTES = 6 * 1024 * 1024;
 
+/** How long close() waits for invocations still running. */
+const CLOSE_WAIT_MS = 10_000;
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -98,6 +101,9 @@ export interface LocalServer {
 export async function startServer(opts: { port?: number; host?: string; loadHandler: () => Promise<StreamingHandler> }): Promise<LocalServer> {
   installLambdaGlobals();
   const handler = await opts.loadHandler();
+  // Invocations still running (a stored stream runs on after its client left): close() waits
+  // for them, so what they write reaches DynamoDB before the caller shuts it down.
+  const inFlight = new Set<Promise<void>>();
   // requireHostHeader off: node:http would answer a missing Host with a bare 400; we send the
   // same 400 below, in the envelope.
   const server = http.createServer({ keepAliveTimeout: 65_000, requireHostHeader: false }, (req, res) => {
@@ -126,11 +132,13 @@ export async function startServer(opts: { port?: number; host?: string; loadHand
       }
       const stream = new LocalResponseStream(res);
       stream.on('error', () => undefined); // a client that left is not our error
-      handler(toEvent(req, url, Buffer.concat(chunks)), stream, { awsRequestId: randomUUID() }).catch((err: unknown) => {
+      const run = handler(toEvent(req, url, Buffer.concat(chunks)), stream, { awsRequestId: randomUUID() }).catch((err: unknown) => {
         console.error(JSON.stringify({ level: 'error', msg: 'handler failed', error: String((err as Error)?.stack ?? err) }));
         if (res.headersSent) res.end();
         else res.writeHead(500, { 'content-type': 'application/json' }).end(errorBody('The server had an error while processing your request.', 'server_error', 'server_error'));
       });
+      inFlight.add(run);
+      void run.finally(() => inFlight.delete(run));
     });
   });
   server.on('clientError', onClientError);
@@ -144,7 +152,10 @@ export async function startServer(opts: { port?: number; host?: string; loadHand
     socket.on('error', () => undefined);
     socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`, () => socket.destroy());
   });
-  server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
+  // A deep accept queue: Node's default (511) overflows when a burst of connections arrives while
+  // the loop is busy, and the kernel then resets them (ECONNRESET at the client). The kernel
+  // clamps this to net.core.somaxconn.
+  server.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1', backlog: 4096 });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -154,9 +165,15 @@ export async function startServer(opts: { port?: number; host?: string; loadHand
     url: `http://127.0.0.1:${port}`,
     port,
     server,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => { timer = setTimeout(resolve, CLOSE_WAIT_MS); });
+      await Promise.race([Promise.allSettled([...inFlight]), bound]);
+      clearTimeout(timer);
+    },
   };
 }

@@ -50,6 +50,9 @@ export function localClient(endpoint: string): DynamoDBClient {
 export async function startDynalite(opts: StartOptions = {}): Promise<LocalDynamo> {
   // Zero delays: tables become ACTIVE at once instead of after dynalite's default 500 ms.
   const server = dynalite({ path: opts.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  // Node's 5 s default closes pooled client sockets while the SDK may be reusing them; on a busy
+  // loop the client sees the FIN late and its request gets ECONNRESET (a 500 for our caller).
+  server.keepAliveTimeout = 120_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => { server.off('error', reject); resolve(); });

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Backend, Endpoint, UpstreamCall, UpstreamEvent } from '../ports.ts';
 import type { ChatChunk, ChatCompletion, ChatRequest, JsonObject } from '../protocol/types.ts';
-import { SseDecoder } from '../stream/sse.ts';
+import { SseDecoder, type SseFrame } from '../stream/sse.ts';
 import { UpstreamError, asUpstreamError, httpError, httpRequest, readBody } from './upstream-http.ts';
 
 // The Backend port over HTTP: Chat Completions (Ollama, vLLM, llama.cpp) and the Responses API
@@ -33,16 +33,22 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** Frames of an SSE body; a reset socket or stall ends the iteration with an UpstreamError. */
-async function* sseFrames(res: IncomingMessage): AsyncGenerator<{ event?: string; data: string }> {
+/**
+ * Frames of an SSE body, a batch per read (one await per read rather than per frame); a reset
+ * socket or stall ends the iteration with an UpstreamError.
+ */
+async function* sseFrames(res: IncomingMessage): AsyncGenerator<SseFrame[]> {
   const decoder = new SseDecoder();
   res.setEncoding('utf8');
   try {
-    for await (const text of res) yield* decoder.push(text as string);
+    for await (const text of res) {
+      const frames = decoder.push(text as string);
+      if (frames.length) yield frames;
+    }
   } catch (err) {
     throw asUpstreamError(err, 'upstream closed the stream before it finished');
   }
-  yield* decoder.end();
+  yield decoder.end();
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -88,7 +94,7 @@ export class HttpBackend implements Backend {
   async *chatStream(ep: Endpoint, req: ChatRequest, call?: UpstreamCall): AsyncGenerator<ChatChunk> {
     const res = await post(ep, `${chatBase(ep)}/v1/chat/completions`, req, call);
     let finished = false;
-    for await (const frame of sseFrames(res)) {
+    for await (const frames of sseFrames(res)) for (const frame of frames) {
       if (frame.data === '[DONE]') return;
       let chunk: ChatChunk & { error?: unknown };
       try {
@@ -117,7 +123,7 @@ export class HttpBackend implements Backend {
 
   async *responsesStream(ep: Endpoint, body: JsonObject, call?: UpstreamCall): AsyncGenerator<UpstreamEvent> {
     const res = await post(ep, `${ep.url}/responses`, { ...body, stream: true }, call);
-    for await (const frame of sseFrames(res)) {
+    for await (const frames of sseFrames(res)) for (const frame of frames) {
       if (frame.data === '[DONE]') return;
       let data: JsonObject;
       try {

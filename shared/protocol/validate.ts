@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { badRequest, type ApiError } from './errors.ts';
 import type { CreateRequest } from './types.ts';
 

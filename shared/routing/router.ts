@@ -30,8 +30,22 @@ const jitter = (ms: number) => ms / 2 + Math.random() * (ms / 2);
 const retryable = (err: unknown) => (err as { retryable?: unknown })?.retryable === true;
 const rotate = <T>(xs: readonly T[], start: number) => [...xs.slice(start), ...xs.slice(0, start)];
 
+/** True when `p` settles within `ms`. */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((r) => { timer = setTimeout(() => r(false), Math.max(0, ms)); });
+  try {
+    return await Promise.race([p.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Endpoint choice, global concurrency slots, and retries with failover, together. */
 export class Router {
+  /** Per set of endpoint-models: the last of this process's waiters, who leaves when done. */
+  private readonly queues = new Map<string, Promise<void>>();
+
   constructor(
     readonly chooser: EndpointChooser,
     private readonly leases: SlotLeases,
@@ -74,17 +88,40 @@ export class Router {
   private async acquire(choices: readonly Choice[], signal?: AbortSignal): Promise<{ choice: Choice; lease: Lease }> {
     const keys = choices.map(slotKey);
     const deadline = Date.now() + this.opts.slotWaitMs;
-    let guess = true;
-    for (let poll = POLL_FIRST_MS; ; poll = Math.min(POLL_MAX_MS, poll * 2)) {
-      for (const [i, choice] of choices.entries()) {
-        const lease = await this.leases.tryAcquire(keys[i]!, guess);
-        if (lease) return { choice, lease };
+    const free = await this.tryEach(choices, keys, true);
+    if (free) return free;
+    // Saturated. This process's waiters for the same endpoints queue up, first come first served,
+    // and only the first of them polls: a hundred local waiters cost what one does. (A Lambda
+    // instance serves one request at a time: there the queue is always empty.)
+    const queueKey = [...keys].sort().join('\n');
+    const ahead = this.queues.get(queueKey) ?? Promise.resolve();
+    let leave!: () => void;
+    const done = new Promise<void>((r) => { leave = r; });
+    const tail = ahead.then(() => done);
+    this.queues.set(queueKey, tail);
+    try {
+      if (!(await within(ahead, deadline - Date.now()))) throw this.saturated(choices[0]!.model);
+      let guess = true;
+      for (let poll = POLL_FIRST_MS; ; poll = Math.min(POLL_MAX_MS, poll * 2)) {
+        const got = await this.tryEach(choices, keys, guess);
+        if (got) return got;
+        const left = deadline - Date.now();
+        if (left <= 0 || signal?.aborted) throw this.saturated(choices[0]!.model);
+        // After a release of our own the freed slot is known: guess again; else read first.
+        guess = await this.leases.waitForRelease(keys, Math.min(left, jitter(poll)));
       }
-      const left = deadline - Date.now();
-      if (left <= 0 || signal?.aborted) throw this.saturated(choices[0]!.model);
-      // After a release of our own the freed slot is known: guess again; else read first.
-      guess = await this.leases.waitForRelease(keys, Math.min(left, jitter(poll)));
+    } finally {
+      leave();
+      if (this.queues.get(queueKey) === tail) this.queues.delete(queueKey);
     }
+  }
+
+  private async tryEach(choices: readonly Choice[], keys: readonly string[], guess: boolean): Promise<{ choice: Choice; lease: Lease } | null> {
+    for (const [i, choice] of choices.entries()) {
+      const lease = await this.leases.tryAcquire(keys[i]!, guess);
+      if (lease) return { choice, lease };
+    }
+    return null;
   }
 
   private saturated(model: string): ApiError {

@@ -58,7 +58,10 @@ export class SlotLeases {
     return (await this.take(key, slot, holder, mine)) ? this.lease(key, slot, holder) : null;
   }
 
-  /** Resolves true when this process frees a slot of one of `keys`, false after `ms`. */
+  /**
+   * Resolves true when this process frees a slot of one of `keys` (one waiter per freed slot,
+   * first come first served: waking them all would only make them race for it), false after `ms`.
+   */
   waitForRelease(keys: readonly string[], ms: number): Promise<boolean> {
     return new Promise((resolve) => {
       const wake = () => done(true);
@@ -108,7 +111,8 @@ export class SlotLeases {
         log('warn', 'slot release failed; it frees itself when its lease expires', { key, slot, error: String(err) });
       }
       this.mine.get(key)?.delete(slot);
-      for (const wake of [...(this.wakers.get(key) ?? [])]) wake();
+      const next = this.wakers.get(key)?.values().next();
+      if (next && !next.done) next.value();
     })());
     return { key, slot, release };
   }

@@ -11,6 +11,8 @@ export interface StreamRun {
   snapshot(): ResponseObject;
   /** True once the terminal event has been produced. */
   finished(): boolean;
+  /** Abandons the run before its events are read (the upstream request is aborted). */
+  abort(): void;
 }
 
 /** One way of reaching a model: translated Chat Completions, or native Responses. */
@@ -63,9 +65,8 @@ export async function streamThrough<T>(
     } catch (err) {
       yield translator.fail(failure(err));
     } finally {
-      if (!translator.finished) controller.abort();
       controller.abort(); // releases the upstream socket if the body was not read to the end
     }
   }
-  return { events: events(), snapshot: () => translator.response, finished: () => translator.finished };
+  return { events: events(), snapshot: () => translator.response, finished: () => translator.finished, abort: () => controller.abort() };
 }

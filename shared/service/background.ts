@@ -71,6 +71,12 @@ export async function runBackground(svc: Services, input: RunInput): Promise<{ s
   )), Math.max(0, input.deadlineMs - svc.clock.nowMs())) : undefined;
 
   const writer = new LogWriter(svc, id, lease, rec.response.created_at, rec.lastSeq);
+  // The heartbeat starts now, not at the first byte: a model that is slow to answer (loading,
+  // long prompt) is still a live job, and the sweeper must not take it for a dead one.
+  let snapshot = (): ResponseObject => ({ ...rec.response, status: 'in_progress' });
+  const heartbeat = setInterval(() => {
+    void writer.flush(snapshot()).then((ok) => { if (!ok) abort.abort(); }, () => abort.abort()); // a failed write must not be an unhandled rejection
+  }, svc.config.heartbeatMs);
   try {
     const ranked = await svc.router.rank(rec.response.model);
     const job: Job = {
@@ -89,9 +95,7 @@ export async function runBackground(svc: Services, input: RunInput): Promise<{ s
       return { status: 'failed' };
     }
     const run = routed.value;
-    const heartbeat = setInterval(() => {
-      void writer.flush(run.snapshot()).then((ok) => { if (!ok) abort.abort(); }, () => abort.abort()); // a failed write must not be an unhandled rejection
-    }, svc.config.heartbeatMs);
+    snapshot = () => run.snapshot();
     try {
       for await (const batch of run.events) {
         writer.add(batch);
@@ -108,11 +112,11 @@ export async function runBackground(svc: Services, input: RunInput): Promise<{ s
       const ok = await writer.flush(run.snapshot());
       return { status: ok ? run.snapshot().status : 'stopped' };
     } finally {
-      clearInterval(heartbeat);
       await routed.release();
       abort.abort();
     }
   } finally {
+    clearInterval(heartbeat);
     if (deadline) clearTimeout(deadline);
   }
 }

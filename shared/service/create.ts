@@ -102,6 +102,7 @@ export async function createResponse(svc: Services, caller: Caller, req: CreateR
   try {
     if (store) await svc.store.create(record(run.snapshot(), routed.choice.endpoint.url), parent);
   } catch (err) {
+    run.abort(); // nothing will read the stream: do not leave the upstream generating
     await routed.release();
     throw err;
   }

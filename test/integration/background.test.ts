@@ -258,7 +258,9 @@ describe('faults', () => {
   });
 
   it('a workflow retry after a transient fault does not duplicate output', async () => {
-    up.script({ status: 503, errorMessage: 'loading model' }, { deltas: ['only', ' once'] });
+    // Every in-process attempt (routing retries) fails, so the workflow's retry runs the task again.
+    const failing = Array.from({ length: sys.gw.config.maxAttempts }, () => ({ status: 503, errorMessage: 'loading model' }));
+    up.script(...failing, { deltas: ['only', ' once'] });
     const created = await postJson(`${sys.base}/responses`, { model, input: 'x', background: true });
     const final = await waitTerminal(created.json.id);
     expect(final.status).toBe('completed');

@@ -459,10 +459,11 @@ export function hugeStringBodies(): fc.Arbitrary<FuzzRequest> {
   });
 }
 
-/** Bodies of exactly the limit (any answer) and one byte over it (413), on several routes. */
+/** Bodies of exactly the limit (any answer), one byte over it and 8 MB (413), on several routes. */
 export function limitBodies(seeds: Seeds): fc.Arbitrary<FuzzRequest> {
   return fc.record({
-    over: fc.boolean(),
+    // A body of exactly the limit is the costly one (read, sent upstream, stored).
+    size: fc.constantFrom(LIMIT + 1, LIMIT + 1, 8 * 1024 * 1024, LIMIT),
     route: fc.constantFrom<[string, string, string]>(
       ['POST', '/v1/responses', 'POST /v1/responses'],
       ['POST', `/v1/responses/${seeds.ids[0]}/cancel`, 'POST /v1/responses/{id}/cancel'],
@@ -471,11 +472,14 @@ export function limitBodies(seeds: Seeds): fc.Arbitrary<FuzzRequest> {
     ),
     chunked: fc.boolean(),
     seed: fc.integer({ min: 1 }),
-  }).map(({ over, route: [method, target, route], chunked, seed }) => {
-    const size = over ? LIMIT + 1 : LIMIT;
+  }).map(({ size, route: [method, target, route], chunked, seed }) => {
+    const over = size > LIMIT;
     const head = `{"model":"${CHAT_MODEL}","input":"`;
-    const body = Buffer.from(head + bigString(size - head.length - 2, 'abcdefghijklmnopqrstuvwxyz ', seed) + '"}');
-    return fuzzRequest({ route, what: over ? 'body of the limit + 1 byte' : 'body of exactly the limit', method, target, headers: [...AUTH, ...JSON_CT], body, chunked, expect: over ? 413 : 'any' });
+    // Over the limit the content is never read: a cheap fill will do.
+    const text = over ? Buffer.alloc(size - head.length - 2, 'a') : Buffer.from(bigString(size - head.length - 2, 'abcdefghijklmnopqrstuvwxyz ', seed));
+    const body = Buffer.concat([Buffer.from(head), text, Buffer.from('"}')]);
+    const what = size === LIMIT ? 'body of exactly the limit' : size === LIMIT + 1 ? 'body of the limit + 1 byte' : 'body of 8 MB';
+    return fuzzRequest({ route, what, method, target, headers: [...AUTH, ...JSON_CT], body, chunked, expect: over ? 413 : 'any' });
   });
 }
 
@@ -497,40 +501,56 @@ const PATHY_IDS = [
 ];
 
 /** An id as it appears in the path: encoded text, literal path characters, raw UTF-8, very long. */
-function pathId(seeds: Seeds): fc.Arbitrary<{ what: string; seg: string | Uint8Array; seeded: boolean }> {
+function pathId(seeds: Seeds): fc.Arbitrary<{ what: string; seg: string | Uint8Array }> {
   const hex = fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 1, maxLength: 40 });
   return fc.oneof(
-    { weight: 2, arbitrary: fc.constantFrom(...seeds.ids).map((id) => ({ what: 'an existing id', seg: id, seeded: true })) },
-    { weight: 1, arbitrary: hex.map((h) => ({ what: 'an unknown resp_ id', seg: `resp_${h}`, seeded: false })) },
-    { weight: 4, arbitrary: fc.constantFrom(...PATHY_IDS).map((seg) => ({ what: 'path characters', seg, seeded: false })) },
-    { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...seeds.ids, 'resp_'), fc.constantFrom(...PATHY_IDS)).map(([id, tail]) => ({ what: 'an id with path characters appended', seg: id + tail, seeded: false })) },
-    { weight: 3, arbitrary: fc.string({ unit: 'grapheme', maxLength: 30 }).map((s) => ({ what: 'unicode, encoded', seg: encodeSegment(s), seeded: false })) },
-    { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 30 }).map((s) => ({ what: 'any code points, encoded', seg: encodeSegment(s), seeded: false })) },
+    { weight: 2, arbitrary: fc.constantFrom(...seeds.ids).map((id) => ({ what: 'an existing id', seg: id })) },
+    { weight: 1, arbitrary: hex.map((h) => ({ what: 'an unknown resp_ id', seg: `resp_${h}` })) },
+    { weight: 4, arbitrary: fc.constantFrom(...PATHY_IDS).map((seg) => ({ what: 'path characters', seg })) },
+    { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...seeds.ids, 'resp_'), fc.constantFrom(...PATHY_IDS)).map(([id, tail]) => ({ what: 'an id with path characters appended', seg: id + tail })) },
+    { weight: 3, arbitrary: fc.string({ unit: 'grapheme', maxLength: 30 }).map((s) => ({ what: 'unicode, encoded', seg: encodeSegment(s) })) },
+    { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 30 }).map((s) => ({ what: 'any code points, encoded', seg: encodeSegment(s) })) },
     // Control characters would end the request line early; the rest goes out as raw bytes.
-    { weight: 1, arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 10 }).map((s) => ({ what: 'raw UTF-8 bytes in the path', seg: Buffer.from(`resp_${s.replace(/[\u0000-\u0020\u007f]/g, 'x')}`), seeded: false })) },
-    { weight: 1, arbitrary: fc.constantFrom(129, 1_000, 8_000, 15_000, 20_000, 100_000).map((n) => ({ what: `a ${n}-character id`, seg: `resp_${'a'.repeat(n)}`, seeded: false })) },
+    { weight: 1, arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 10 }).map((s) => ({ what: 'raw UTF-8 bytes in the path', seg: Buffer.from(`resp_${s.replace(/[\u0000-\u0020\u007f]/g, 'x')}`) })) },
+    { weight: 1, arbitrary: fc.constantFrom(129, 1_000, 8_000, 15_000, 20_000, 100_000).map((n) => ({ what: `a ${n}-character id`, seg: `resp_${'a'.repeat(n)}` })) },
   );
 }
 
 const joinTarget = (prefix: string, seg: string | Uint8Array, suffix: string): string | Uint8Array =>
   typeof seg === 'string' ? prefix + seg + suffix : Buffer.concat([Buffer.from(prefix), seg, Buffer.from(suffix)]);
 
-/** Expectation for a request that is not to GET /health and not about an existing response. */
-function idExpect(method: string, target: string | Uint8Array, seeded: boolean): Expect {
-  if (seeded) return 'any';
+const RESPONSE_ROUTE = /^\/v1\/responses\/([^/]+)(\/input_items|\/cancel)?\/?$/;
+
+/**
+ * 'any' when the server will route the target to GET /health or to a stored response (the route
+ * table of functions/api/routes.ts, on the path as the server resolves it), else '4xx'.
+ */
+export function expectFor(method: string, target: string | Uint8Array, seeds: Seeds): Expect {
   const path = routedPath(target);
-  return path === '/health' && method === 'GET' ? 'any' : '4xx';
+  if (path === null) return '4xx';
+  if (path === '/health' && method === 'GET') return 'any';
+  const m = RESPONSE_ROUTE.exec(path);
+  if (!m) return '4xx';
+  try {
+    const id = decodeURIComponent(m[1]!);
+    return seeds.ids.includes(id) || seeds.deletable.includes(id) ? 'any' : '4xx';
+  } catch {
+    return '4xx';
+  }
+}
+
+/** DELETE aims at its own pool of responses, so the ones other requests read stay there. */
+function spareSeeds(method: string, target: string | Uint8Array, seeds: Seeds, deletable: string | null): string | Uint8Array {
+  if (method !== 'DELETE' || typeof target !== 'string') return target;
+  return seeds.ids.reduce((t, id) => t.split(id).join(deletable ?? `resp_${'0'.repeat(32)}`), target);
 }
 
 /** Every id route and the wrong methods on them, with ids full of path characters. */
 export function idRequests(seeds: Seeds): fc.Arbitrary<FuzzRequest> {
   return fc.tuple(pathId(seeds), fc.constantFrom(...ID_ROUTES), fc.option(fc.constantFrom(...seeds.deletable), { freq: 3, nil: null })).map(([id, [method, sub], deletable]) => {
-    // DELETE takes the existing ids from its own pool, so the others stay readable.
-    const seg = method === 'DELETE' && id.seeded ? (deletable ?? `resp_${'0'.repeat(32)}`) : id.seg;
-    const target = joinTarget('/v1/responses/', seg, sub);
-    const seeded = id.seeded && (method !== 'DELETE' || deletable !== null);
+    const target = spareSeeds(method, joinTarget('/v1/responses/', id.seg, sub), seeds, deletable);
     return fuzzRequest({
-      route: routeLabel(method, sub), what: id.what, method, target, headers: [...AUTH], expect: idExpect(method, target, seeded),
+      route: routeLabel(method, sub), what: id.what, method, target, headers: [...AUTH], expect: expectFor(method, target, seeds),
       ...(method === 'POST' ? { body: '', headers: [...AUTH, ...JSON_CT] } : {}),
     });
   }).filter((r) => typeof r.target !== 'string' || decodable(r.target));
@@ -609,7 +629,9 @@ export function methodPathRequests(seeds: Seeds): fc.Arbitrary<FuzzRequest> {
     fc.constantFrom(...HEADER_SETS),
     fc.constantFrom(...AUTH_SETS),
     fc.option(fc.oneof(validText(seeds), fc.constantFrom('{}', 'x', '')), { nil: undefined }),
-  ).map(([method, path, extra, [authWhat, auth, badAuth], body]) => {
+    fc.option(fc.constantFrom(...seeds.deletable), { nil: null }),
+  ).map(([method, rawPath, extra, [authWhat, auth, badAuth], body, deletable]) => {
+    const path = spareSeeds(method, rawPath, seeds, deletable) as string;
     const routed = routedPath(path);
     const health = routed === '/health' && method === 'GET';
     let expect: Expect;
@@ -618,8 +640,7 @@ export function methodPathRequests(seeds: Seeds): fc.Arbitrary<FuzzRequest> {
     else if (health) expect = 'any';
     else if (badAuth && routed !== null) expect = 401;
     else if (method === 'POST' && (routed === '/v1/responses' || routed === '/v1/responses/')) expect = 'any';
-    else if (routed !== null && seeds.ids.some((id) => routed.startsWith(`/v1/responses/${id}`))) expect = 'any';
-    else expect = '4xx';
+    else expect = expectFor(method, path, seeds);
     const headers = [...auth, ...extra, ...(body !== undefined ? JSON_CT : [])];
     // Over node:http's 16 KB of request line and headers the answer is 431, whatever else.
     if (headers.reduce((n, [k, v]) => n + k.length + v.length + 4, path.length) > 15_000) expect = '4xx';
@@ -666,7 +687,9 @@ export function malformedHttp(): fc.Arbitrary<FuzzRequest> {
     crlf(['GET /health HTTP/1.0']),
     crlf(['get /health HTTP/1.1', 'Host: x']),
   );
-  const garbage = fc.tuple(fc.string({ unit: 'binary-ascii', maxLength: 60 }), fc.constantFrom('', ' / HTTP/1.1', ' HTTP/1.1')).map(([s, tail]) => `${s.replace(/^[A-Z]/, '~')}${tail}\r\n\r\n`);
+  const garbage = fc.tuple(fc.string({ unit: 'binary-ascii', maxLength: 60 }), fc.constantFrom('', ' / HTTP/1.1', ' HTTP/1.1'))
+    .filter(([s, tail]) => (s + tail).trim() !== '') // blank lines before a request line are allowed: the server waits
+    .map(([s, tail]) => `${s.replace(/^[A-Z]/, '~')}${tail}\r\n\r\n`);
   const bytes = fc.uint8Array({ minLength: 1, maxLength: 120 }).map((b) => Buffer.concat([Buffer.from([0x01]), b, Buffer.from('\r\n\r\n')]));
   return fc.oneof({ weight: 3, arbitrary: fixed }, { weight: 1, arbitrary: garbage }, { weight: 1, arbitrary: bytes }).map((raw) => {
     const text = typeof raw === 'string' ? raw : Buffer.from(raw).toString('latin1');

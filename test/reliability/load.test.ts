@@ -61,7 +61,7 @@ async function pool<T, R>(items: T[], limit: number, fn: (item: T, i: number) =>
 
 beforeAll(async () => {
   up = await startFakeUpstream({ flavor: 'vllm', models: [MODEL] });
-  up.fallback = (req: RecordedRequest): Reply => ({ text: answerFor(inputOf(req)), chunkSize: 5, chunkDelayMs: req.body?.stream ? 10 : 0 });
+  up.fallback = (req: RecordedRequest): Reply => ({ text: answerFor(inputOf(req)), chunkSize: 5, chunkDelayMs: req.body?.stream ? 40 : 0 });
   gw = await startGateway({
     configYaml: configYaml([`"${up.url}"`], {
       upstream_timeout_ms: 30_000,
@@ -147,7 +147,7 @@ describe('load', () => {
       upstreamRequests: seen.length, upstreamPeakConcurrency: peak, stored: STREAMS, retrieved: stored.length,
       streamWallMs: streamMs, retrieveWallMs: retrieveMs,
     }));
-  }, 60_000);
+  }, 150_000);
 
   it(`${STORED} stored responses created concurrently: all retrievable, none duplicated`, async () => {
     const storedBefore = await countStored(gw.dynamo);
@@ -192,5 +192,5 @@ describe('load', () => {
       upstreamRequests: seen.length, upstreamPeakConcurrency: peak, retrieved: got.length, recordsAdded: storedNow - storedBefore,
       createWallMs: createMs, retrieveWallMs: retrieveMs,
     }));
-  }, 80_000);
+  }, 150_000);
 });

@@ -1,0 +1,17 @@
+import { spawn } from 'node:child_process';
+import { GATEWAY_CONFIG, load, spawnGateway, spawnUpstream, sleep } from './lib.ts';
+import { gatewayBody } from './latency.ts';
+const root = process.argv[2] ?? undefined;
+const stream = process.argv.includes('--stream');
+const up = await spawnUpstream();
+const gw = await spawnGateway({ upstreamUrl: up.url, extraConfig: GATEWAY_CONFIG, entry: 'bench/gateway-memslots.ts', root });
+const url = `${gw.url}/v1/responses`;
+const body = () => stream ? gatewayBody('s1000x0', false, true) : gatewayBody('chat', false);
+await load({ concurrency: 4, maxRequests: stream ? 5 : 300, maxMs: 30000, url, body });
+const st = spawn('strace', ['-f', '-c', '-p', String(gw.pid)], { stdio: ['ignore', 'pipe', 'pipe'] });
+let out = ''; st.stderr.on('data', (d) => { out += d; });
+await sleep(1000);
+const r = await load({ concurrency: 4, maxRequests: stream ? 10 : 500, maxMs: 60000, url, body });
+st.kill('SIGINT'); await new Promise((res) => st.once('exit', res));
+console.log(r.count, 'requests'); console.log(out.split('\n').filter((l) => /calls|write|read|epoll|total|recv|send/.test(l)).join('\n'));
+await gw.stop(); await up.stop();
