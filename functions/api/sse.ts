@@ -36,7 +36,8 @@ export function sseBody(events: AsyncIterable<StreamEvent>, opts: { keepGoing: b
     if (!pending) return;
     const chunk = pending;
     pending = '';
-    if (!gone && !body.write(chunk)) blocked = Promise.race([once(body, 'drain'), once(body, 'close')]);
+    // Awaited by the pump's next turn, which may never come (the client left): never unhandled.
+    if (!gone && !body.write(chunk)) blocked = Promise.race([once(body, 'drain'), once(body, 'close')]).catch(() => undefined);
   };
   const send = (ev: StreamEvent): void => {
     pending += encodeEvent(ev);

@@ -133,7 +133,8 @@ export async function startServer(opts: { port?: number; host?: string; loadHand
       const stream = new LocalResponseStream(res);
       stream.on('error', () => undefined); // a client that left is not our error
       const run = handler(toEvent(req, url, Buffer.concat(chunks)), stream, { awsRequestId: randomUUID() }).catch((err: unknown) => {
-        console.error(JSON.stringify({ level: 'error', msg: 'handler failed', error: String((err as Error)?.stack ?? err) }));
+        // A client that left is not a failure of ours (a stored stream still ran to its end).
+        if (!(err instanceof ClientGone)) console.error(JSON.stringify({ level: 'error', msg: 'handler failed', error: String((err as Error)?.stack ?? err) }));
         if (res.headersSent) res.end();
         else res.writeHead(500, { 'content-type': 'application/json' }).end(errorBody('The server had an error while processing your request.', 'server_error', 'server_error'));
       });

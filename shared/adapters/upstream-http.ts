@@ -51,8 +51,27 @@ export function httpRequest(call: HttpCall): Promise<IncomingMessage> {
       headers['content-type'] ??= 'application/json';
       headers['content-length'] = String(Buffer.byteLength(call.body));
     }
-    const req = lib.request(url, { method: call.method, headers, agent: agents[url.protocol as 'http:' | 'https:'], signal: call.signal });
+    if (call.signal?.aborted) return reject(new UpstreamError('upstream request aborted', 0, 'aborted'));
+    // The signal is NOT given to http.request: Node would bind it to the socket, which outlives
+    // the request in the keep-alive pool, and an abort after the answer ended would then
+    // destroy a pooled socket that has no 'error' listener: an uncaught exception. It is bound
+    // to this request only, until the request closes.
+    const req = lib.request(url, { method: call.method, headers, agent: agents[url.protocol as 'http:' | 'https:'] });
     let response: IncomingMessage | undefined;
+    if (call.signal) {
+      const signal = call.signal;
+      const onAbort = () => {
+        // The whole answer is in: nothing to stop, only unread bytes to drop so the socket goes
+        // back to the pool (destroying it now would race Node's own keep-alive hand-back).
+        if (response?.complete) { response.resume(); return; }
+        const err = new UpstreamError('upstream request aborted', 0, 'aborted');
+        response?.destroy(err);
+        req.destroy(err);
+        reject(err);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      req.once('close', () => signal.removeEventListener('abort', onAbort));
+    }
     // One socket time-out covers the wait for the first byte and every pause in the body; Node
     // drops it when the socket goes back to the pool.
     if (call.timeoutMs) {

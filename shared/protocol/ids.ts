@@ -23,3 +23,19 @@ export const newId = (prefix: IdPrefix): string => `${prefix}_${randomHex(16)}`;
 
 /** Ids we issue; anything else (path characters, other prefixes) is rejected before any lookup. */
 export const isResponseId = (id: string): boolean => /^resp_[A-Za-z0-9]{1,128}$/.test(id);
+
+/**
+ * Item ids of one response: the response's own random part, then a counter. An item id thus
+ * names the response that holds it, so an `item_reference` resolves with one read.
+ */
+export function itemIdsFor(responseId: string, first = 0): (prefix: IdPrefix) => string {
+  const own = responseId.slice('resp_'.length);
+  let n = first;
+  return (prefix) => `${prefix}_${own}${(n++).toString(16).padStart(8, '0')}`;
+}
+
+/** The response an item id of ours belongs to (see itemIdsFor), or null. */
+export function responseIdOfItem(itemId: string): string | null {
+  const m = /^[a-z]+_([0-9a-f]{32})[0-9a-f]{8}$/.exec(itemId);
+  return m ? `resp_${m[1]}` : null;
+}

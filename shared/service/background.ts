@@ -1,3 +1,4 @@
+import { itemIdsFor } from '../protocol/ids.ts';
 import { TERMINAL_STATUSES, type CreateRequest, type ResponseError, type ResponseObject, type ResponseStatus, type StreamEvent } from '../protocol/types.ts';
 import { lifecycle, terminalType } from '../stream/events.ts';
 import type { StoredResponse } from '../ports.ts';
@@ -20,6 +21,8 @@ import type { Job } from './create.ts';
 // sweep, workflow catch) and closes the stream with the record's own terminal snapshot.
 
 const isTerminal = (s: ResponseStatus) => TERMINAL_STATUSES.includes(s);
+/** Output item ids of a background run are numbered apart from its input's. */
+const OUTPUT_IDS_FROM = 0x40000000;
 const TERMINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 const LIFECYCLE = new Set(['response.created', 'response.queued', 'response.in_progress']);
 
@@ -82,6 +85,7 @@ export async function runBackground(svc: Services, input: RunInput): Promise<{ s
     const job: Job = {
       req: requestOf(rec), base: { ...rec.response, status: 'in_progress' }, history, input: rec.input,
       signal: abort.signal, nextSequence: rec.lastSeq + 1, resumed: true,
+      newId: itemIdsFor(id, OUTPUT_IDS_FROM), // the API numbered the input items from 0
     };
     let routed;
     try {

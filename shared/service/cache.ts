@@ -1,3 +1,4 @@
+import type { IdPrefix } from '../protocol/ids.ts';
 // The response cache step of createResponse: the key of a request, the lookup, and saving a
 // completed answer. A cache failure is logged and treated as a miss: it never fails a request.
 import { cacheKey } from '../cache/key.ts';
@@ -55,6 +56,8 @@ export interface Hit {
   /** This turn's input items and the response it continues, for the stored record. */
   input: InputItem[];
   parent: StoredResponse | null;
+  /** Ids for the served items (they name this response, as any response's items do). */
+  newId: (prefix: IdPrefix) => string;
 }
 
 /**
@@ -62,7 +65,7 @@ export interface Hit {
  * any other response when `store` is true (so a cached answer can be chained from).
  */
 export async function serveHit(svc: Services, caller: Caller, req: CreateRequest, hit: Hit): Promise<CreateResult> {
-  const response = servedFromCache(hit.cached, hit.base);
+  const response = servedFromCache(hit.cached, hit.base, hit.newId);
   if (response.store) {
     const ttl = svc.config.responseTtlSeconds;
     await svc.store.create({

@@ -1,4 +1,3 @@
-import { newId } from '../protocol/ids.ts';
 import { outputTextOf } from '../protocol/response.ts';
 import type { ResponseObject } from '../protocol/types.ts';
 import { ChatStreamTranslator } from '../stream/index.ts';
@@ -27,7 +26,8 @@ export const chatPath: BackendPath = {
     const first = completion.choices[0];
     if (!first?.message) throw new UpstreamError('upstream answer has no message', 502, 'protocol');
     const incomplete = first.finish_reason ? INCOMPLETE_REASONS[first.finish_reason] : undefined;
-    const output = chatMessageToOutputItems(first.message).map((item) =>
+    const ids = { msg: () => job.newId('msg'), fc: () => job.newId('fc'), rs: () => job.newId('rs') };
+    const output = chatMessageToOutputItems(first.message, ids).map((item) =>
       incomplete && 'status' in item ? { ...item, status: 'incomplete' as const } : item,
     );
     const now = Math.floor(svc.clock.nowMs() / 1000);
@@ -46,7 +46,7 @@ export const chatPath: BackendPath = {
     const request = chatRequest(svc, choice, job, true);
     const controller = linkedAbort(job.signal);
     const upstream = svc.backend.chatStream(choice.endpoint, request, { signal: controller.signal, timeoutMs: svc.config.upstreamTimeoutMs });
-    const translator = new ChatStreamTranslator({ response: job.base, nextSequence: job.nextSequence, newId, now: () => svc.clock.nowMs(), started: job.resumed });
+    const translator = new ChatStreamTranslator({ response: job.base, nextSequence: job.nextSequence, newId: job.newId, now: () => svc.clock.nowMs(), started: job.resumed });
     const opening = () => (job.resumed ? translator.inProgress() : [...translator.created(), ...translator.inProgress()]);
     return streamThrough(upstream, translator, (chunk) => translator.push(chunk), controller, failureOf(job), opening);
   },

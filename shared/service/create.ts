@@ -1,5 +1,6 @@
 import { ApiError, badRequest, notFound } from '../protocol/errors.ts';
-import { newId } from '../protocol/ids.ts';
+import { itemIdsFor, newId, type IdPrefix } from '../protocol/ids.ts';
+import { resolveItemReferences } from './item-references.ts';
 import { newResponseObject } from '../protocol/response.ts';
 import type { CreateRequest, InputItem, JsonObject, ResponseObject, StreamEvent } from '../protocol/types.ts';
 import type { NewStoredResponse, StoredResponse } from '../ports.ts';
@@ -30,6 +31,8 @@ export interface Job {
   nextSequence?: number;
   /** Background: created/queued/in_progress were already logged; emit no opening events. */
   resumed?: boolean;
+  /** Ids for this response's items (they name the response: protocol/ids.ts itemIdsFor). */
+  newId: (prefix: IdPrefix) => string;
 }
 
 /**
@@ -50,10 +53,12 @@ export async function createResponse(svc: Services, caller: Caller, req: CreateR
   ]);
   const parent = chain.at(-1) ?? null;
   const history = chain.flatMap((rec) => [...rec.input, ...outputItemsToInputItems(rec.response.output)]);
-  const input = normalizeInputItems(req.input, newId);
+  const id = newId('resp');
+  const ids = itemIdsFor(id);
+  const input = normalizeInputItems(await resolveItemReferences(svc, caller, req.input), ids);
 
   const base = newResponseObject({
-    id: newId('resp'),
+    id,
     model: req.model,
     createdAt: Math.floor(nowMs / 1000),
     status: 'in_progress',
@@ -63,10 +68,10 @@ export async function createResponse(svc: Services, caller: Caller, req: CreateR
   // The cache step: a hit is served (and stored) as is; a miss runs below and is cached once completed.
   const cacheKey = useCache ? requestCacheKey(svc, caller, req, [...history, ...input]) : null;
   const cached = cacheKey ? await lookupCached(svc, cacheKey) : null;
-  if (cached) return serveHit(svc, caller, req, { cached, base, input, parent });
+  if (cached) return serveHit(svc, caller, req, { cached, base, input, parent, newId: ids });
   const ranked = chosen ?? await svc.router.rank(req.model);
 
-  const job: Job = { req, base, history, input, signal };
+  const job: Job = { req, base, history, input, signal, newId: ids };
   const pathOf = (c: Choice) => (c.endpoint.kind === 'responses' ? nativePath : chatPath);
 
   const record = (response: ResponseObject, endpoint: string): NewStoredResponse => ({
@@ -180,10 +185,11 @@ async function createBackground(svc: Services, caller: Caller, req: CreateReques
   const base = newResponseObject({
     id: newId('resp'), model: req.model, createdAt: Math.floor(nowMs / 1000), status: 'queued', request: { ...req, store: true },
   });
+  const input = normalizeInputItems(await resolveItemReferences(svc, caller, req.input), itemIdsFor(base.id));
   const opening = new ChatStreamTranslator({ response: base });
   const events = [...opening.created(), ...opening.queued()];
   await svc.store.create({
-    id: base.id, owner: caller.principal, response: base, input: normalizeInputItems(req.input, newId), endpoint: null,
+    id: base.id, owner: caller.principal, response: base, input, endpoint: null,
     updatedAt: nowMs, expiresAt: null, lastSeq: events.at(-1)!.sequence_number,
   }, parent);
   await svc.store.appendEvents(base.id, events, base.created_at);

@@ -1,4 +1,3 @@
-import { newId } from '../protocol/ids.ts';
 import type { InputItem } from '../protocol/types.ts';
 import { NativeStreamRewriter, rewriteNativeResponse } from '../stream/index.ts';
 import type { BackendPath } from './backend-path.ts';
@@ -33,13 +32,13 @@ const body = (job: Job, model: string) => nativeRequestBody(job.req, model, toUp
 export const nativePath: BackendPath = {
   async run(svc, choice, job) {
     const up = await svc.backend.responses(choice.endpoint, body(job, choice.model), { signal: job.signal, timeoutMs: svc.config.upstreamTimeoutMs });
-    return rewriteNativeResponse(up, job.base, newId);
+    return rewriteNativeResponse(up, job.base, job.newId);
   },
 
   async stream(svc, choice, job) {
     const controller = linkedAbort(job.signal);
     const upstream = svc.backend.responsesStream(choice.endpoint, body(job, choice.model), { signal: controller.signal, timeoutMs: svc.config.upstreamTimeoutMs });
-    const rewriter = new NativeStreamRewriter({ response: job.base, nextSequence: job.nextSequence, newId, now: () => svc.clock.nowMs(), started: job.resumed });
+    const rewriter = new NativeStreamRewriter({ response: job.base, nextSequence: job.nextSequence, newId: job.newId, now: () => svc.clock.nowMs(), started: job.resumed });
     // A background run already logged its own opening events; the upstream's would repeat them.
     const push = (ev: UpstreamEvent) => (job.resumed && OPENING.has(String(ev.data.type ?? ev.event)) ? [] : rewriter.push(ev));
     return streamThrough(upstream, rewriter, push, controller, failureOf(job));

@@ -300,3 +300,37 @@ describe('client disconnects mid-stream', () => {
     expect(upstreamReq.aborted).toBe(true);
   });
 });
+
+describe('item_reference input items', () => {
+  it('resolve to the stored items of the caller’s earlier responses, input and output alike', async () => {
+    up.script({ text: 'first answer' });
+    const first = await postJson(`${sys.base}/responses`, { model, input: 'first question' }, alice);
+    const question = (await getJson(`${sys.base}/responses/${first.json.id}/input_items`, alice)).json.data[0];
+    const answer = first.json.output[0];
+    // Item ids name their response, so each reference costs one read of that response.
+    expect(question.id.slice(4, 36)).toBe(first.json.id.slice(5));
+    expect(answer.id.slice(4, 36)).toBe(first.json.id.slice(5));
+    up.script({ text: 'second answer' });
+    const second = await postJson(`${sys.base}/responses`, {
+      model,
+      input: [{ type: 'item_reference', id: question.id }, { type: 'item_reference', id: answer.id }, { role: 'user', content: 'and then?' }],
+    }, alice);
+    expect(second.status).toBe(200);
+    expect(lastChat().body.messages).toEqual([
+      { role: 'user', content: 'first question' },
+      { role: 'assistant', content: 'first answer' },
+      { role: 'user', content: 'and then?' },
+    ]);
+  });
+
+  it("unknown ids and other principals' items are 400 not found", async () => {
+    up.script({ text: 'mine' });
+    const mine = await postJson(`${sys.base}/responses`, { model, input: 'x' }, alice);
+    const ref = { type: 'item_reference', id: mine.json.output[0].id };
+    const other = await postJson(`${sys.base}/responses`, { model, input: [ref] }, bob);
+    expect(other.status).toBe(400);
+    expect(other.json.error).toMatchObject({ param: 'input[0].id', code: 'not_found' });
+    const unknown = await postJson(`${sys.base}/responses`, { model, input: [{ type: 'item_reference', id: 'msg_nothing' }] }, alice);
+    expect(unknown.status).toBe(400);
+  });
+});

@@ -598,8 +598,11 @@ describe('DynamoDB (dynalite) stopped mid-request', () => {
       const restart = await outage();
       await sleep(500); // heartbeats and flushes fail
       await restart();
-      const final = await waitTerminal(base, id, 10 * ORPHAN_AFTER_MS);
-      expect(['completed', 'failed']).toContain(final.status);
+      const restartedAt = Date.now();
+      const final = await waitTerminal(base, id, 20 * ORPHAN_AFTER_MS);
+      const rec = await gw.svc.store.getAny(id);
+      expect(['completed', 'failed'], `still ${final.status} ${Date.now() - restartedAt} ms after the restart; last heartbeat ${Date.now() - (rec as any)?.updatedAt} ms ago; ${JSON.stringify(final.error)}`).toContain(final.status);
+      console.log(`background job after the outage: ${final.status} ${JSON.stringify(final.error)} (${Date.now() - restartedAt} ms after the restart)`);
       const replay = expectCleanStream(await replayText(id));
       expect(replay.at(-1)!.data.response.status).toBe(final.status);
     });

@@ -147,7 +147,7 @@ describe('load', () => {
       upstreamRequests: seen.length, upstreamPeakConcurrency: peak, stored: STREAMS, retrieved: stored.length,
       streamWallMs: streamMs, retrieveWallMs: retrieveMs,
     }));
-  }, 150_000);
+  }, 240_000);
 
   it(`${STORED} stored responses created concurrently: all retrievable, none duplicated`, async () => {
     const storedBefore = await countStored(gw.dynamo);
@@ -192,5 +192,5 @@ describe('load', () => {
       upstreamRequests: seen.length, upstreamPeakConcurrency: peak, retrieved: got.length, recordsAdded: storedNow - storedBefore,
       createWallMs: createMs, retrieveWallMs: retrieveMs,
     }));
-  }, 150_000);
+  }, 240_000);
 });

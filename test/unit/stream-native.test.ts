@@ -103,9 +103,12 @@ describe('NativeStreamRewriter over a recorded OpenAI stream', () => {
     const r = rewriter();
     const events = frames.flatMap((f) => r.push(f));
     const failed = r.push({ event: 'error', data: { type: 'error', code: 'rate_limit_exceeded', message: 'slow down', param: null, sequence_number: 6 } });
-    expect(types(failed)).toEqual(['response.output_item.done', 'response.failed']);
+    // The open part is closed before its item (as the chat translator does), then the item.
+    expect(types(failed)).toEqual(['response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'response.failed']);
+    expect(failed[0]).toMatchObject({ text: 'Hi!', content_index: 0, output_index: 0 });
+    expect(failed[1]!.part).toMatchObject({ type: 'output_text', text: 'Hi!' });
     expect(failed.at(-1)!.response).toMatchObject({ id: RESP_ID, status: 'failed', error: { code: 'rate_limit_exceeded', message: 'slow down' }, output_text: 'Hi!' });
-    expect(failed[0]!.item).toMatchObject({ status: 'incomplete', content: [{ text: 'Hi!' }] });
+    expect(failed[2]!.item).toMatchObject({ status: 'incomplete', content: [{ text: 'Hi!' }] });
     expect([...r.push(frames[0]!), ...r.end(), ...r.fail({ code: 'x', message: 'y' })]).toEqual([]);
     const all = [...events, ...failed];
     expect(all.map((e) => e.sequence_number)).toEqual(all.map((_, i) => i));
