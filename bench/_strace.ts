@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { GATEWAY_CONFIG, load, spawnGateway, spawnUpstream, sleep } from './lib.ts';
 import { gatewayBody } from './latency.ts';
-const root = process.argv[2] ?? undefined;
+const root = process.argv[2]?.startsWith('--') ? undefined : process.argv[2];
 const stream = process.argv.includes('--stream');
 const up = await spawnUpstream();
 const gw = await spawnGateway({ upstreamUrl: up.url, extraConfig: GATEWAY_CONFIG, entry: 'bench/gateway-memslots.ts', root });

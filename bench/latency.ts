@@ -6,7 +6,7 @@
 //   streaming: time to first byte, to the first text delta, to the end, and the added delay per
 //   event (50 deltas 2 ms apart), gateway vs direct.
 // Run: npx tsx bench/latency.ts [--quick]
-import { f, isMain, load, machine, median, quantile, request, spawnGateway, spawnUpstream, table, type Section, type Timed } from './lib.ts';
+import { GATEWAY_CONFIG, f, isMain, load, machine, median, quantile, request, spawnGateway, spawnUpstream, table, type Section, type Timed } from './lib.ts';
 import http from 'node:http';
 
 const quick = process.argv.includes('--quick');
@@ -28,12 +28,14 @@ interface Mode { name: string; url: string; body: () => string }
 
 export async function run(): Promise<Section> {
   const up = await spawnUpstream();
-  const gw = await spawnGateway({ upstreamUrl: up.url });
+  const gw = await spawnGateway({ upstreamUrl: up.url, extraConfig: GATEWAY_CONFIG });
+  const mem = await spawnGateway({ upstreamUrl: up.url, extraConfig: GATEWAY_CONFIG, entry: 'bench/gateway-memslots.ts' });
   try {
     const modes: Mode[] = [
       { name: 'direct', url: `${up.url}/v1/chat/completions`, body: () => directBody('chat') },
       { name: 'gateway, store off', url: `${gw.url}/v1/responses`, body: () => gatewayBody('chat', false) },
       { name: 'gateway, store on', url: `${gw.url}/v1/responses`, body: () => gatewayBody('chat', true) },
+      { name: 'bench variant (leases in memory), store off', url: `${mem.url}/v1/responses`, body: () => gatewayBody('chat', false) },
     ];
     // Warm-up: JIT, the model list, dynalite's table, keep-alive sockets.
     for (const m of modes) await load({ concurrency: 16, maxRequests: 2000, maxMs: 2000, url: m.url, body: m.body });
@@ -73,6 +75,7 @@ export async function run(): Promise<Section> {
       { name: 'direct', url: `${up.url}/v1/chat/completions`, body: () => directBody('s50x2', true) },
       { name: 'gateway, store off', url: `${gw.url}/v1/responses`, body: () => gatewayBody('s50x2', false, true) },
       { name: 'gateway, store on', url: `${gw.url}/v1/responses`, body: () => gatewayBody('s50x2', true, true) },
+      { name: 'bench variant, store off', url: `${mem.url}/v1/responses`, body: () => gatewayBody('s50x2', false, true) },
     ];
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const runs = new Map<string, Timed[]>(streamModes.map((m) => [m.name, []]));
@@ -118,9 +121,12 @@ export async function run(): Promise<Section> {
       'clients they share the cores. The load generator is our own keep-alive loop (`bench/lib.ts`: N clients, each',
       'sending its next request when the previous one ended), the equivalent of autocannon\'s default mode. *Direct* is',
       'POST /v1/chat/completions on the fake upstream; *gateway* is POST /v1/responses with the same prompt through the',
-      'translated path to the same upstream (answer: 60 words, about 330 characters). The three modes alternate in',
-      `${SLICE_MS} ms slices, ${ROUNDS} rounds each, after a warm-up; latencies are per request, in ms.`,
-      'Store on means a PutItem into the embedded dynalite, inside the gateway process, before the answer.',
+      'translated path to the same upstream (answer: 60 words, about 330 characters). The modes alternate in',
+      `${SLICE_MS} ms slices, ${ROUNDS} rounds each, after a warm-up; latencies are per request, in ms. Config:`,
+      `\`${GATEWAY_CONFIG}\` (enough slots that no request waits for one). Every request of npm start takes and releases`,
+      'a concurrency slot with two conditional writes to dynalite, inside the gateway process; store on adds the',
+      'PutItem of the response. The bench variant (`bench/gateway-memslots.ts`) keeps the slots in memory instead: the',
+      'gateway\'s own overhead without those writes.',
       '',
       table(['clients', 'mode', 'requests', 'errors', 'p50 ms', 'p99 ms', 'req/s', 'added p50 ms', 'added p99 ms', 'p50 gw/direct', 'p99 gw/direct', 'throughput gw/direct'], rows),
       '',
@@ -135,6 +141,7 @@ export async function run(): Promise<Section> {
     return { heading: '## Overhead versus calling the upstream directly', body, summary };
   } finally {
     await gw.stop();
+    await mem.stop();
     await up.stop();
   }
 }

@@ -4,9 +4,11 @@
 //   npm run bench -- --quick           shorter runs (for a smoke test)
 //   npm run bench -- --write           also replace the measured sections of docs/benchmarks.md
 //   npm run bench -- --only cpu,memory pick benches (latency, cpu, translator, memory, dynamo,
-//                                      background, bundle)
-// dynamo (bench/dynamo-round-trips.ts), background (bench/background-latency.ts) and bundle
-// (bench/bundle.ts --no-write) stay runnable on their own and run here as child processes.
+//                                      background, leases, cache, bundle)
+// dynamo (bench/dynamo-round-trips.ts), background (bench/background-latency.ts), leases
+// (bench/lease-costs.ts), cache (bench/cache.ts) and bundle (bench/bundle.ts --no-write) stay
+// runnable on their own and run here as child processes; their doc sections are their own.
+// Where the CPU goes: bench/profile.ts (--cpu-prof); before/after of a change: bench/ab.ts.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, hasProc, machine, writeSections, type Section } from './lib.ts';
@@ -52,6 +54,8 @@ await bench('translator', () => import('./translator.ts'));
 await bench('memory', () => import('./memory.ts'));
 script('dynamo', 'bench/dynamo-round-trips.ts');
 script('background', 'bench/background-latency.ts');
+script('leases', 'bench/lease-costs.ts');
+script('cache', 'bench/cache.ts');
 script('bundle', 'bench/bundle.ts', ['--no-write', '--runs', '3']);
 
 console.log(`\n## Summary (${machine()}; ${((performance.now() - t0) / 1000).toFixed(0)} s: ${timings.join(', ')})\n`);

@@ -71,6 +71,55 @@ export interface ResponseStore {
   failOrphaned(olderThanMs: number, now: number): Promise<number>;
 }
 
+/** A conversation (`/v1/conversations`): its items live beside it, in the order they were appended. */
+export interface StoredConversation {
+  id: string;
+  /** The principal that created it; only it can read, append to, use or delete it. */
+  owner: string;
+  /** Epoch seconds. */
+  createdAt: number;
+  metadata: Record<string, string>;
+}
+
+export interface ItemPageQuery {
+  order: 'asc' | 'desc';
+  /** Items strictly after this item id (in `order`); it must be an item of the conversation. */
+  after?: string;
+  limit: number;
+}
+
+export interface ItemPage {
+  items: InputItem[];
+  hasMore: boolean;
+}
+
+/**
+ * Conversations and their items. Every item carries a string `id`, unique within its
+ * conversation; appends are totally ordered even when concurrent. Every read and write is
+ * scoped to the owner: someone else's conversation reads as missing (null / false).
+ */
+export interface ConversationStore {
+  /** Stores a new conversation with its first items (fails if the id exists). */
+  create(conv: StoredConversation, items: InputItem[]): Promise<void>;
+  get(id: string, owner: string): Promise<StoredConversation | null>;
+  /** Replaces the metadata; null when missing. */
+  updateMetadata(id: string, owner: string, metadata: Record<string, string>): Promise<StoredConversation | null>;
+  /** Deletes the conversation and its items; false when there was nothing of this owner's to delete. */
+  delete(id: string, owner: string): Promise<boolean>;
+  /** Appends items after every item appended before; false when the conversation is missing. */
+  append(id: string, owner: string, items: InputItem[]): Promise<boolean>;
+  /** The conversation and all its items, oldest first; null when missing. */
+  load(id: string, owner: string): Promise<{ conversation: StoredConversation; items: InputItem[] } | null>;
+  /** One page of items; null when the conversation is missing, `'bad_cursor'` when `after` is not one of its items. */
+  listItems(id: string, owner: string, q: ItemPageQuery): Promise<ItemPage | 'bad_cursor' | null>;
+  /** Which of these item ids the conversation already holds (the conversation's existence is not checked). */
+  existingItemIds(id: string, itemIds: readonly string[]): Promise<Set<string>>;
+  /** One item; null when it or the conversation is missing. */
+  getItem(id: string, owner: string, itemId: string): Promise<InputItem | null>;
+  /** Deletes one item and returns the conversation; null when it or the conversation is missing. */
+  deleteItem(id: string, owner: string, itemId: string): Promise<StoredConversation | null>;
+}
+
 /** Hit and miss counts of the response cache, over every process. */
 export interface CacheStats { hits: number; misses: number }
 

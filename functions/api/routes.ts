@@ -4,6 +4,10 @@ import { createResponse } from '../../shared/service/create.ts';
 import { deleteResponse, listInputItems, replayResponse, retrieveResponse } from '../../shared/service/read.ts';
 import { cancelResponse } from '../../shared/service/cancel.ts';
 import { cacheStats } from '../../shared/service/cache.ts';
+import {
+  createConversation, createItems, deleteConversation, deleteItem, listItems, retrieveConversation, retrieveItem, updateConversation,
+} from '../../shared/service/conversations.ts';
+import { parseCreateConversation, parseCreateItems, parseUpdateConversation } from '../../shared/protocol/conversation.ts';
 import type { Services } from '../../shared/service/context.ts';
 import type { StreamEvent } from '../../shared/protocol/types.ts';
 import { callerOf } from './auth.ts';
@@ -64,6 +68,8 @@ function sequenceParam(event: FunctionUrlEvent): number | null {
 }
 
 const RESPONSE_PATH = /^\/v1\/responses\/([^/]+)(\/input_items|\/cancel)?\/?$/;
+/** `/v1/conversations[/{id}[/items[/{item_id}]]]` */
+const CONVERSATION_PATH = /^\/v1\/conversations(?:\/([^/]+)(\/items(?:\/([^/]+))?)?)?\/?$/;
 
 /** Every route of the API. The handler and the local server both come through here. */
 export async function route(svc: Services, event: FunctionUrlEvent): Promise<HandlerResponse> {
@@ -84,6 +90,31 @@ export async function route(svc: Services, event: FunctionUrlEvent): Promise<Han
     if (path === '/v1/cache/stats') {
       if (method !== 'GET') throw methodNotAllowed(method, path);
       return json(200, await cacheStats(svc));
+    }
+
+    const c = CONVERSATION_PATH.exec(path);
+    if (c) {
+      const id = c[1] === undefined ? undefined : pathSegment(c[1]);
+      const itemId = c[3] === undefined ? undefined : pathSegment(c[3]);
+      const body = () => parseJsonBody(bodyText(event) || '{}');
+      if (id === undefined) {
+        if (method !== 'POST') throw methodNotAllowed(method, path);
+        return json(200, await createConversation(svc, caller, parseCreateConversation(body())));
+      }
+      if (!c[2]) {
+        if (method === 'GET') return json(200, await retrieveConversation(svc, caller, id));
+        if (method === 'POST') return json(200, await updateConversation(svc, caller, id, parseUpdateConversation(body())));
+        if (method === 'DELETE') return json(200, await deleteConversation(svc, caller, id));
+      } else if (itemId === undefined) {
+        if (method === 'POST') return json(200, await createItems(svc, caller, id, parseCreateItems(body())));
+        if (method === 'GET') {
+          return json(200, await listItems(svc, caller, id, { limit: query(event, 'limit'), order: query(event, 'order'), after: query(event, 'after') }));
+        }
+      } else {
+        if (method === 'GET') return json(200, await retrieveItem(svc, caller, id, itemId));
+        if (method === 'DELETE') return json(200, await deleteItem(svc, caller, id, itemId));
+      }
+      throw methodNotAllowed(method, path);
     }
 
     const m = RESPONSE_PATH.exec(path);

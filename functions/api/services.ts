@@ -5,6 +5,7 @@ import { parseConfig, type Config } from '../../shared/config.ts';
 import { HttpBackend } from '../../shared/adapters/http-backend.ts';
 import { DynamoResponseStore } from '../../shared/adapters/dynamo-store.ts';
 import { DynamoCacheStore } from '../../shared/adapters/dynamo-cache.ts';
+import { DynamoConversationStore } from '../../shared/adapters/dynamo-conversations.ts';
 import { buildRouter } from '../../shared/routing/index.ts';
 import { DynamoSlotStore } from '../../shared/adapters/dynamo-slots.ts';
 import { systemClock } from '../../shared/ports.ts';
@@ -29,6 +30,7 @@ export function buildServices(
     clock: systemClock,
     store: new DynamoResponseStore(doc, tableName, { ttlSeconds: config.responseTtlSeconds }),
     cache: new DynamoCacheStore(doc, tableName), // same table: entries are `cache#<key>` partitions
+    conversations: new DynamoConversationStore(doc, tableName), // same table: `conv_…` partitions
     // Slot leases live in the same table too, as `slot#<endpoint>|<model>` partitions.
     router: buildRouter(config, backend, new DynamoSlotStore(doc, tableName), systemClock),
   };

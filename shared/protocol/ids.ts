@@ -23,6 +23,7 @@ export const newId = (prefix: IdPrefix): string => `${prefix}_${randomHex(16)}`;
 
 /** Ids we issue; anything else (path characters, other prefixes) is rejected before any lookup. */
 export const isResponseId = (id: string): boolean => /^resp_[A-Za-z0-9]{1,128}$/.test(id);
+export const isConversationId = (id: string): boolean => /^conv_[A-Za-z0-9]{1,128}$/.test(id);
 
 /**
  * Item ids of one response: the response's own random part, then a counter. An item id thus

@@ -47,7 +47,7 @@ export function newResponseObject(init: ResponseInit): ResponseObject {
     output_text: outputTextOf(output),
     parallel_tool_calls: req.parallel_tool_calls ?? true,
     previous_response_id: req.previous_response_id ?? null,
-    conversation: null,
+    conversation: req.conversation == null ? null : { id: typeof req.conversation === 'string' ? req.conversation : req.conversation.id },
     prompt: null,
     prompt_cache_key: req.prompt_cache_key ?? null,
     reasoning: { effort: (req.reasoning?.effort as string | undefined) ?? null, summary: (req.reasoning?.summary as string | undefined) ?? null },

@@ -105,6 +105,8 @@ export interface CreateRequest {
   input: string | InputItem[];
   instructions?: string | null;
   previous_response_id?: string | null;
+  /** The conversation this turn belongs to (its items are the history; the turn is appended). */
+  conversation?: string | { id: string } | null;
   stream?: boolean;
   store?: boolean;
   background?: boolean;

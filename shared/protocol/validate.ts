@@ -7,8 +7,9 @@ import type { CreateRequest } from './types.ts';
 
 const part = z.looseObject({ type: z.string() });
 const messageContent = z.union([z.string(), z.array(part)]);
-const inputItem = z.looseObject({
+export const inputItem = z.looseObject({
   type: z.string().optional(),
+  id: z.string().max(256).optional(),
   role: z.enum(['user', 'assistant', 'system', 'developer']).optional(),
   content: messageContent.optional(),
 }).refine((item) => item.type !== undefined || item.role !== undefined, {
@@ -23,6 +24,7 @@ const createRequest = z.looseObject({
   input: z.union([z.string(), z.array(inputItem)]),
   instructions: z.union([z.string(), z.array(inputItem)]).nullable().optional(),
   previous_response_id: z.string().min(1).nullable().optional(),
+  conversation: z.union([z.string().min(1), z.looseObject({ id: z.string().min(1) })]).nullable().optional(),
   stream: z.boolean().nullable().optional(),
   store: z.boolean().nullable().optional(),
   background: z.boolean().nullable().optional(),
@@ -91,8 +93,8 @@ function tooDeep(body: object): string | undefined {
   return undefined;
 }
 
-/** Validates a parsed JSON body; throws an ApiError (400) naming the first bad parameter. */
-export function parseCreateRequest(body: unknown): CreateRequest {
+/** Validates a parsed JSON body against a schema; throws an ApiError (400) naming the first bad parameter. */
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw badRequest('The request body must be a JSON object.', null, 'invalid_json');
   }
@@ -100,11 +102,19 @@ export function parseCreateRequest(body: unknown): CreateRequest {
   if (deep !== undefined) {
     throw badRequest(`Invalid value for '${deep}': nested deeper than ${MAX_BODY_DEPTH} levels of arrays and objects.`, deep, 'invalid_value');
   }
-  const result = createRequest.safeParse(body);
+  const result = schema.safeParse(body);
   if (!result.success) throw toApiError(body, result.error.issues[0]!);
-  const req = result.data as CreateRequest;
+  return result.data;
+}
+
+/** Validates a parsed JSON body; throws an ApiError (400) naming the first bad parameter. */
+export function parseCreateRequest(body: unknown): CreateRequest {
+  const req = parseBody(createRequest, body) as CreateRequest;
   if (req.background && req.store === false) {
     throw badRequest('Background mode requires store=true.', 'background', 'invalid_value');
+  }
+  if (req.conversation != null && req.previous_response_id != null) {
+    throw badRequest("Mutually exclusive parameters: Ensure you are only providing one of: 'previous_response_id' or 'conversation'.", 'conversation', 'mutually_exclusive_parameters');
   }
   return req;
 }

@@ -8,6 +8,7 @@ import { chatPath } from './chat-path.ts';
 import { nativePath } from './native-path.ts';
 import type { Services } from './context.ts';
 import type { Job } from './create.ts';
+import { appendTurn } from './conversations.ts';
 
 // Background responses. The API stores a `queued` record and its first two events, then starts
 // the workflow; the worker (one Step Functions task) claims the record with a lease naming its
@@ -65,9 +66,16 @@ export async function runBackground(svc: Services, input: RunInput): Promise<{ s
   }
   // (A retry of this execution continues the same log: nothing was streamed by the failed try.)
 
+  // A conversation's items are the history (read now, when the job starts), else the chain's.
+  const conversation = rec.response.conversation?.id ?? null;
+  const loaded = conversation ? await svc.conversations.load(conversation, rec.owner) : null;
+  if (conversation && !loaded) {
+    await finishWithoutEvent(svc, id, lease, { code: 'server_error', message: `Conversation with id '${conversation}' not found (it was deleted before the job started).` });
+    return { status: 'failed' };
+  }
   const chain = rec.response.previous_response_id ? (await svc.store.getChain(rec.response.previous_response_id, rec.owner)) ?? [] : [];
   const { outputItemsToInputItems } = await import('../translate/index.ts');
-  const history = chain.flatMap((r) => [...r.input, ...outputItemsToInputItems(r.response.output)]);
+  const history = loaded?.items ?? chain.flatMap((r) => [...r.input, ...outputItemsToInputItems(r.response.output)]);
   const abort = new AbortController();
   const deadline = input.deadlineMs ? setTimeout(() => abort.abort(new UpstreamError(
     'The background job reached the time limit of its worker (15 minutes) and was stopped.', 0, 'aborted',
@@ -113,6 +121,9 @@ export async function runBackground(svc: Services, input: RunInput): Promise<{ s
         }
       }
       if (!run.finished()) return { status: 'stopped' };
+      // The turn joins the conversation before the terminal event is logged (idempotent: a
+      // retried run finds its items there already).
+      if (conversation) await appendTurn(svc, rec.owner, conversation, rec.input, run.snapshot(), true);
       const ok = await writer.flush(run.snapshot());
       return { status: ok ? run.snapshot().status : 'stopped' };
     } finally {

@@ -1,5 +1,5 @@
 import { ApiError, badRequest, notFound } from '../protocol/errors.ts';
-import { itemIdsFor, newId, type IdPrefix } from '../protocol/ids.ts';
+import { isResponseId, itemIdsFor, newId, type IdPrefix } from '../protocol/ids.ts';
 import { resolveItemReferences } from './item-references.ts';
 import { newResponseObject } from '../protocol/response.ts';
 import type { CreateRequest, InputItem, JsonObject, ResponseObject, StreamEvent } from '../protocol/types.ts';
@@ -13,6 +13,7 @@ import { normalizeInputItems, outputItemsToInputItems, TranslationError } from '
 import { ChatStreamTranslator } from '../stream/index.ts';
 import { markFailed, tailEvents } from './background.ts';
 import { cacheWanted, lookupCached, requestCacheKey, saveCompleted, serveHit } from './cache.ts';
+import { appendingTurn, appendTurn, checkTurnInput, conversationHistory, conversationIdOf } from './conversations.ts';
 
 export type CreateResult =
   | { kind: 'json'; body: ResponseObject }
@@ -47,15 +48,23 @@ export async function createResponse(svc: Services, caller: Caller, req: CreateR
 
   // A cached request chooses its endpoint only after a miss: a hit never reaches a backend.
   const useCache = cacheWanted(svc, req);
-  const [chain, chosen] = await Promise.all([
+  // A conversation's items are the history, as a chain's would be (the two are exclusive).
+  const conversation = conversationIdOf(req);
+  const [chain, chosen, conversationItems] = await Promise.all([
     req.previous_response_id ? loadChain(svc, caller, req.previous_response_id) : Promise.resolve([]),
     useCache ? null : svc.router.rank(req.model),
+    conversation ? conversationHistory(svc, caller.principal, conversation) : null,
   ]);
   const parent = chain.at(-1) ?? null;
-  const history = chain.flatMap((rec) => [...rec.input, ...outputItemsToInputItems(rec.response.output)]);
+  const history = conversationItems ?? chain.flatMap((rec) => [...rec.input, ...outputItemsToInputItems(rec.response.output)]);
   const id = newId('resp');
   const ids = itemIdsFor(id);
   const input = normalizeInputItems(await resolveItemReferences(svc, caller, req.input), ids);
+  if (conversationItems) checkTurnInput(conversationItems, input);
+  // Once the turn is done (before the client hears so), its input and output join the conversation.
+  const withTurn = (result: CreateResult): CreateResult => (conversation && result.kind === 'stream'
+    ? { kind: 'stream', events: appendingTurn(svc, caller.principal, conversation, input, result.events) }
+    : result);
 
   const base = newResponseObject({
     id,
@@ -68,7 +77,11 @@ export async function createResponse(svc: Services, caller: Caller, req: CreateR
   // The cache step: a hit is served (and stored) as is; a miss runs below and is cached once completed.
   const cacheKey = useCache ? requestCacheKey(svc, caller, req, [...history, ...input]) : null;
   const cached = cacheKey ? await lookupCached(svc, cacheKey) : null;
-  if (cached) return serveHit(svc, caller, req, { cached, base, input, parent, newId: ids });
+  if (cached) {
+    const hit = await serveHit(svc, caller, req, { cached, base, input, parent, newId: ids });
+    if (conversation && hit.kind === 'json') await appendTurn(svc, caller.principal, conversation, input, hit.body);
+    return withTurn(hit);
+  }
   const ranked = chosen ?? await svc.router.rank(req.model);
 
   const job: Job = { req, base, history, input, signal, newId: ids };
@@ -93,6 +106,7 @@ export async function createResponse(svc: Services, caller: Caller, req: CreateR
     try {
       if (store) await svc.store.create(record(response, routed.choice.endpoint.url), parent);
       if (cacheKey) await saveCompleted(svc, cacheKey, response);
+      if (conversation) await appendTurn(svc, caller.principal, conversation, input, response);
     } finally {
       await released;
     }
@@ -139,7 +153,7 @@ export async function createResponse(svc: Services, caller: Caller, req: CreateR
       await routed.release();
     }
   }
-  return { kind: 'stream', events: events() };
+  return withTurn({ kind: 'stream', events: events() });
 }
 
 /**
@@ -155,7 +169,8 @@ async function persistFinal(svc: Services, response: ResponseObject): Promise<vo
 }
 
 async function loadChain(svc: Services, caller: Caller, id: string): Promise<StoredResponse[]> {
-  const chain = await svc.store.getChain(id, caller.principal);
+  // An id we could never have issued is not looked up (DynamoDB rejects keys over 2 KB).
+  const chain = isResponseId(id) ? await svc.store.getChain(id, caller.principal) : null;
   if (!chain) throw notFound(`Previous response with id '${id}' not found.`, 'previous_response_id');
   return chain;
 }
@@ -178,14 +193,17 @@ export function nativeRequestBody(req: CreateRequest, model: string, items: Inpu
  */
 async function createBackground(svc: Services, caller: Caller, req: CreateRequest): Promise<CreateResult> {
   const nowMs = svc.clock.nowMs();
-  const [parent] = await Promise.all([
+  const conversation = conversationIdOf(req);
+  const [parent, , conversationItems] = await Promise.all([
     req.previous_response_id ? loadParent(svc, caller, req.previous_response_id) : Promise.resolve(null),
     svc.router.rank(req.model), // an unknown model is a 404 now, not a failed job later
+    conversation ? conversationHistory(svc, caller.principal, conversation) : null, // the worker reads it again when it starts
   ]);
   const base = newResponseObject({
     id: newId('resp'), model: req.model, createdAt: Math.floor(nowMs / 1000), status: 'queued', request: { ...req, store: true },
   });
   const input = normalizeInputItems(await resolveItemReferences(svc, caller, req.input), itemIdsFor(base.id));
+  if (conversationItems) checkTurnInput(conversationItems, input);
   const opening = new ChatStreamTranslator({ response: base });
   const events = [...opening.created(), ...opening.queued()];
   await svc.store.create({
@@ -209,7 +227,7 @@ async function createBackground(svc: Services, caller: Caller, req: CreateReques
 }
 
 async function loadParent(svc: Services, caller: Caller, id: string): Promise<StoredResponse> {
-  const parent = await svc.store.get(id, caller.principal);
+  const parent = isResponseId(id) ? await svc.store.get(id, caller.principal) : null;
   if (!parent) throw notFound(`Previous response with id '${id}' not found.`, 'previous_response_id');
   return parent;
 }

@@ -1,9 +1,10 @@
 // The OpenAI Agents SDK (`@openai/agents`) pointed at the gateway, unchanged: an agent with a
-// function tool runs its tool loop over the Responses API, streamed and not, and chains runs with
-// `previousResponseId`. The backend is a Chat Completions server (Ollama / vLLM style) scripted to
+// function tool runs its tool loop over the Responses API, streamed and not, chains runs with
+// `previousResponseId`, and keeps history in the Conversations API (`OpenAIConversationsSession`,
+// `conversationId`). The backend is a Chat Completions server (Ollama / vLLM style) scripted to
 // call the tool when the conversation has no tool result yet, and to answer from the result after.
 import OpenAI from 'openai';
-import { Agent, run, setDefaultOpenAIClient, setOpenAIAPI, setTracingDisabled, tool } from '@openai/agents';
+import { Agent, OpenAIConversationsSession, run, setDefaultOpenAIClient, setOpenAIAPI, setTracingDisabled, tool } from '@openai/agents';
 import { z } from 'zod';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSystem, type System } from '../helpers/harness.ts';
@@ -150,5 +151,52 @@ describe.each(backends)('Agents SDK over $name', ({ model, upstream }) => {
     // The tool-output turn was chained to the tool-call turn by the SDK (previous_response_id).
     const last = chatRequests().at(-1)!.body.messages as ChatMessage[];
     expect(last.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user', 'assistant', 'tool']);
+  });
+
+  it('keeps history in an OpenAIConversationsSession (the Conversations API) across runs', async () => {
+    // The session stores items through /v1/conversations/{id}/items and reads them back for the next run.
+    const session = new OpenAIConversationsSession();
+    const first = await run(agent, "What's the weather in Paris?", { session });
+    expect(first.finalOutput).toBe('It is 21°C in Paris.');
+    const conversationId = await session.getSessionId();
+    expect(conversationId).toMatch(/^conv_/);
+    const before = chatRequests().length;
+
+    const second = await run(agent, 'And what did I ask you first?', { session });
+    expect(second.finalOutput).toBe('You asked: And what did I ask you first?');
+    // The second run sent the first run's items, read from the conversation, then the new question.
+    const followUp = chatRequests()[before]!.body.messages as ChatMessage[];
+    expect(followUp.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'tool', 'assistant', 'user']);
+    expect(followUp[1]).toEqual({ role: 'user', content: "What's the weather in Paris?" });
+    expect(followUp[3]!.content).toBe(JSON.stringify({ city: 'Paris', tempC: 21 }));
+    expect(followUp[4]).toEqual({ role: 'assistant', content: 'It is 21°C in Paris.' });
+
+    // Both runs' items are in the conversation, in order.
+    const client = new OpenAI({ baseURL: sys.base, apiKey: 'unused', maxRetries: 0 });
+    const items: any[] = [];
+    for await (const item of client.conversations.items.list(conversationId, { order: 'asc' })) items.push(item);
+    expect(items.map((i) => (i.type === 'message' ? `${i.role}` : i.type))).toEqual([
+      'user', 'function_call', 'function_call_output', 'assistant', 'user', 'assistant',
+    ]);
+    expect((await session.getItems()).length).toBe(6);
+    await session.clearSession();
+    await expect(client.conversations.retrieve(conversationId)).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('runs a tool loop in a server-side conversation (conversationId)', async () => {
+    const client = new OpenAI({ baseURL: sys.base, apiKey: 'unused', maxRetries: 0 });
+    const { id } = await client.conversations.create();
+    const first = await run(agent, "What's the weather in Tokyo?", { conversationId: id });
+    expect(first.finalOutput).toBe('It is 17°C in Tokyo.');
+    const before = chatRequests().length;
+    const second = await run(agent, 'Thanks!', { conversationId: id });
+    expect(second.finalOutput).toBe('You asked: Thanks!');
+    // The SDK sent only new items; the gateway supplied the rest from the conversation.
+    const followUp = chatRequests()[before]!.body.messages as ChatMessage[];
+    expect(followUp.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'tool', 'assistant', 'user']);
+    const stored = await client.responses.retrieve(second.lastResponseId!);
+    expect(stored.conversation).toEqual({ id });
+    const items = await client.conversations.items.list(id, { order: 'asc' });
+    expect(items.data.map((i) => i.type)).toEqual(['message', 'function_call', 'function_call_output', 'message', 'message', 'message']);
   });
 });

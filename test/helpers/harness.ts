@@ -99,6 +99,10 @@ export async function getJson(url: string, headers: Record<string, string> = {},
 /** Every JSON answer: a Response object conforms; an error is OpenAI's envelope. */
 function checkJson(status: number, json: any): void {
   if (json?.object === 'response' && !('deleted' in json)) recordProblems(responseProblems(json), 'JSON');
+  if (json?.object === 'conversation') {
+    const ok = /^conv_[0-9a-zA-Z]{24,}$/.test(json.id) && Number.isInteger(json.created_at) && json.metadata !== null && typeof json.metadata === 'object';
+    if (!ok) recordProblems([`conversation ${JSON.stringify(json).slice(0, 200)} lacks id, created_at or metadata`], 'JSON');
+  }
   if (status >= 400) {
     const e = json?.error;
     const ok = e && typeof e.message === 'string' && typeof e.type === 'string' && 'param' in e && 'code' in e;

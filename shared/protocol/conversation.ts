@@ -1,0 +1,55 @@
+// The Conversations API's bodies and objects (openai SDK v7: resources/conversations).
+import * as z from 'zod';
+import { inputItem, parseBody } from './validate.ts';
+import type { InputItem } from './types.ts';
+
+/** At most this many items per create / items.create call (OpenAI's limit). */
+export const MAX_ITEMS_PER_CALL = 20;
+/** Longest item id we keep (it is part of a sort key). */
+export const MAX_ITEM_ID_LENGTH = 256;
+
+const metadata = z.record(z.string().max(64), z.string().max(512))
+  .refine((m) => Object.keys(m).length <= 16, { message: 'at most 16 key-value pairs' });
+const items = z.array(inputItem).max(MAX_ITEMS_PER_CALL);
+
+const createBody = z.looseObject({
+  items: items.nullable().optional(),
+  metadata: metadata.nullable().optional(),
+});
+const updateBody = z.looseObject({ metadata: metadata.nullable() });
+const itemsBody = z.looseObject({ items: items.min(1) });
+
+export interface CreateConversationBody { items?: InputItem[] | null; metadata?: Record<string, string> | null }
+export interface UpdateConversationBody { metadata: Record<string, string> | null }
+export interface CreateItemsBody { items: InputItem[] }
+
+export const parseCreateConversation = (body: unknown): CreateConversationBody => parseBody(createBody, body) as CreateConversationBody;
+export const parseUpdateConversation = (body: unknown): UpdateConversationBody => parseBody(updateBody, body) as UpdateConversationBody;
+export const parseCreateItems = (body: unknown): CreateItemsBody => parseBody(itemsBody, body) as CreateItemsBody;
+
+/** The Conversation object. */
+export interface ConversationObject {
+  id: string;
+  object: 'conversation';
+  created_at: number;
+  metadata: Record<string, string>;
+}
+
+/** OpenAI's cursor list of conversation items. */
+export interface ItemList {
+  object: 'list';
+  data: InputItem[];
+  first_id: string | null;
+  last_id: string | null;
+  has_more: boolean;
+}
+
+export function itemList(data: InputItem[], hasMore: boolean): ItemList {
+  return {
+    object: 'list',
+    data,
+    first_id: (data[0]?.id as string | undefined) ?? null,
+    last_id: (data.at(-1)?.id as string | undefined) ?? null,
+    has_more: hasMore,
+  };
+}
