@@ -6,10 +6,10 @@ import { GATEWAY_CONFIG, cpuMs, f, isMain, load, machine, sleep, spawnGateway, s
 import { directBody, gatewayBody } from './latency.ts';
 
 const quick = process.argv.includes('--quick');
-const N_REQ = Number(process.env.CPU_REQUESTS ?? (quick ? 1000 : 3000));
-const N_LONG = Number(process.env.CPU_STREAMS ?? (quick ? 10 : 40));
+const N_REQ = Number(process.env.CPU_REQUESTS ?? (quick ? 1000 : 2000));
+const N_LONG = Number(process.env.CPU_STREAMS ?? (quick ? 10 : 30));
 const N_SHORT = N_LONG * 5;
-const MAX_MS = 30_000;
+const MAX_MS = 20_000;
 const everyFrame = () => true;
 
 interface Measure { requests: number; events: number; gwMs: number; upMs: number; errors: number }

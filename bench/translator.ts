@@ -14,7 +14,7 @@ import { f, isMain, machine, median, table, type Section } from './lib.ts';
 
 const quick = process.argv.includes('--quick');
 const DELTAS = 1000;
-const STREAMS = Number(process.env.TRANSLATOR_STREAMS ?? (quick ? 50 : 200));
+const STREAMS = Number(process.env.TRANSLATOR_STREAMS ?? (quick ? 50 : 100));
 const REPEATS = 5;
 
 /** One stream as Ollama's /v1/chat/completions sends it (the fake upstream's byte shape). */

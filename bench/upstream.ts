@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { startFakeUpstream, type Reply } from '../test/helpers/fake-upstream.ts';
 
 export const CHAT_TEXT = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
-export const BENCH_MODELS = ['chat:latest', 's10x0:latest', 's1000x0:latest', 's50x2:latest', 's100x20:latest', 's200x10:latest', 's100x50:latest'];
+export const BENCH_MODELS = ['chat:latest', 's10x0:latest', 's1000x0:latest', 's50x2:latest', 's100x20:latest', 's200x10:latest', 's100x50:latest', 's100x100:latest'];
 
 export function replyFor(model: string): Reply {
   const m = /^s(\d+)x(\d+)(?::latest)?$/.exec(model);

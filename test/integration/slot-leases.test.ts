@@ -73,9 +73,9 @@ describe('slot leases on DynamoDB', () => {
 
   it("an expired lease (a dead holder's) is taken over with one PutItem; a live one is not", async () => {
     const key = newKey();
-    expect(await store.take(key, 0, 'dead', Date.now() + 150, Date.now())).toBe(true);
+    expect(await store.take(key, 0, 'dead', Date.now() + 1000, Date.now())).toBe(true);
     expect(await proc(1).tryAcquire(key, true)).toBeNull();
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 1100));
     const [lease, cost] = await counted(() => proc(1).tryAcquire(key, true));
     expect(cost).toEqual({ PutItem: 1 });
     // The dead holder can neither renew nor free what is now someone else's.

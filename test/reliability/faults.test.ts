@@ -11,6 +11,8 @@
 //     sequence numbers, the stream closed right after it) and the stored response is `failed`
 //     with the same error and partial output: GET shows what the stream said.
 //   - Nothing stays in_progress past the sweep, even when the process running it dies.
+//   - DynamoDB down: a clean 5xx envelope (before the first byte) or a stream that ends cleanly;
+//     once it is back (same port, same data) the server serves again without a restart.
 //
 // Existing integration tests already cover: an in-stream error and a cut stream on the chat
 // path (stream only), upstream 400 / 500 (one each), client disconnect with store on and off,
@@ -121,8 +123,6 @@ async function outage(): Promise<() => Promise<void>> {
 }
 
 // ── what each mode must end in ───────────────────────────────────────────────
-
-type Mode = 'json' | 'stream' | 'background' | 'background+stream';
 
 /** A fault before the first byte, foreground: the HTTP error, and nothing stored. */
 async function expectRefusedForeground(model: string, stream: boolean, status: number, code: string) {
@@ -449,9 +449,9 @@ describe('client disconnects mid-stream', () => {
       const second = await startChildGateway({ configPath, dataDir: dataDirChild });
       try {
         const b = `${second.url}/v1`;
-        const final = await waitFor(() => retrieve(b, id), (r) => r.json?.status !== 'in_progress', 10 * ORPHAN_AFTER_MS, 50);
+        const final = await waitFor(() => retrieve(b, id), (r) => r.json?.status !== 'in_progress', 20 * ORPHAN_AFTER_MS, 50);
         expect(final.status).toBe(200);
-        expect(final.json.status).toBe('failed');
+        expect(final.json.status, `the second process's log:\n${second.stderr().slice(-3000)}`).toBe('failed');
         expect(final.json.error.message).toMatch(/abandoned/);
         const res = await fetch(`${b}/responses/${id}?stream=true`);
         const events = expectCleanStream(await res.text());
@@ -566,8 +566,9 @@ describe('DynamoDB (dynalite) stopped mid-request', () => {
   it('stopped mid-stream and still down when it ends: the stream ends cleanly, the record is swept once DynamoDB is back', async () => {
     // The final write cannot happen. By design (create.ts, persistFinal) the client keeps the
     // answer it was streamed (response.completed) and the record, left in_progress, is failed
-    // by the sweeper: it never stays in_progress. The stored status then differs from what
-    // the stream said; see the report of this suite.
+    // by the sweeper: it never stays in_progress. This is the one fault where GET differs from
+    // what the stream said (nothing can be written while DynamoDB is down); retrying the final
+    // write for a bounded time before the terminal event would close the gap for short outages.
     const text = 'completed while DynamoDB was down';
     await withFallback(chat, { text, chunkSize: 2, chunkDelayMs: 20 }, async () => {
       const s = await openStream(base, { model: 'chat-model', input: 'long outage' }, (t) => t.includes('output_text.delta'));

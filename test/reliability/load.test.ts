@@ -9,11 +9,18 @@
 //     retrievable, none duplicated (1,000 distinct ids, each returning its own content, 1,000
 //     records in the table).
 //
-// Counts and timings are printed.
+// Counts and timings are printed. The client is node:http with a fresh connection per request:
+// fetch's keep-alive pool would reuse sockets that sat idle through a long phase, and on a
+// CPU-starved machine the server can close one just as it is reused (ECONNRESET, a property
+// of HTTP/1.1 keep-alive rather than of the gateway).
+//
+// Cost: about 50 s of CPU in this one process (client, gateway, dynalite and upstream share
+// one event loop), most of it the gateway's DynamoDB round trips through the SDK and dynalite.
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../functions/local/gateway.ts';
 import { startFakeUpstream, type FakeUpstream, type RecordedRequest, type Reply } from '../helpers/fake-upstream.ts';
-import { configYaml, countStored, create, expectCleanStream, retrieve } from './system.ts';
+import { configYaml, countStored, expectCleanStream } from './system.ts';
 
 const STREAMS = 200;
 const STORED = 1_000;
@@ -44,6 +51,31 @@ function peakConcurrency(requests: RecordedRequest[]): number {
   let peak = 0;
   for (const [, d] of marks) peak = Math.max(peak, (open += d));
   return peak;
+}
+
+interface Answer { status: number; contentType: string; text: string; json: any }
+
+/** One request on its own connection; the whole answer as text (and JSON when it is JSON). */
+function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request(`${base}${path}`, {
+      method, agent: false,
+      headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json: any;
+        try { json = JSON.parse(text); } catch { json = undefined; }
+        resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), text, json });
+      });
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
 }
 
 /** Runs `fn` over `items`, at most `limit` at a time. */
@@ -86,12 +118,7 @@ describe('load', () => {
     const upBefore = up.requests.length;
     const inputs = Array.from({ length: STREAMS }, (_, i) => `stream-${i}`);
     const t0 = Date.now();
-    const answers = await Promise.all(inputs.map(async (input) => {
-      const res = await fetch(`${base}/responses`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, input, stream: true }),
-      });
-      return { input, status: res.status, contentType: res.headers.get('content-type'), text: await res.text() };
-    }));
+    const answers = await Promise.all(inputs.map(async (input) => ({ input, ...(await call('POST', '/responses', { model: MODEL, input, stream: true })) })));
     const streamMs = Date.now() - t0;
 
     let events = 0;
@@ -133,7 +160,7 @@ describe('load', () => {
 
     // Every stored response, read back at once: completed, with the streamed output and usage.
     const t1 = Date.now();
-    const stored = await Promise.all(inputs.map(async (input) => ({ input, got: await retrieve(base, finals.get(input)!.id) })));
+    const stored = await Promise.all(inputs.map(async (input) => ({ input, got: await call('GET', `/responses/${finals.get(input)!.id}`) })));
     const retrieveMs = Date.now() - t1;
     for (const { input, got } of stored) {
       const streamed = finals.get(input)!.response;
@@ -151,7 +178,7 @@ describe('load', () => {
       upstreamRequests: seen.length, upstreamRetries: seen.length - STREAMS, upstreamPeakConcurrency: peak, stored: STREAMS, retrieved: stored.length,
       streamWallMs: streamMs, retrieveWallMs: retrieveMs,
     }));
-  }, 240_000);
+  }, 300_000);
 
   it(`${STORED} stored responses created concurrently: all retrievable, none duplicated`, async () => {
     const storedBefore = await countStored(gw.dynamo);
@@ -159,7 +186,7 @@ describe('load', () => {
     const inputs = Array.from({ length: STORED }, (_, i) => `stored-${i}`);
     const t0 = Date.now();
     // All 1,000 in flight at once.
-    const created = await Promise.all(inputs.map((input) => create(base, { model: MODEL, input })));
+    const created = await Promise.all(inputs.map((input) => call('POST', '/responses', { model: MODEL, input })));
     const createMs = Date.now() - t0;
     const failures = created.filter((c) => c.status !== 200);
     expect(failures.map((f) => `${f.status} ${f.text.slice(0, 200)}`)).toEqual([]);
@@ -175,7 +202,7 @@ describe('load', () => {
 
     // Read back, 100 at a time: each id returns its own content; the table holds exactly 1,000 more.
     const t1 = Date.now();
-    const got = await pool(ids, 100, (id) => retrieve(base, id));
+    const got = await pool(ids, 100, (id) => call('GET', `/responses/${id}`));
     const retrieveMs = Date.now() - t1;
     got.forEach((g, i) => {
       expect(g.status).toBe(200);
@@ -187,7 +214,7 @@ describe('load', () => {
     const storedNow = await countStored(gw.dynamo);
     expect(storedNow - storedBefore).toBe(STORED);
     // ...and each one's input is its own.
-    const items = await pool(ids.filter((_, i) => i % 50 === 0), 20, async (id) => (await fetch(`${base}/responses/${id}/input_items`)).json());
+    const items = await pool(ids.filter((_, i) => i % 50 === 0), 20, async (id) => (await call('GET', `/responses/${id}/input_items`)).json);
     items.forEach((list: any, k) => expect(list.data[0].content[0].text).toBe(inputs[k * 50]));
 
     console.log(JSON.stringify({
@@ -195,5 +222,5 @@ describe('load', () => {
       upstreamRequests: seen.length, upstreamRetries: seen.length - STORED, upstreamPeakConcurrency: peak, retrieved: got.length, recordsAdded: storedNow - storedBefore,
       createWallMs: createMs, retrieveWallMs: retrieveMs,
     }));
-  }, 240_000);
+  }, 300_000);
 });
