@@ -9,8 +9,10 @@ import type { Caller, Services } from './context.ts';
  * it aborts its upstream request. StopExecution follows as a backstop. A cancel racing the
  * worker's last write ends in one terminal state: whichever conditional write lands first.
  */
+const ATTEMPTS = 8;
+
 export async function cancelResponse(svc: Services, caller: Caller, id: string): Promise<ResponseObject> {
-  for (let attempt = 0; attempt < 5; attempt++) {
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const rec = isResponseId(id) ? await svc.store.get(id, caller.principal) : null;
     if (!rec) throw responseNotFound(id);
     const { response } = rec;
@@ -20,8 +22,11 @@ export async function cancelResponse(svc: Services, caller: Caller, id: string):
       throw badRequest(`Cannot cancel a ${response.status} response.`, null, 'invalid_request');
     }
     const cancelled: ResponseObject = { ...response, status: 'cancelled', completed_at: null };
-    // Conditional on the heartbeat too: the snapshot we write must be the one we read.
-    if (await svc.store.update(id, cancelled, { from: ['queued', 'in_progress'], expectUpdatedAt: rec.updatedAt })) {
+    // Conditional on the heartbeat too, so the partial output we write is the latest; a worker
+    // that keeps writing between our read and our write only costs another try, and the last
+    // try wins on status alone (the cancel must not lose to a busy job).
+    const last = attempt === ATTEMPTS - 1;
+    if (await svc.store.update(id, cancelled, { from: ['queued', 'in_progress'], expectUpdatedAt: last ? undefined : rec.updatedAt })) {
       await svc.launcher.stop(id).catch(() => undefined);
       return cancelled;
     }

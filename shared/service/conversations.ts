@@ -105,9 +105,9 @@ export async function deleteConversation(svc: Services, caller: Caller, id: stri
 
 /** `POST /v1/conversations/{id}/items`: appended after every item already there. */
 export async function createItems(svc: Services, caller: Caller, id: string, body: CreateItemsBody): Promise<ItemList> {
-  await load(svc, caller, id);
+  if (!isConversationId(id)) throw conversationNotFound(id);
   const items = toConversationItems(await resolveReferences(svc, caller, body.items), 'items');
-  const taken = await svc.conversations.existingItemIds(id, items.map((item) => item.id as string));
+  const [, taken] = await Promise.all([load(svc, caller, id), svc.conversations.existingItemIds(id, items.map((item) => item.id as string))]);
   checkItemIds(items, 'items', taken);
   if (!(await svc.conversations.append(id, caller.principal, items))) throw conversationNotFound(id);
   return itemList(items, false);
