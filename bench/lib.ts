@@ -4,7 +4,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -279,7 +279,8 @@ export function table(head: string[], rows: Array<Array<string | number>>): stri
 
 export function machine(): string {
   const c = cpus();
-  return `Node ${process.version}, ${c[0]?.model.trim() ?? 'unknown CPU'}, ${c.length} cores`;
+  // The load average says how busy the machine was with other work when the figures were taken.
+  return `Node ${process.version}, ${c[0]?.model.trim() ?? 'unknown CPU'}, ${c.length} cores, load average ${loadavg()[0]!.toFixed(1)} at the start`;
 }
 
 /** A measured section of docs/benchmarks.md: its heading and body (markdown). */

@@ -15,11 +15,12 @@
 // sequence numbers, then the items are written. Concurrent appends thus get disjoint ranges and
 // a total order; a reader may briefly see a later range before an earlier one is written.
 // Conversations do not expire (no TTL), as OpenAI's: they live until deleted.
+import { batchGetChunks, batchWriteChunks, chunk, deletePartition } from './dynamo-batch.ts';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand,
+  DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import type { ConversationStore, ItemPage, ItemPageQuery, StoredConversation } from '../ports.ts';
@@ -268,56 +269,22 @@ export class DynamoConversationStore implements ConversationStore {
     }));
   }
 
-  private async batchGet(keys: Key[]): Promise<Item[]> {
-    const chunks: Key[][] = [];
-    for (let i = 0; i < keys.length; i += BATCH_GET_KEYS) chunks.push(keys.slice(i, i + BATCH_GET_KEYS));
-    const results = await Promise.all(chunks.map(async (chunk) => {
-      const got: Item[] = [];
-      let pending: Item[] = chunk;
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > 0) await backoff(attempt);
-        const out = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }));
-        got.push(...(out.Responses?.[this.tableName] ?? []));
-        pending = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-      }
-      return got;
-    }));
-    return results.flat();
+  private batchGet(keys: Key[]): Promise<Item[]> {
+    return batchGetChunks(this.doc, this.tableName, chunk(keys, BATCH_GET_KEYS));
   }
 
-  private async batchWrite(requests: Item[]): Promise<void> {
-    const chunks: Item[][] = [];
-    for (let i = 0; i < requests.length; i += BATCH_WRITE_ITEMS) chunks.push(requests.slice(i, i + BATCH_WRITE_ITEMS));
-    await Promise.all(chunks.map(async (chunk) => {
-      let pending: Item[] = chunk;
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > 0) await backoff(attempt);
-        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending as any } }));
-        pending = out.UnprocessedItems?.[this.tableName] ?? [];
-      }
-    }));
+  private batchWrite(requests: Item[]): Promise<void> {
+    return batchWriteChunks(this.doc, this.tableName, chunk(requests, BATCH_WRITE_ITEMS));
   }
 
   private deleteKeys(keys: Key[]): Promise<void> {
     return this.batchWrite(keys.map(({ pk, sk }) => ({ DeleteRequest: { Key: { pk, sk } } })));
   }
 
-  private async deletePartition(id: string): Promise<void> {
-    let startKey: Item | undefined;
-    do {
-      const page = await this.doc.send(new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': id },
-        ProjectionExpression: 'pk, sk',
-        ConsistentRead: true,
-        ExclusiveStartKey: startKey,
-      }));
-      startKey = page.LastEvaluatedKey;
-      await this.deleteKeys((page.Items ?? []) as Key[]);
-    } while (startKey);
+  private deletePartition(id: string): Promise<void> {
+    return deletePartition(this.doc, this.tableName, id);
   }
 }
 
+
 const seqOf = (sk: string) => Number(sk.slice(2));
-const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));

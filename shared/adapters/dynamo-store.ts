@@ -18,9 +18,10 @@ import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand,
+  DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
+import { batchGetChunks, batchWriteChunks, chunk, deletePartition } from './dynamo-batch.ts';
 import type { Clock, NewStoredResponse, ResponseStore, StoredResponse, UpdateOptions } from '../ports.ts';
 import { systemClock } from '../ports.ts';
 import { TERMINAL_STATUSES, type InputItem, type ResponseObject, type ResponseStatus, type StreamEvent } from '../protocol/types.ts';
@@ -437,56 +438,23 @@ export class DynamoResponseStore implements ResponseStore {
   // ── batches ──────────────────────────────────────────────────────────────
 
   /** BatchGetItem in parallel chunks; retrying UnprocessedKeys is the one extra round trip allowed. */
-  private async batchGet(keys: Key[]): Promise<Item[]> {
+  private batchGet(keys: Key[]): Promise<Item[]> {
     const unique = [...new Map(keys.map((k) => [`${k.pk}\n${k.sk}`, k])).values()];
-    const chunks = chunk(unique, BATCH_GET_KEYS, BATCH_GET_BYTES, (k) => (k.sk === META_SK ? 4_000 : PART_BYTES));
-    const results = await Promise.all(chunks.map(async (chunkKeys) => {
-      const got: Item[] = [];
-      let pending: Item[] = chunkKeys;
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > 0) await backoff(attempt);
-        const out = await this.doc.send(new BatchGetCommand({
-          RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
-        }));
-        got.push(...(out.Responses?.[this.tableName] ?? []));
-        pending = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-      }
-      return got;
-    }));
-    return results.flat();
+    return batchGetChunks(this.doc, this.tableName, chunk(unique, BATCH_GET_KEYS, BATCH_GET_BYTES, (k) => (k.sk === META_SK ? 4_000 : PART_BYTES)));
   }
 
   /** BatchWriteItem in parallel chunks of <= 25, retrying UnprocessedItems. */
-  private async batchWrite(requests: Item[]): Promise<void> {
+  private batchWrite(requests: Item[]): Promise<void> {
     const size = (r: Item) => (r.PutRequest?.Item?.blob?.length ?? 0) + 100;
-    await Promise.all(chunk(requests, BATCH_WRITE_ITEMS, BATCH_WRITE_BYTES, size).map(async (reqs) => {
-      let pending: Item[] = reqs;
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > 0) await backoff(attempt);
-        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending as any } }));
-        pending = out.UnprocessedItems?.[this.tableName] ?? [];
-      }
-    }));
+    return batchWriteChunks(this.doc, this.tableName, chunk(requests, BATCH_WRITE_ITEMS, BATCH_WRITE_BYTES, size));
   }
 
   private deleteKeys(keys: Key[]): Promise<void> {
     return this.batchWrite(keys.map(({ pk, sk }) => ({ DeleteRequest: { Key: { pk, sk } } })));
   }
 
-  private async deletePartition(id: string): Promise<void> {
-    let startKey: Item | undefined;
-    do {
-      const page = await this.doc.send(new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': id },
-        ProjectionExpression: 'pk, sk',
-        ConsistentRead: true,
-        ExclusiveStartKey: startKey,
-      }));
-      startKey = page.LastEvaluatedKey;
-      await this.deleteKeys((page.Items ?? []) as Key[]);
-    } while (startKey);
+  private deletePartition(id: string): Promise<void> {
+    return deletePartition(this.doc, this.tableName, id);
   }
 
   private expiryOf(response: ResponseObject): number | null {
@@ -592,21 +560,7 @@ function parseRef(ref: string): Ref {
   return out;
 }
 
-function chunk<T>(xs: T[], maxCount: number, maxBytes: number, size: (x: T) => number): T[][] {
-  const out: T[][] = [];
-  let cur: T[] = [];
-  let bytes = 0;
-  for (const x of xs) {
-    const s = size(x);
-    if (cur.length > 0 && (cur.length >= maxCount || bytes + s > maxBytes)) { out.push(cur); cur = []; bytes = 0; }
-    cur.push(x);
-    bytes += s;
-  }
-  if (cur.length > 0) out.push(cur);
-  return out;
-}
 
-const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
 
 // ── round-trip counting (benchmarks, tests) ────────────────────────────────
 

@@ -161,10 +161,19 @@ export async function createResponse(svc: Services, caller: Caller, req: CreateR
  * stays in_progress, and the sweeper marks it failed.
  */
 async function persistFinal(svc: Services, response: ResponseObject): Promise<void> {
-  try {
-    await svc.store.update(response.id, response, { from: ['in_progress'] });
-  } catch (err) {
-    console.error(JSON.stringify({ level: 'error', msg: 'could not store the final response', id: response.id, error: String(err) }));
+  // A short DynamoDB outage is ridden out (about 1.5 s of retries) before giving up on it.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await svc.store.update(response.id, response, { from: ['in_progress'] });
+      return;
+    } catch (err) {
+      if (attempt < 4) {
+        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+        continue;
+      }
+      console.error(JSON.stringify({ level: 'error', msg: 'could not store the final response', id: response.id, error: String(err) }));
+      return;
+    }
   }
 }
 

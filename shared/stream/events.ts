@@ -1,6 +1,7 @@
 // Builders for the Responses stream events we emit, with every field OpenAI sends (minus
 // `obfuscation`), in OpenAI's field order. Plain literals: these run once per streamed token.
 import { outputTextOf } from '../protocol/response.ts';
+import { usageChatToResponses } from '../translate/usage.ts';
 import type { ChatUsage, OutputItem, ResponseObject, StreamEvent, Usage } from '../protocol/types.ts';
 
 type Part = Record<string, unknown> & { type: string };
@@ -68,18 +69,8 @@ export function snapshotOf(response: ResponseObject): ResponseObject {
   return copy;
 }
 
-/** Chat usage -> Responses usage; missing counts are 0. */
-export function mapUsage(u: ChatUsage): Usage {
-  const input = u.prompt_tokens ?? 0;
-  const output = u.completion_tokens ?? 0;
-  return {
-    input_tokens: input,
-    output_tokens: output,
-    total_tokens: u.total_tokens ?? input + output,
-    input_tokens_details: { cached_tokens: u.prompt_tokens_details?.cached_tokens ?? 0 },
-    output_tokens_details: { reasoning_tokens: u.completion_tokens_details?.reasoning_tokens ?? 0 },
-  };
-}
+/** Chat usage -> Responses usage: the translation layer's one definition. */
+export const mapUsage = (u: ChatUsage): Usage => usageChatToResponses(u)!;
 
 /** The terminal lifecycle event for a finished status. Cancelled has no event of its own: see replay.ts. */
 export function terminalType(status: ResponseObject['status']): LifecycleType | null {
