@@ -4,6 +4,7 @@
 // `conversationId`). The backend is a Chat Completions server (Ollama / vLLM style) scripted to
 // call the tool when the conversation has no tool result yet, and to answer from the result after.
 import OpenAI from 'openai';
+import { conformingFetch } from '../helpers/conformance.ts';
 import { Agent, OpenAIConversationsSession, run, setDefaultOpenAIClient, setOpenAIAPI, setTracingDisabled, tool } from '@openai/agents';
 import { z } from 'zod';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -20,7 +21,7 @@ beforeAll(async () => {
     ],
   });
   // What the README tells users to do: the SDK's default client is an OpenAI client on our URL.
-  setDefaultOpenAIClient(new OpenAI({ baseURL: sys.base, apiKey: 'unused', maxRetries: 0 }));
+  setDefaultOpenAIClient(new OpenAI({ baseURL: sys.base, apiKey: 'unused', maxRetries: 0, fetch: conformingFetch }));
   setOpenAIAPI('responses');
   setTracingDisabled(true); // traces would go to OpenAI's tracing endpoint
 });
@@ -89,7 +90,7 @@ describe.each(backends)('Agents SDK over $name', ({ model, upstream }) => {
     expect(second.at(-1)).toEqual({ role: 'tool', tool_call_id: call!.id, content: JSON.stringify({ city: 'Paris', tempC: 21 }) });
 
     // Both turns are stored responses; the last one holds the answer.
-    const client = new OpenAI({ baseURL: sys.base, apiKey: 'unused', maxRetries: 0 });
+    const client = new OpenAI({ baseURL: sys.base, apiKey: 'unused', maxRetries: 0, fetch: conformingFetch });
     const stored = await client.responses.retrieve(result.lastResponseId!);
     expect(stored.output_text).toBe('It is 21°C in Paris.');
   });
@@ -134,7 +135,7 @@ describe.each(backends)('Agents SDK over $name', ({ model, upstream }) => {
     expect(followUp[4]).toEqual({ role: 'assistant', content: 'It is 21°C in Paris.' });
     expect(followUp[5]).toEqual({ role: 'user', content: 'And what did I ask you first?' });
 
-    const client = new OpenAI({ baseURL: sys.base, apiKey: 'unused', maxRetries: 0 });
+    const client = new OpenAI({ baseURL: sys.base, apiKey: 'unused', maxRetries: 0, fetch: conformingFetch });
     const stored = await client.responses.retrieve(second.lastResponseId!);
     expect(stored.previous_response_id).toBe(first.lastResponseId);
   });
@@ -172,7 +173,7 @@ describe.each(backends)('Agents SDK over $name', ({ model, upstream }) => {
     expect(followUp[4]).toEqual({ role: 'assistant', content: 'It is 21°C in Paris.' });
 
     // Both runs' items are in the conversation, in order.
-    const client = new OpenAI({ baseURL: sys.base, apiKey: 'unused', maxRetries: 0 });
+    const client = new OpenAI({ baseURL: sys.base, apiKey: 'unused', maxRetries: 0, fetch: conformingFetch });
     const items: any[] = [];
     for await (const item of client.conversations.items.list(conversationId, { order: 'asc' })) items.push(item);
     expect(items.map((i) => (i.type === 'message' ? `${i.role}` : i.type))).toEqual([
@@ -184,7 +185,7 @@ describe.each(backends)('Agents SDK over $name', ({ model, upstream }) => {
   });
 
   it('runs a tool loop in a server-side conversation (conversationId)', async () => {
-    const client = new OpenAI({ baseURL: sys.base, apiKey: 'unused', maxRetries: 0 });
+    const client = new OpenAI({ baseURL: sys.base, apiKey: 'unused', maxRetries: 0, fetch: conformingFetch });
     const { id } = await client.conversations.create();
     const first = await run(agent, "What's the weather in Tokyo?", { conversationId: id });
     expect(first.finalOutput).toBe('It is 17°C in Tokyo.');

@@ -1,3 +1,4 @@
+import { conformingFetch } from '../helpers/conformance.ts';
 // The Vercel AI SDK (`ai` with `@ai-sdk/openai`) pointed at the gateway. `openai(model)` is the
 // provider's Responses model, so every call here goes through /v1/responses; the backend is a
 // Chat Completions server (Ollama style) scripted by the tests.
@@ -16,7 +17,7 @@ let seen: number;
 beforeAll(async () => {
   sys = await startSystem({ upstreams: [{ flavor: 'ollama', models: ['llama3.2:latest'] }] });
   upstream = sys.upstreams[0]!;
-  openai = createOpenAI({ baseURL: sys.base, apiKey: 'unused' });
+  openai = createOpenAI({ baseURL: sys.base, apiKey: 'unused', fetch: conformingFetch });
 });
 afterAll(() => sys.close());
 beforeEach(() => {

@@ -2,6 +2,7 @@
 // formats and tools, `responses.stream` over reasoning and tool calls (and the round trip that
 // follows), and `inputItems.list` auto-pagination over more than one page.
 import OpenAI from 'openai';
+import { conformingFetch } from '../helpers/conformance.ts';
 import { zodResponsesFunction, zodTextFormat } from 'openai/helpers/zod';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { z } from 'zod';
@@ -19,7 +20,7 @@ beforeAll(async () => {
       { flavor: 'vllm', models: ['Qwen/Qwen3-8B'] },
     ],
   });
-  client = new OpenAI({ baseURL: sys.base, apiKey: 'unused', maxRetries: 0 });
+  client = new OpenAI({ baseURL: sys.base, apiKey: 'unused', maxRetries: 0, fetch: conformingFetch });
 });
 afterAll(() => sys.close());
 
@@ -136,7 +137,7 @@ describe.each(backends)('openai SDK extras over $name', ({ model, upstream }) =>
     process.env.OPENAI_API_KEY = 'unused';
     let envClient: OpenAI;
     try {
-      envClient = new OpenAI({ maxRetries: 0 });
+      envClient = new OpenAI({ maxRetries: 0, fetch: conformingFetch });
     } finally {
       if (saved.base === undefined) delete process.env.OPENAI_BASE_URL; else process.env.OPENAI_BASE_URL = saved.base;
       if (saved.key === undefined) delete process.env.OPENAI_API_KEY; else process.env.OPENAI_API_KEY = saved.key;

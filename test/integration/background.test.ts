@@ -282,6 +282,28 @@ describe('faults', () => {
     expect(events.at(-1)!.event).toBe('response.failed');
   });
 
+  it('a job near the Lambda time limit ends failed with a clear error, never stuck', async () => {
+    // The worker's Lambda entry point, given a context with 31 s left: it keeps a 30 s margin,
+    // so it must stop the upstream after about 1 s and finish the response as failed.
+    const { handler: worker } = await import('../../functions/worker/handler.ts');
+    const id = newId('resp');
+    const response = newResponseObject({ id, model, createdAt: Math.floor(Date.now() / 1000), status: 'queued', request: { background: true } });
+    // As the API leaves it: queued, with response.created and response.queued logged.
+    await sys.gw.svc.store.create({ id, owner: 'default', response, input: [], endpoint: null, updatedAt: Date.now(), expiresAt: null, lastSeq: 1 }, null);
+    const { ChatStreamTranslator } = await import('../../shared/stream/index.ts');
+    const opening = new ChatStreamTranslator({ response });
+    await sys.gw.svc.store.appendEvents(id, [...opening.created(), ...opening.queued()], response.created_at);
+    up.script({ text: 'z'.repeat(600), chunkSize: 1, chunkDelayMs: 10 });
+    const result = await worker({ action: 'run', responseId: id, executionId: `exec-${id}` }, { getRemainingTimeInMillis: () => 31_000 });
+    expect(result.status).toBe('failed');
+    const final = await retrieve(id);
+    expect(final.status).toBe('failed');
+    expect(final.error.message).toMatch(/time limit of its worker \(15 minutes\)/);
+    const events = await replay(id);
+    expect(events.at(-1)!.event).toBe('response.failed');
+    expect(up.requests.filter((r) => r.path === '/v1/chat/completions').at(-1)!.aborted).toBe(true);
+  });
+
   it('an unknown model is a 404 at create time, not a failed job', async () => {
     const res = await postJson(`${sys.base}/responses`, { model: 'ghost', input: 'x', background: true });
     expect(res.status).toBe(404);
