@@ -24,7 +24,8 @@ async function underStreams(name: string, child: Child, url: string, body: () =>
   const ms = performance.now() - t0;
   clearInterval(sampler);
   const complete = r.results.filter((x) => x.status === 200 && x.marks.length === 100).length;
-  // Streams overlapped when each one's first delta came before the earliest end.
+  // Streams overlapped when each one's first delta came before the earliest end (all 200 are sent
+  // at once, so times from each one's send are times from the start).
   const firstEnd = Math.min(...r.results.map((x) => x.end));
   const maxOpen = r.results.filter((x) => x.marks[0]! < firstEnd).length;
   return { name, idle, peakSampled: Math.max(peakSampled, memMiB(child.pid).rss), hwm: memMiB(child.pid).hwm, maxOpen, complete, ms };

@@ -2,7 +2,13 @@ import middy from '@middy/core';
 import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import type { FunctionUrlEvent, HandlerResponse } from './event.ts';
 import { errorResponse, route } from './routes.ts';
-import { getServices } from './services.ts';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SfnLauncher } from '../../shared/adapters/sfn-launcher.ts';
+import { getServices, useLauncher } from './services.ts';
+
+// On Lambda, background jobs start as Step Functions executions (the local server injects its own
+// services, with the local workflow runner, before any request).
+useLauncher((env) => new SfnLauncher(new SFNClient({}), env.STATE_MACHINE_ARN ?? ''));
 
 // The one API handler: a Lambda Function URL in RESPONSE_STREAM mode, and, unchanged, the local
 // server (functions/local provides the `awslambda` streaming globals it needs).

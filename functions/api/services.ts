@@ -11,8 +11,6 @@ import { DynamoSlotStore } from '../../shared/adapters/dynamo-slots.ts';
 import { systemClock } from '../../shared/ports.ts';
 import type { Services } from '../../shared/service/context.ts';
 import type { BackgroundLauncher } from '../../shared/ports.ts';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { SfnLauncher } from '../../shared/adapters/sfn-launcher.ts';
 import { withSecretParameters } from '../../shared/adapters/secrets.ts';
 
 // Services are built once per process (a Lambda cold start, or the local server's start) and
@@ -40,6 +38,19 @@ export function buildServices(
 
 let current: Promise<Services> | undefined;
 
+/**
+ * Only the API starts and stops workflows: it registers the Step Functions launcher in its entry
+ * module, so the worker's and sweeper's bundles carry no Step Functions client.
+ */
+let awsLauncher: (env: NodeJS.ProcessEnv) => BackgroundLauncher = () => ({
+  start: () => Promise.reject(new Error('this function does not start background jobs')),
+  stop: () => Promise.resolve(),
+});
+
+export function useLauncher(factory: (env: NodeJS.ProcessEnv) => BackgroundLauncher): void {
+  awsLauncher = factory;
+}
+
 /** The local server (and tests) inject their own; on Lambda they come from the environment. */
 export function setServices(svc: Services): void {
   current = Promise.resolve(svc);
@@ -56,6 +67,5 @@ async function servicesFromEnv(): Promise<Services> {
   const env = await withSecretParameters();
   const yaml = env.CONFIG_YAML ?? readFileSync(env.NOMYO_ROUTER_CONFIG_PATH ?? 'config.yaml', 'utf8');
   const dynamo = new DynamoDBClient(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {});
-  const stateMachineArn = env.STATE_MACHINE_ARN ?? '';
-  return buildServices(parseConfig(yaml, env), dynamo, env.RESPONSES_TABLE ?? 'responses', () => new SfnLauncher(new SFNClient({}), stateMachineArn));
+  return buildServices(parseConfig(yaml, env), dynamo, env.RESPONSES_TABLE ?? 'responses', () => awsLauncher(env));
 }

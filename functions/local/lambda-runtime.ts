@@ -40,9 +40,9 @@ export class LocalResponseStream extends Writable {
   }
 
   /**
-   * What is written in one tick leaves in one socket write: the head with the first body bytes,
-   * a JSON body with its end, the events of one upstream read together. One write per piece
-   * was the largest CPU cost of a small answer (a syscall each).
+   * What is written in one tick leaves in one socket write: the head (which middy's empty first
+   * write would otherwise send alone) with the body and its end, the events of one upstream read
+   * together. A JSON answer took 3 socket writes, now 1 (docs/benchmarks.md, "Hot spots removed").
    */
   private corkTick(): void {
     if (this.corked) return;
