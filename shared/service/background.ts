@@ -7,7 +7,7 @@ import { ApiError } from '../protocol/errors.ts';
 import { chatPath } from './chat-path.ts';
 import { nativePath } from './native-path.ts';
 import type { Services } from './context.ts';
-import type { Job } from './create.ts';
+import { historyOf, type Job } from './create.ts';
 import { appendTurn } from './conversations.ts';
 
 // Background responses. The API stores a `queued` record and its first two events, then starts
@@ -74,8 +74,7 @@ export async function runBackground(svc: Services, input: RunInput): Promise<{ s
     return { status: 'failed' };
   }
   const chain = rec.response.previous_response_id ? (await svc.store.getChain(rec.response.previous_response_id, rec.owner)) ?? [] : [];
-  const { outputItemsToInputItems } = await import('../translate/index.ts');
-  const history = loaded?.items ?? chain.flatMap((r) => [...r.input, ...outputItemsToInputItems(r.response.output)]);
+  const history = loaded?.items ?? historyOf(chain);
   const abort = new AbortController();
   const deadline = input.deadlineMs ? setTimeout(() => abort.abort(new UpstreamError(
     'The background job reached the time limit of its worker (15 minutes) and was stopped.', 0, 'aborted',

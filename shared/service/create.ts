@@ -56,7 +56,7 @@ export async function createResponse(svc: Services, caller: Caller, req: CreateR
     conversation ? conversationHistory(svc, caller.principal, conversation) : null,
   ]);
   const parent = chain.at(-1) ?? null;
-  const history = conversationItems ?? chain.flatMap((rec) => [...rec.input, ...outputItemsToInputItems(rec.response.output)]);
+  const history = conversationItems ?? historyOf(chain);
   const id = newId('resp');
   const ids = itemIdsFor(id);
   const input = normalizeInputItems(await resolveItemReferences(svc, caller, req.input), ids);
@@ -175,6 +175,11 @@ async function persistFinal(svc: Services, response: ResponseObject): Promise<vo
       return;
     }
   }
+}
+
+/** What a chain of stored responses was, as input items: each turn's input, then its output. */
+export function historyOf(chain: readonly StoredResponse[]): InputItem[] {
+  return chain.flatMap((rec) => [...rec.input, ...outputItemsToInputItems(rec.response.output)]);
 }
 
 async function loadChain(svc: Services, caller: Caller, id: string): Promise<StoredResponse[]> {
