@@ -1,9 +1,11 @@
 // Before/after of a change, in one run: the same server script from two source trees, side by
 // side against one fake upstream, batches alternating A, B, A, B... so machine noise hits both.
 // Prints the gateway's CPU per non-stream request and per streamed event for each tree.
-// Run: npx tsx bench/ab.ts --before <tree> [--after <tree>] [--entry bench/gateway-memslots.ts] [--rounds 20] [--requests 250] [--streams 4]
-//   A tree is a copy of the repository (node_modules may be a symlink). The default entry is the
-//   bench variant with slot leases in memory, so the figures are the gateway's own code.
+// Run: npx tsx bench/ab.ts --before <tree> [--after <tree>] [--entry functions/local/main.ts] [--rounds 20] [--requests 250] [--streams 4]
+//   A tree is a copy of the repository (node_modules may be a symlink). The default entry is
+//   npm start's (functions/local/main.ts) with no concurrency limit (GATEWAY_CONFIG): no slot
+//   lease and, store off, no DynamoDB write per request, so the figures are the gateway's own code.
+//   (A tree from before `max_concurrent_connections: 0` was accepted refuses that config.)
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { GATEWAY_CONFIG, ROOT, cpuMs, f, load, median, spawnGateway, spawnUpstream, type Child } from './lib.ts';
@@ -14,7 +16,7 @@ const arg = (name: string, dflt?: string) => (args.includes(name) ? args[args.in
 const before = arg('--before');
 if (!before) throw new Error('usage: npx tsx bench/ab.ts --before <tree> [--after <tree>] [--entry <script>] [--rounds N]');
 const after = arg('--after', ROOT)!;
-const entry = arg('--entry', 'bench/gateway-memslots.ts');
+const entry = arg('--entry', 'functions/local/main.ts')!;
 const rounds = Number(arg('--rounds', '20'));
 const requests = Number(arg('--requests', '250'));
 const streams = Number(arg('--streams', '4'));

@@ -1,12 +1,13 @@
 // Added latency of the gateway versus calling the upstream directly, in one run against the same
-// fake upstream (its own process), the gateway being `npm start` in its own process.
+// fake upstream (its own process), the gateway being `npm start` in its own process: with no
+// concurrency limit (no slot lease), and with a limit (every request takes and frees a lease).
 //   non-stream: p50 / p99 / throughput at 1, 16 and 64 concurrent keep-alive clients, store off
 //   and on, gateway (POST /v1/responses) vs direct (POST /v1/chat/completions, same model, same
-//   answer); the three alternate in short slices so drift hits them alike.
+//   answer); the modes alternate in short slices so drift hits them alike.
 //   streaming: time to first byte, to the first text delta, to the end, and the added delay per
 //   event (50 deltas 2 ms apart), gateway vs direct.
 // Run: npx tsx bench/latency.ts [--quick]
-import { GATEWAY_CONFIG, f, isMain, load, machine, median, quantile, request, spawnGateway, spawnUpstream, table, type Section, type Timed } from './lib.ts';
+import { GATEWAY_CONFIG, LIMITED_CONFIG, f, isMain, load, machine, median, quantile, request, spawnGateway, spawnUpstream, table, type Section, type Timed } from './lib.ts';
 import http from 'node:http';
 
 const quick = process.argv.includes('--quick');
@@ -29,13 +30,13 @@ interface Mode { name: string; url: string; body: () => string }
 export async function run(): Promise<Section> {
   const up = await spawnUpstream();
   const gw = await spawnGateway({ upstreamUrl: up.url, extraConfig: GATEWAY_CONFIG });
-  const mem = await spawnGateway({ upstreamUrl: up.url, extraConfig: GATEWAY_CONFIG, entry: 'bench/gateway-memslots.ts' });
+  const limited = await spawnGateway({ upstreamUrl: up.url, extraConfig: LIMITED_CONFIG });
   try {
     const modes: Mode[] = [
       { name: 'direct', url: `${up.url}/v1/chat/completions`, body: () => directBody('chat') },
       { name: 'gateway, store off', url: `${gw.url}/v1/responses`, body: () => gatewayBody('chat', false) },
       { name: 'gateway, store on', url: `${gw.url}/v1/responses`, body: () => gatewayBody('chat', true) },
-      { name: 'bench variant (leases in memory), store off', url: `${mem.url}/v1/responses`, body: () => gatewayBody('chat', false) },
+      { name: 'gateway, with a limit (leases), store off', url: `${limited.url}/v1/responses`, body: () => gatewayBody('chat', false) },
     ];
     // Warm-up: JIT, the model list, dynalite's table, keep-alive sockets.
     for (const m of modes) await load({ concurrency: 16, maxRequests: 2000, maxMs: 2000, url: m.url, body: m.body });
@@ -70,12 +71,12 @@ export async function run(): Promise<Section> {
       console.error(`latency: concurrency ${c} done`);
     }
 
-    // Streaming, one client at a time, the three modes interleaved.
+    // Streaming, one client at a time, the modes interleaved.
     const streamModes: Mode[] = [
       { name: 'direct', url: `${up.url}/v1/chat/completions`, body: () => directBody('s50x2', true) },
       { name: 'gateway, store off', url: `${gw.url}/v1/responses`, body: () => gatewayBody('s50x2', false, true) },
       { name: 'gateway, store on', url: `${gw.url}/v1/responses`, body: () => gatewayBody('s50x2', true, true) },
-      { name: 'bench variant, store off', url: `${mem.url}/v1/responses`, body: () => gatewayBody('s50x2', false, true) },
+      { name: 'gateway, with a limit (leases), store off', url: `${limited.url}/v1/responses`, body: () => gatewayBody('s50x2', false, true) },
     ];
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const runs = new Map<string, Timed[]>(streamModes.map((m) => [m.name, []]));
@@ -116,17 +117,19 @@ export async function run(): Promise<Section> {
 
     const body = [
       `Command: \`npx tsx bench/latency.ts\` (also part of \`npm run bench\`). ${machine()}; the load generator,`,
-      'the gateway (`node --import tsx functions/local/main.ts`, as `npm start` runs it, dynalite on LevelDB in a temp',
-      '`DATA_DIR`) and the fake Ollama upstream (`bench/upstream.ts`) are three processes on 127.0.0.1, so at 16 and 64',
-      'clients they share the cores. The load generator is our own keep-alive loop (`bench/lib.ts`: N clients, each',
-      'sending its next request when the previous one ended), the equivalent of autocannon\'s default mode. *Direct* is',
-      'POST /v1/chat/completions on the fake upstream; *gateway* is POST /v1/responses with the same prompt through the',
-      'translated path to the same upstream (answer: 60 words, about 330 characters). The modes alternate in',
-      `${SLICE_MS} ms slices, ${ROUNDS} rounds each, after a warm-up; latencies are per request, in ms. Config:`,
-      `\`${GATEWAY_CONFIG}\` (enough slots that no request waits for one). Every request of npm start takes and releases`,
-      'a concurrency slot with two conditional writes to dynalite, inside the gateway process; store on adds the',
-      'PutItem of the response. The bench variant (`bench/gateway-memslots.ts`) keeps the slots in memory instead: the',
-      'gateway\'s own overhead without those writes.',
+      'the two gateways (`node --import tsx functions/local/main.ts`, as `npm start` runs it, each with dynalite on',
+      'LevelDB in a temp `DATA_DIR`) and the fake Ollama upstream (`bench/upstream.ts`) are separate processes on',
+      '127.0.0.1 (a gateway not being measured sits idle), so at 16 and 64 clients they share the cores. The load',
+      'generator is our own keep-alive loop (`bench/lib.ts`: N clients, each sending its next request when the previous',
+      'one ended), the equivalent of autocannon\'s default mode. *Direct* is POST /v1/chat/completions on the fake',
+      'upstream; *gateway* is POST /v1/responses with the same prompt through the translated path to the same upstream',
+      `(answer: 60 words, about 330 characters). The modes alternate in ${SLICE_MS} ms slices, ${ROUNDS} rounds each, after a`,
+      'warm-up; latencies are per request, in ms. *Gateway, store off / on* is npm start with no concurrency limit',
+      `(\`${GATEWAY_CONFIG}\`): no slot lease is taken, so with store off nothing is written to DynamoDB per request;`,
+      'store on adds the PutItem of the response (dynalite, inside the gateway process). *Gateway, with a limit* is a',
+      `second npm start with \`${LIMITED_CONFIG}\` (enough slots that no request waits for one): every request takes`,
+      'and releases a concurrency slot, two conditional writes (PutItem, DeleteItem) to dynalite inside the gateway',
+      'process.',
       '',
       table(['clients', 'mode', 'requests', 'errors', 'p50 ms', 'p99 ms', 'req/s', 'added p50 ms', 'added p99 ms', 'p50 gw/direct', 'p99 gw/direct', 'throughput gw/direct'], rows),
       '',
@@ -134,14 +137,15 @@ export async function run(): Promise<Section> {
       'one-word deltas 2 ms apart (then its finish and usage chunks). Medians in ms. "Arrival of each delta" is, per delta',
       'index, the median arrival time through the gateway minus the median arrival time direct: the delay the gateway',
       'adds to each event. A stored stream writes its in_progress record before the first byte, so its first byte waits',
-      'for that PutItem.',
+      'for that PutItem; with a limit, the slot is taken (a PutItem) before the upstream is called, so the first byte',
+      'waits for that write too.',
       '',
       table(['mode', 'measure', 'direct', 'gateway', 'added', 'gateway/direct'], srows),
     ].join('\n');
     return { heading: '## Overhead versus calling the upstream directly', body, summary };
   } finally {
     await gw.stop();
-    await mem.stop();
+    await limited.stop();
     await up.stop();
   }
 }

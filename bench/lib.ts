@@ -11,10 +11,17 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
- * Config of the gateway under test: slots enough that no request of a bench waits for one (a
- * bench measures overhead, not the concurrency limit), everything else as in npm start.
+ * Config of the gateway under test: npm start with no concurrency limit, so no request takes a
+ * slot lease and, with store off, nothing is written to DynamoDB (dynalite) per request.
  */
-export const GATEWAY_CONFIG = 'max_concurrent_connections: 256';
+export const GATEWAY_CONFIG = 'max_concurrent_connections: 0';
+
+/**
+ * npm start with a concurrency limit high enough that no request of a bench waits for a slot (a
+ * bench measures overhead, not the limit): every request takes and frees a slot lease, two
+ * conditional DynamoDB writes (PutItem, DeleteItem) into the dynalite of the same process.
+ */
+export const LIMITED_CONFIG = 'max_concurrent_connections: 256';
 
 // ── child processes ──────────────────────────────────────────────────────────
 

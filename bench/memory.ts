@@ -1,8 +1,9 @@
 // Peak RSS of the local server under 200 concurrent streams: `npm start` in its own process, its
 // VmRSS sampled every 50 ms and its VmHWM (the kernel's peak) read at the end, while 200 clients
-// hold streams open at once (100 deltas 100 ms apart each, about 10 s). Store on (the default, with
-// dynalite in the process) and store off, each in a fresh process; the minimal proxy
-// (bench/minimal-proxy.ts) under the same 200 streams is the baseline.
+// hold streams open at once (100 deltas 100 ms apart each, about 10 s). npm start runs with no
+// concurrency limit (GATEWAY_CONFIG: no slot lease). Store on (the default, with dynalite in the
+// process) and store off, each in a fresh process; the minimal proxy (bench/minimal-proxy.ts) under
+// the same 200 streams is the baseline.
 // Run: npx tsx bench/memory.ts
 import { GATEWAY_CONFIG, f, isMain, load, machine, memMiB, spawnGateway, spawnUpstream, sleep, table, type Child, type Section } from './lib.ts';
 import { directBody, gatewayBody, isDirectDelta, isGatewayDelta } from './latency.ts';
@@ -60,7 +61,8 @@ export async function run(): Promise<Section> {
   ]);
   const body = [
     `Command: \`npx tsx bench/memory.ts\` (also part of \`npm run bench\`). ${machine()}. Each server is a fresh process`,
-    '(`node --import tsx ...`, so the TypeScript loader is part of every figure); after a warm-up of 8 streams its',
+    `(\`node --import tsx ...\`, so the TypeScript loader is part of every figure; npm start with \`${GATEWAY_CONFIG}\`,`,
+    'no concurrency limit, so no slot lease is held per stream); after a warm-up of 8 streams its',
     `RSS is read idle, then ${STREAMS} clients each open one stream at the same moment (the upstream: 100 one-word deltas`,
     '100 ms apart, 10 s a stream); RSS is sampled every 50 ms and the peak is the kernel\'s VmHWM at the end. "Overlapping" counts the',
     'streams whose first delta arrived before the first stream ended. "Complete" streams have all 100 deltas.',

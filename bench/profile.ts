@@ -1,14 +1,16 @@
 // Where the gateway's CPU goes: `npm start` under `node --cpu-prof`, driven with non-stream or
 // streamed requests, then the profile's self time grouped by function and by file.
-// Run: npx tsx bench/profile.ts [--stream] [--store] [--memslots] [--requests N] [--top N] [--keep]
-//   --memslots profiles bench/gateway-memslots.ts (slot leases in memory) instead of npm start.
+// Run: npx tsx bench/profile.ts [--stream] [--store] [--limit] [--requests N] [--top N] [--keep]
+//   By default npm start runs with no concurrency limit (GATEWAY_CONFIG: no slot lease, so with
+//   store off no DynamoDB write per request); --limit gives it one (LIMITED_CONFIG), so every
+//   request takes and frees a slot lease (PutItem + DeleteItem into the in-process dynalite).
 //   --keep leaves the .cpuprofile (open it in Chrome DevTools or speedscope) and prints its path.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gatewayBody, isGatewayDelta } from './latency.ts';
-import { GATEWAY_CONFIG, ROOT, f, isMain, load, spawnGateway, spawnUpstream } from './lib.ts';
+import { GATEWAY_CONFIG, LIMITED_CONFIG, ROOT, f, isMain, load, spawnGateway, spawnUpstream } from './lib.ts';
 
 
 interface CpuProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
@@ -90,7 +92,7 @@ if (isMain(import.meta.url)) {
   const args = process.argv.slice(2);
   const num = (flag: string, dflt: number) => (args.includes(flag) ? Number(args[args.indexOf(flag) + 1]) : dflt);
   const top = num('--top', 30);
-  const p = await profileGateway({ stream: args.includes('--stream'), store: args.includes('--store'), requests: num('--requests', args.includes('--stream') ? 100 : 5000), entry: args.includes('--memslots') ? 'bench/gateway-memslots.ts' : undefined });
+  const p = await profileGateway({ stream: args.includes('--stream'), store: args.includes('--store'), requests: num('--requests', args.includes('--stream') ? 100 : 5000), extraConfig: args.includes('--limit') ? LIMITED_CONFIG : GATEWAY_CONFIG });
   console.log(`profile: ${f(p.totalMs, 0)} ms of samples (idle excluded, start-up included) for ${p.requests} requests\n`);
   console.log('self time by file:');
   for (const [k, v] of p.byFile.slice(0, top)) console.log(`  ${f(v, 1).padStart(9)} ms  ${f((100 * v) / p.totalMs, 1).padStart(5)}%  ${k}`);

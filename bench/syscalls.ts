@@ -1,6 +1,7 @@
 // Socket writes and other system calls the gateway makes per request, counted with
-// `strace -f -c` attached to the server process (the bench variant with slot leases in memory,
-// so only the gateway's own calls are counted). Counts, not timings.
+// `strace -f -c` attached to the server process (npm start with no concurrency limit: no slot
+// lease and, store off, no DynamoDB write, so only the gateway's own calls are counted). Counts,
+// not timings.
 // Run: npx tsx bench/syscalls.ts [--stream] [tree]   (tree: another copy of the repository, to
 // compare before/after a change; needs strace)
 import { spawn } from 'node:child_process';
@@ -11,7 +12,7 @@ const stream = process.argv.includes('--stream');
 const root = process.argv.slice(2).find((a) => !a.startsWith('--'));
 const n = stream ? 10 : 500;
 const up = await spawnUpstream();
-const gw = await spawnGateway({ upstreamUrl: up.url, extraConfig: GATEWAY_CONFIG, entry: 'bench/gateway-memslots.ts', root });
+const gw = await spawnGateway({ upstreamUrl: up.url, extraConfig: GATEWAY_CONFIG, root });
 try {
   const url = `${gw.url}/v1/responses`;
   const body = () => (stream ? gatewayBody('s1000x0', false, true) : gatewayBody('chat', false));

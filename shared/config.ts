@@ -13,7 +13,7 @@ const endpointEntry = z.union([
 const fileSchema = z.object({
   endpoints: z.array(endpointEntry).default([]),
   api_keys: z.record(z.string(), z.string()).nullable().default({}),
-  max_concurrent_connections: z.number().int().min(1).default(1),
+  max_concurrent_connections: z.number().int().min(0).default(1), // 0: no limit, no leases
   router_api_key: z.string().nullable().optional(),
   router_api_keys: z.record(z.string(), z.string()).nullable().optional(),
   cache_enabled: z.boolean().default(false),

@@ -153,9 +153,11 @@ export interface UpstreamEvent { event?: string; data: JsonObject }
 export interface Backend {
   chat(ep: Endpoint, req: ChatRequest, call?: UpstreamCall): Promise<ChatCompletion>;
   /** Throws UpstreamError before the first chunk; after that, a failure ends the iterator with an UpstreamError. */
-  chatStream(ep: Endpoint, req: ChatRequest, call?: UpstreamCall): AsyncIterable<ChatChunk>;
+  /** Chunks in batches, one per read of the upstream socket (a batch is never empty). */
+  chatStream(ep: Endpoint, req: ChatRequest, call?: UpstreamCall): AsyncIterable<ChatChunk[]>;
   responses(ep: Endpoint, body: JsonObject, call?: UpstreamCall): Promise<JsonObject>;
-  responsesStream(ep: Endpoint, body: JsonObject, call?: UpstreamCall): AsyncIterable<UpstreamEvent>;
+  /** Events in batches, one per read of the upstream socket (a batch is never empty). */
+  responsesStream(ep: Endpoint, body: JsonObject, call?: UpstreamCall): AsyncIterable<UpstreamEvent[]>;
   /** Model names the endpoint advertises (`/api/tags` for Ollama-style, `/models` for native). */
   listModels(ep: Endpoint, call?: UpstreamCall): Promise<string[]>;
   /**

@@ -143,7 +143,7 @@ export async function route(svc: Services, event: FunctionUrlEvent): Promise<Han
   }
 }
 
-function sse(events: AsyncIterable<StreamEvent>, keepGoing: boolean): HandlerResponse {
+function sse(events: AsyncIterable<StreamEvent[]>, keepGoing: boolean): HandlerResponse {
   const { body, settled } = sseBody(events, { keepGoing });
   const res: HandlerResponse = { statusCode: 200, headers: SSE_HEADERS, body };
   Object.defineProperty(res, 'settled', { value: settled, enumerable: false });

@@ -19,15 +19,16 @@ const FLUSH_BYTES = 64 * 1024;
  * aborted). A failure after the body started cannot change the status any more, so it is
  * reported in-band as an `error` event and the stream ends cleanly.
  */
-export function sseBody(events: AsyncIterable<StreamEvent>, opts: { keepGoing: boolean }): SseBody {
+export function sseBody(events: AsyncIterable<StreamEvent[]>, opts: { keepGoing: boolean }): SseBody {
   const body = new PassThrough();
   let gone = false;
   body.on('close', () => { if (!body.writableFinished) gone = true; });
   body.on('error', () => { gone = true; });
 
-  // The events that are ready together (a batch from one upstream read) go out as one write:
-  // a write per event through the body, the Lambda stream and the socket cost more than the
-  // translation itself. A flush is due at the end of the tick, or at once past FLUSH_BYTES.
+  // The events that are ready together (a batch from one upstream read, and any other batch of
+  // the same tick) go out as one write: a write per event through the body, the Lambda stream and
+  // the socket cost more than the translation itself. A flush is due at the end of the tick, or
+  // at once past FLUSH_BYTES.
   let pending = '';
   let flushDue = false;
   let blocked: Promise<unknown> | null = null;
@@ -39,8 +40,8 @@ export function sseBody(events: AsyncIterable<StreamEvent>, opts: { keepGoing: b
     // Awaited by the pump's next turn, which may never come (the client left): never unhandled.
     if (!gone && !body.write(chunk)) blocked = Promise.race([once(body, 'drain'), once(body, 'close')]).catch(() => undefined);
   };
-  const send = (ev: StreamEvent): void => {
-    pending += encodeEvent(ev);
+  const send = (batch: readonly StreamEvent[]): void => {
+    for (const ev of batch) pending += encodeEvent(ev);
     if (pending.length >= FLUSH_BYTES) flush();
     else if (!flushDue) {
       flushDue = true;
@@ -59,7 +60,7 @@ export function sseBody(events: AsyncIterable<StreamEvent>, opts: { keepGoing: b
         }
         const r = await it.next();
         if (r.done) break;
-        last = r.value.sequence_number;
+        if (r.value.length) last = r.value[r.value.length - 1]!.sequence_number;
         if (gone) {
           if (!opts.keepGoing) { await it.return?.(); return; }
           continue;
@@ -68,7 +69,7 @@ export function sseBody(events: AsyncIterable<StreamEvent>, opts: { keepGoing: b
       }
     } catch (err) {
       console.error(JSON.stringify({ level: 'error', msg: 'stream failed', error: String((err as Error)?.stack ?? err) }));
-      if (!gone) send({ type: 'error', sequence_number: last + 1, code: 'server_error', message: 'The server had an error while processing your request.', param: null });
+      if (!gone) send([{ type: 'error', sequence_number: last + 1, code: 'server_error', message: 'The server had an error while processing your request.', param: null }]);
     } finally {
       flush();
       if (!gone) body.end();

@@ -74,6 +74,22 @@ function chatShapeProblem(body: unknown, part: 'delta' | 'message'): string | nu
   return null;
 }
 
+/** One chunk of a chat stream, checked: anything else is the upstream's protocol error. */
+function chatChunkOf(data: string): ChatChunk {
+  let chunk: ChatChunk & { error?: unknown };
+  try {
+    chunk = JSON.parse(data);
+  } catch {
+    throw new UpstreamError('upstream sent a malformed stream chunk', 502, 'protocol');
+  }
+  if (!isObj(chunk)) throw new UpstreamError('upstream sent a malformed stream chunk: not an object', 502, 'protocol');
+  const err = inStreamError(chunk);
+  if (err) throw err;
+  const problem = chatShapeProblem(chunk, 'delta');
+  if (problem) throw new UpstreamError(`upstream sent a malformed stream chunk: ${problem}`, 502, 'protocol');
+  return chunk;
+}
+
 function inStreamError(data: { error?: unknown }): UpstreamError | null {
   const e = data.error;
   if (!e) return null;
@@ -91,24 +107,26 @@ export class HttpBackend implements Backend {
     return body;
   }
 
-  async *chatStream(ep: Endpoint, req: ChatRequest, call?: UpstreamCall): AsyncGenerator<ChatChunk> {
+  async *chatStream(ep: Endpoint, req: ChatRequest, call?: UpstreamCall): AsyncGenerator<ChatChunk[]> {
     const res = await post(ep, `${chatBase(ep)}/v1/chat/completions`, req, call);
     let finished = false;
-    for await (const frames of sseFrames(res)) for (const frame of frames) {
-      if (frame.data === '[DONE]') return;
-      let chunk: ChatChunk & { error?: unknown };
+    for await (const frames of sseFrames(res)) {
+      const chunks: ChatChunk[] = [];
       try {
-        chunk = JSON.parse(frame.data);
-      } catch {
-        throw new UpstreamError('upstream sent a malformed stream chunk', 502, 'protocol');
+        for (const frame of frames) {
+          if (frame.data === '[DONE]') {
+            if (chunks.length) yield chunks;
+            return;
+          }
+          const chunk = chatChunkOf(frame.data);
+          if (chunk.choices?.some((c) => c.finish_reason)) finished = true;
+          chunks.push(chunk);
+        }
+      } catch (err) {
+        if (chunks.length) yield chunks; // what came before the bad frame is still delivered
+        throw err;
       }
-      if (!isObj(chunk)) throw new UpstreamError('upstream sent a malformed stream chunk: not an object', 502, 'protocol');
-      const err = inStreamError(chunk);
-      if (err) throw err;
-      const problem = chatShapeProblem(chunk, 'delta');
-      if (problem) throw new UpstreamError(`upstream sent a malformed stream chunk: ${problem}`, 502, 'protocol');
-      if (chunk.choices?.some((c) => c.finish_reason)) finished = true;
-      yield chunk;
+      if (chunks.length) yield chunks;
     }
     // Some servers omit [DONE]; a finish_reason is then proof the answer is whole.
     if (!finished) throw new UpstreamError('upstream closed the stream before it finished', 502, 'protocol');
@@ -121,17 +139,25 @@ export class HttpBackend implements Backend {
     return answer as JsonObject;
   }
 
-  async *responsesStream(ep: Endpoint, body: JsonObject, call?: UpstreamCall): AsyncGenerator<UpstreamEvent> {
+  async *responsesStream(ep: Endpoint, body: JsonObject, call?: UpstreamCall): AsyncGenerator<UpstreamEvent[]> {
     const res = await post(ep, `${ep.url}/responses`, { ...body, stream: true }, call);
-    for await (const frames of sseFrames(res)) for (const frame of frames) {
-      if (frame.data === '[DONE]') return;
-      let data: JsonObject;
-      try {
-        data = JSON.parse(frame.data);
-      } catch {
-        throw new UpstreamError('upstream sent a malformed stream event', 502, 'protocol');
+    for await (const frames of sseFrames(res)) {
+      const events: UpstreamEvent[] = [];
+      for (const frame of frames) {
+        if (frame.data === '[DONE]') {
+          if (events.length) yield events;
+          return;
+        }
+        let data: JsonObject;
+        try {
+          data = JSON.parse(frame.data);
+        } catch {
+          if (events.length) yield events; // what came before the bad frame is still delivered
+          throw new UpstreamError('upstream sent a malformed stream event', 502, 'protocol');
+        }
+        events.push(frame.event ? { event: frame.event, data } : { data });
       }
-      yield frame.event ? { event: frame.event, data } : { data };
+      if (events.length) yield events;
     }
   }
 

@@ -7,7 +7,7 @@ import type { Clock, SlotStore } from '../ports.ts';
 // `decrement_usage`. A holder that dies stops renewing, so its slot frees itself at expiry.
 
 export interface SlotOptions {
-  /** Slots per key: max_concurrent_connections. */
+  /** Slots per key: max_concurrent_connections. 0: no limit, so no lease is stored at all. */
   max: number;
   /** A lease not renewed for this long is free for others. Renewed every third of it. */
   leaseMs: number;
@@ -28,12 +28,14 @@ export class SlotLeases {
   /** Slots this process holds or is taking, per key: guessed first, so its own requests never collide. */
   private readonly mine = new Map<string, Set<number>>();
   private readonly wakers = new Map<string, Set<() => void>>();
+  /** Without a limit: requests in flight per key, for least-loaded ranking only (nothing stored). */
+  private readonly inFlight = new Map<string, number>();
 
   constructor(private readonly store: SlotStore, private readonly clock: Clock, readonly opts: SlotOptions) {}
 
   /** Slots of `key` this process holds. */
   inUse(key: string): number {
-    return this.mine.get(key)?.size ?? 0;
+    return this.opts.max === 0 ? this.inFlight.get(key) ?? 0 : this.mine.get(key)?.size ?? 0;
   }
 
   /**
@@ -42,6 +44,7 @@ export class SlotLeases {
    * that one is taken, the live leases are read and a free slot is taken at random.
    */
   async tryAcquire(key: string, guess: boolean): Promise<Lease | null> {
+    if (this.opts.max === 0) return this.unlimited(key);
     const mine = this.mine.get(key) ?? new Set<number>();
     this.mine.set(key, mine);
     const holder = randomUUID();
@@ -76,6 +79,20 @@ export class SlotLeases {
         this.wakers.get(k)!.add(wake);
       }
     });
+  }
+
+  /** No limit configured: a lease that only counts, so no DynamoDB write is in any request's path. */
+  private unlimited(key: string): Lease {
+    this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
+    let released = false;
+    const release = async () => {
+      if (released) return;
+      released = true;
+      const left = this.inFlight.get(key)! - 1;
+      if (left) this.inFlight.set(key, left);
+      else this.inFlight.delete(key);
+    };
+    return { key, slot: -1, release };
   }
 
   private async take(key: string, slot: number, holder: string, mine: Set<number>): Promise<boolean> {

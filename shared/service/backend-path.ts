@@ -38,12 +38,13 @@ interface Translator {
 }
 
 /**
- * Drives an upstream iterator through a translator: the first item is awaited before this
- * resolves (so a refused or failing upstream is an HTTP error, not a stream), later failures
- * become response.failed, and stopping early aborts the upstream request.
+ * Drives an upstream's batches through a translator, a batch of events out per batch in (one
+ * await per upstream read, not per event): the first batch is awaited before this resolves (so
+ * a refused or failing upstream is an HTTP error, not a stream), later failures become
+ * response.failed, and stopping early aborts the upstream request.
  */
 export async function streamThrough<T>(
-  upstream: AsyncIterable<T>,
+  upstream: AsyncIterable<T[]>,
   translator: Translator,
   push: (item: T) => StreamEvent[],
   controller: AbortController,
@@ -57,7 +58,17 @@ export async function streamThrough<T>(
       const opened = opening();
       if (opened.length) yield opened;
       for (let r = first; !r.done; r = await it.next()) {
-        const batch = push(r.value);
+        let batch: StreamEvent[] = [];
+        try {
+          for (const item of r.value) {
+            const out = push(item);
+            if (out.length) batch = batch.length ? batch.concat(out) : out;
+            if (translator.finished) break;
+          }
+        } catch (err) {
+          if (batch.length) yield batch; // sequence numbers already given out stay gap-free
+          throw err;
+        }
         if (batch.length) yield batch;
         if (translator.finished) break;
       }

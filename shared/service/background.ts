@@ -202,10 +202,11 @@ export async function markFailed(svc: Services, input: { responseId: string; err
 }
 
 /**
- * Events of a background response after `afterSeq`, live: polls the log until the terminal
- * event (or the record's terminal state when the writer was stopped), then ends.
+ * Events of a background response after `afterSeq`, live, in batches (one per read of the log):
+ * polls the log until the terminal event (or the record's terminal state when the writer was
+ * stopped), then ends.
  */
-export async function* tailEvents(svc: Services, id: string, afterSeq: number, signal?: AbortSignal): AsyncGenerator<StreamEvent> {
+export async function* tailEvents(svc: Services, id: string, afterSeq: number, signal?: AbortSignal): AsyncGenerator<StreamEvent[]> {
   let last = afterSeq;
   let stalledSince: number | null = null;
   // Back off from 25 ms to poll_ms while the log is quiet: a fresh job's first events (and each
@@ -214,10 +215,14 @@ export async function* tailEvents(svc: Services, id: string, afterSeq: number, s
   while (!signal?.aborted) {
     const events = await svc.store.readEvents(id, last);
     if (events.length) wait = 25;
-    for (const ev of events) {
-      yield ev;
-      last = ev.sequence_number;
-      if (TERMINAL_EVENTS.has(ev.type)) return;
+    const end = events.findIndex((ev) => TERMINAL_EVENTS.has(ev.type));
+    if (end >= 0) {
+      yield events.slice(0, end + 1);
+      return;
+    }
+    if (events.length) {
+      yield events;
+      last = events[events.length - 1]!.sequence_number;
     }
     if (events.length === 0) {
       const rec = await svc.store.getAny(id);
@@ -228,7 +233,7 @@ export async function* tailEvents(svc: Services, id: string, afterSeq: number, s
         stalledSince ??= now;
         if (last >= rec.lastSeq || now - stalledSince > svc.config.logGraceMs) {
           const type = terminalType(rec.response.status);
-          if (type) yield lifecycle(last + 1, type, rec.response);
+          if (type) yield [lifecycle(last + 1, type, rec.response)];
           return;
         }
       }

@@ -75,7 +75,7 @@ export async function serveHit(svc: Services, caller: Caller, req: CreateRequest
   }
   if (!req.stream) return { kind: 'json', body: response };
   const events = cachedEvents(response);
-  return { kind: 'stream', events: (async function* () { yield* events; })() };
+  return { kind: 'stream', events: (async function* () { yield events; })() };
 }
 
 /** `GET /v1/cache/stats`: global hit and miss counts (counts of other processes arrive within a flush interval). */

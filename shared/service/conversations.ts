@@ -194,13 +194,14 @@ export async function appendTurn(
   }
 }
 
-/** Events passed through; the terminal event's response is appended to the conversation before the event goes on. */
+/** Event batches passed through; the terminal event's response is appended to the conversation before its batch goes on. */
 export async function* appendingTurn(
-  svc: Services, owner: string, conversationId: string, input: readonly InputItem[], events: AsyncIterable<StreamEvent>,
-): AsyncGenerator<StreamEvent> {
-  for await (const ev of events) {
-    if (TERMINAL.has(ev.type) && ev.response) await appendTurn(svc, owner, conversationId, input, ev.response as ResponseObject);
-    yield ev;
+  svc: Services, owner: string, conversationId: string, input: readonly InputItem[], events: AsyncIterable<StreamEvent[]>,
+): AsyncGenerator<StreamEvent[]> {
+  for await (const batch of events) {
+    const end = batch.find((ev) => TERMINAL.has(ev.type) && ev.response);
+    if (end) await appendTurn(svc, owner, conversationId, input, end.response as ResponseObject);
+    yield batch;
   }
 }
 

@@ -17,7 +17,8 @@ import { appendingTurn, appendTurn, checkTurnInput, conversationHistory, convers
 
 export type CreateResult =
   | { kind: 'json'; body: ResponseObject }
-  | { kind: 'stream'; events: AsyncIterable<StreamEvent> };
+  /** Batches of events as they become ready together (one upstream read, one log read): written out whole. */
+  | { kind: 'stream'; events: AsyncIterable<StreamEvent[]> };
 
 /** What a backend path needs to run one response. */
 export interface Job {
@@ -125,7 +126,7 @@ export async function createResponse(svc: Services, caller: Caller, req: CreateR
     await routed.release();
     throw err;
   }
-  async function* events(): AsyncGenerator<StreamEvent> {
+  async function* events(): AsyncGenerator<StreamEvent[]> {
     // The heartbeat (with the partial output) keeps the sweeper off a long, live stream.
     let beat: Promise<unknown> = Promise.resolve();
     const heartbeat = store ? setInterval(() => {
@@ -145,7 +146,7 @@ export async function createResponse(svc: Services, caller: Caller, req: CreateR
           await saveCompleted(svc, toCache, run.snapshot());
           toCache = null;
         }
-        yield* batch;
+        yield batch;
       }
     } finally {
       // Also on errors and when the client leaves (the consumer returns early).
@@ -233,8 +234,8 @@ async function createBackground(svc: Services, caller: Caller, req: CreateReques
     throw new ApiError(500, 'The background job could not be started.', 'server_error', null, 'server_error');
   }
   if (!req.stream) return { kind: 'json', body: base };
-  async function* live(): AsyncGenerator<StreamEvent> {
-    yield* events;
+  async function* live(): AsyncGenerator<StreamEvent[]> {
+    yield events;
     yield* tailEvents(svc, base.id, events.at(-1)!.sequence_number);
   }
   return { kind: 'stream', events: live() };

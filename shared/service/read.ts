@@ -19,13 +19,13 @@ export async function retrieveResponse(svc: Services, caller: Caller, id: string
 }
 
 /** `GET /v1/responses/{id}?stream=true[&starting_after=N]`: the stored response replayed as events. */
-export async function replayResponse(svc: Services, caller: Caller, id: string, startingAfter: number | null): Promise<AsyncIterable<StreamEvent>> {
+export async function replayResponse(svc: Services, caller: Caller, id: string, startingAfter: number | null): Promise<AsyncIterable<StreamEvent[]>> {
   const rec = await load(svc, caller, id);
   // Background responses have a log: replay it, live while the job runs.
   if (rec.response.background) return tailEvents(svc, id, startingAfter ?? -1);
   const events = responseToEvents(rec.response).filter((e) => startingAfter === null || e.sequence_number > startingAfter);
   return (async function* () {
-    yield* events;
+    yield events;
   })();
 }
 

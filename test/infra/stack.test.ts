@@ -452,7 +452,7 @@ describe('settings from context', () => {
     expect(() => synth({ secretParameters: { 'BAD-NAME': '/x' } })).toThrow(/environment variable name/);
     expect(() => synth({ secretParameters: { KEY: '/gateway/*' } })).toThrow(/SSM parameter name/);
     const dir = mkdtempSync(join(tmpdir(), 'gw-config-'));
-    writeFileSync(join(dir, 'bad.yaml'), 'max_concurrent_connections: 0\n');
+    writeFileSync(join(dir, 'bad.yaml'), 'max_concurrent_connections: -1\n');
     expect(() => synth({ configPath: join(dir, 'bad.yaml') })).toThrow(/max_concurrent_connections/);
   });
 });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../functions/local/gateway.ts';
 import { startDynalite, type LocalDynamo } from '../../shared/adapters/dynalite.ts';
+import { countCalls } from '../../shared/adapters/dynamo-store.ts';
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from '../helpers/fake-upstream.ts';
 import { getJson, postJson, sseEvents } from '../helpers/harness.ts';
 
@@ -283,6 +284,24 @@ describe('when every slot is taken', () => {
     expect(got.output_text).toBe('in the background');
     expect((await postJson(`${base}/responses`, { model: 's', input: 'x' })).json.output_text).toBe('foreground');
     expect(s.maxInFlight['s:latest']).toBe(1);
+  });
+});
+
+describe('no limit: max_concurrent_connections 0', () => {
+  it('lets every request through at once and writes no lease', async () => {
+    const u = await startFakeUpstream({ flavor: 'ollama', models: ['free:latest'] });
+    u.fallback = { text: 'ok', delayMs: 300 };
+    const gw = await startGateway({ configYaml: configYaml([u.url], { api_keys: {}, max_concurrent_connections: 0, slot_wait_ms: 0 }) });
+    try {
+      const calls = countCalls(gw.dynamo.client);
+      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => postJson(`${gw.url}/v1/responses`, { model: 'free', input: `n${i}`, store: false })));
+      expect(results.map((r) => r.status)).toEqual(Array(12).fill(200));
+      expect(u.maxInFlight['free:latest']).toBe(12); // none waited for a slot (slot_wait_ms 0 would have been a 429)
+      expect(calls.byCommand).toEqual({}); // store: false and no limit: not one DynamoDB call
+    } finally {
+      await gw.close();
+      await u.close();
+    }
   });
 });
 

@@ -61,6 +61,19 @@ describe('slot leases on DynamoDB', () => {
     await Promise.all(held.map((l) => l!.release()));
   });
 
+  it('no limit (max 0): no DynamoDB call at all, any number held, counted in flight for ranking', async () => {
+    const key = newKey();
+    const me = proc(0);
+    const [leases, cost] = await counted(() => Promise.all(Array.from({ length: 20 }, () => me.tryAcquire(key, true))));
+    expect(cost).toEqual({});
+    expect(leases.every(Boolean)).toBe(true);
+    expect(me.inUse(key)).toBe(20);
+    const [, freed] = await counted(async () => { for (const l of leases) { await l!.release(); await l!.release(); } });
+    expect(freed).toEqual({});
+    expect(me.inUse(key)).toBe(0); // released twice each: counted down once
+    expect(await store.held(key, Date.now())).toEqual([]);
+  });
+
   it('renew: 1 UpdateItem, only for the holder', async () => {
     const key = newKey();
     const lease = await proc().tryAcquire(key, true);
