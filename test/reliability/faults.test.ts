@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../functions/local/gateway.ts';
-import type { LocalDynamo } from '../../shared/adapters/dynalite.ts';
+import { startDynalite, type LocalDynamo } from '../../shared/adapters/dynalite.ts';
 import { startFakeUpstream, type FakeUpstream, type Reply } from '../helpers/fake-upstream.ts';
 import { sseEvents } from '../helpers/harness.ts';
 import {
@@ -54,7 +54,7 @@ let chat: FakeUpstream; // vLLM, chat-model
 let native: FakeUpstream; // OpenAI Responses, native-model
 let dead: FakeUpstream; // Ollama, dead-model: closed after its model list was read
 let raw: RawUpstream; // raw-model: bytes written by the test
-let dynamo: LocalDynamo; // the running dynalite: the gateway's own, then each restart of it
+let dynamo: LocalDynamo; // the running dynalite, then each restart of it
 const restarted: LocalDynamo[] = [];
 const tmpDirs: string[] = [];
 
@@ -68,9 +68,12 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'faults-'));
   tmpDirs.push(dataDir);
   const yaml = configYaml([`"${chat.url}"`, `{ url: "${native.url}/v1", type: openai }`, `"${dead.url}"`, `"${raw.url}"`], SETTINGS);
-  gw = await startGateway({ configYaml: yaml, dataDir, retryIntervalMs: 10 });
+  // DynamoDB as the gateway meets it on AWS: over the network, so stopping it is an outage the
+  // gateway's client sees (refused connections, then the same endpoint back).
+  dynamo = await startDynalite({ path: join(dataDir, 'dynamodb') });
+  restarted.push(dynamo);
+  gw = await startGateway({ configYaml: yaml, dynamoEndpoint: dynamo.endpoint, retryIntervalMs: 10 });
   base = `${gw.url}/v1`;
-  dynamo = gw.dynamo;
   // One good answer from the soon-dead endpoint (every model list is read now), then it dies:
   // its port is closed, so the next connection is refused.
   const ok = await create(base, { model: 'dead-model', input: 'warm up' });
@@ -79,8 +82,8 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await gw?.close(); // closes the first dynalite (a no-op once stopped)
-  for (const d of restarted) await d.close();
+  await gw?.close();
+  for (const d of restarted) await d.close(); // a no-op for those already stopped
   await Promise.all([chat?.close(), native?.close(), raw?.close()]);
   for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
 }, 60_000);
