@@ -20,7 +20,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * put under a fixed origin, so '//x/y' stays a path instead of naming a host (and '//[' cannot
  * throw); absolute-form targets ('http://h/path', as proxies send) keep their own path.
  */
-function targetUrl(target: string): URL | null {
+/** A plain path (segments of letters, digits, '_' and '-'; no query, dots or escapes) needs no URL parser. */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_-]+)+\/?$/;
+
+function targetUrl(target: string): Pick<URL, 'pathname' | 'search' | 'searchParams'> | null {
+  if (PLAIN_PATH.test(target)) return { pathname: target, search: '', searchParams: NO_PARAMS };
   try {
     return new URL(target.startsWith('/') ? `http://local${target}` : target, 'http://local');
   } catch {
@@ -28,7 +32,9 @@ function targetUrl(target: string): URL | null {
   }
 }
 
-function toEvent(req: http.IncomingMessage, url: URL, body: Buffer) {
+const NO_PARAMS = new URLSearchParams();
+
+function toEvent(req: http.IncomingMessage, url: Pick<URL, 'pathname' | 'search' | 'searchParams'>, body: Buffer) {
   // Null prototypes: a header or parameter named `__proto__` or `constructor` is just a name.
   const headers: Record<string, string> = Object.create(null);
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;

@@ -41,10 +41,22 @@ export interface HttpCall {
   timeoutMs?: number;
 }
 
+/** A few endpoints' URLs, each parsed once rather than on every call (they are few and fixed). */
+const parsedUrls = new Map<string, URL>();
+function parsed(url: string): URL {
+  let u = parsedUrls.get(url);
+  if (!u) {
+    u = new URL(url);
+    if (parsedUrls.size >= 256) parsedUrls.clear();
+    parsedUrls.set(url, u);
+  }
+  return u;
+}
+
 /** Resolves when the status line and headers arrived; the body is left to the caller to read. */
 export function httpRequest(call: HttpCall): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const url = new URL(call.url);
+    const url = parsed(call.url);
     const lib = url.protocol === 'https:' ? https : http;
     const headers: Record<string, string> = { accept: 'application/json, text/event-stream', ...call.headers };
     if (call.body !== undefined) {
@@ -95,14 +107,17 @@ export function httpRequest(call: HttpCall): Promise<IncomingMessage> {
   });
 }
 
-export async function readBody(res: Readable): Promise<string> {
-  const chunks: Buffer[] = [];
-  try {
-    for await (const chunk of res) chunks.push(chunk as Buffer);
-  } catch (err) {
-    throw asUpstreamError(err, 'upstream closed the connection while sending its answer');
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/** The whole body as text (listeners rather than an async iterator: a promise per chunk costs more than the chunk). */
+export function readBody(res: Readable): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const fail = (err: unknown) => reject(asUpstreamError(err, 'upstream closed the connection while sending its answer'));
+    res.on('data', (chunk: Buffer) => chunks.push(chunk));
+    res.once('error', fail);
+    // 'close' before 'end': the socket went away mid-body (a reset or destroy without an error).
+    res.once('close', () => { if (!res.readableEnded) fail(new Error('closed before the end')); });
+    res.once('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+  });
 }
 
 export function asUpstreamError(err: unknown, message: string): UpstreamError {
