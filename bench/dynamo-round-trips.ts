@@ -65,6 +65,20 @@ await measure(`replay a finished background stream (${events.length} events)`, (
 
 await sys.close();
 
+// The same creates with no concurrency limit (`max_concurrent_connections: 0`): no slot lease.
+const free = await startSystem({ upstreams: [{ flavor: 'ollama', models: ['m:latest'] }], extraConfig: 'max_concurrent_connections: 0\nsweep_interval_ms: 3600000' });
+{
+  const freeCounter = countCalls(free.gw.dynamo.client);
+  for (const [name, body] of [['create, store: false, no limit (max_concurrent_connections: 0)', { store: false }], ['create, store: true, no limit', {}]] as const) {
+    await new Promise((r) => setTimeout(r, 50));
+    freeCounter.reset();
+    await postJson(`${free.base}/responses`, { model: 'm', input: 'hi', ...body });
+    const by = Object.entries(freeCounter.byCommand).map(([k, v]) => `${k} ${v}`).join(', ');
+    rows.splice(2 + rows.filter((r) => r[0].includes('no limit')).length, 0, [name, `${freeCounter.count} (${by || 'none'})`]);
+  }
+}
+await free.close();
+
 console.log(`\nDynamoDB requests per operation (counted with countCalls on the gateway's client)\n`);
 console.log('| operation | requests |\n| --- | --- |');
 for (const [name, value] of rows) console.log(`| ${name} | ${value} |`);

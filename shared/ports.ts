@@ -143,9 +143,13 @@ export interface Endpoint {
 }
 
 export interface UpstreamCall {
+  /** Aborting stops the call. With the reason UPSTREAM_DONE it means "I have all I need": the rest of the body is read and dropped, so the connection can serve the next call. */
   signal?: AbortSignal;
   timeoutMs?: number;
 }
+
+/** The abort reason of a caller that read a stream to its logical end ([DONE], the terminal event). */
+export const UPSTREAM_DONE = Symbol('upstream done');
 
 /** An SSE frame from a native Responses upstream. */
 export interface UpstreamEvent { event?: string; data: JsonObject }

@@ -41,7 +41,9 @@ async function* sseFrames(res: IncomingMessage): AsyncGenerator<SseFrame[]> {
   const decoder = new SseDecoder();
   res.setEncoding('utf8');
   try {
-    for await (const text of res) {
+    // Not destroyed when the reader stops early: after [DONE] the rest of the body (the chunked
+    // terminator) is drained instead, so the connection goes back to the pool (upstream-http.ts).
+    for await (const text of res.iterator({ destroyOnReturn: false })) {
       const frames = decoder.push(text as string);
       if (frames.length) yield frames;
     }

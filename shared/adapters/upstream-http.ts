@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
+import { UPSTREAM_DONE } from '../ports.ts';
 
 // A small HTTP client for upstreams: keep-alive agents (a fresh TLS/TCP handshake per request
 // would dominate the gateway's overhead), an abort signal, and a time-out that covers both the
@@ -73,9 +74,16 @@ export function httpRequest(call: HttpCall): Promise<IncomingMessage> {
     if (call.signal) {
       const signal = call.signal;
       const onAbort = () => {
-        // The whole answer is in: nothing to stop, only unread bytes to drop so the socket goes
-        // back to the pool (destroying it now would race Node's own keep-alive hand-back).
-        if (response?.complete) { response.resume(); return; }
+        // The whole answer is in, or all the caller needs of it (a stream's [DONE] came, its
+        // chunked-body terminator may still be in flight): nothing to stop, only unread bytes to
+        // drop so the socket goes back to the pool. Destroying it would cost the next call a new
+        // connection (and race Node's own keep-alive hand-back). A body that never ends is cut by
+        // the time-out below.
+        if (response && (response.complete || signal.reason === UPSTREAM_DONE)) {
+          response.on('error', () => undefined);
+          response.resume();
+          return;
+        }
         const err = new UpstreamError('upstream request aborted', 0, 'aborted');
         response?.destroy(err);
         req.destroy(err);

@@ -1,4 +1,5 @@
 import type { ResponseObject, StreamEvent } from '../protocol/types.ts';
+import { UPSTREAM_DONE } from '../ports.ts';
 import type { Choice } from '../routing/choose-endpoint.ts';
 import type { Services } from './context.ts';
 import type { Job } from './create.ts';
@@ -54,6 +55,7 @@ export async function streamThrough<T>(
   const it = upstream[Symbol.asyncIterator]();
   const first = await it.next();
   async function* events(): AsyncGenerator<StreamEvent[]> {
+    let upstreamEnded = false; // its answer came whole: its connection can be kept for the next call
     try {
       const opened = opening();
       if (opened.length) yield opened;
@@ -72,11 +74,13 @@ export async function streamThrough<T>(
         if (batch.length) yield batch;
         if (translator.finished) break;
       }
+      upstreamEnded = true;
       yield translator.end();
     } catch (err) {
       yield translator.fail(failure(err));
     } finally {
-      controller.abort(); // releases the upstream socket if the body was not read to the end
+      // Stops the upstream if it is still generating; after a whole answer, only drains it.
+      controller.abort(upstreamEnded ? UPSTREAM_DONE : undefined);
     }
   }
   return { events: events(), snapshot: () => translator.response, finished: () => translator.finished, abort: () => controller.abort() };

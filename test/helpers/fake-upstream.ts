@@ -103,6 +103,8 @@ export interface FakeUpstream {
   inFlight: Record<string, number>;
   /** The most `inFlight` ever reached, by model (reassign `{}` to start over). */
   maxInFlight: Record<string, number>;
+  /** TCP connections accepted so far: a client that keeps its connections alive opens few. */
+  connections: number;
   /** Queue replies: each chat/responses request takes the next; when empty, `fallback` answers. */
   script(...replies: Reply[]): void;
   fallback: Reply | ((req: RecordedRequest) => Reply);
@@ -133,6 +135,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
 
   const fake: FakeUpstream = {
     flavor,
+    connections: 0,
     url: '',
     requests: [],
     models: [...(opts.models ?? DEFAULT_MODELS[flavor])],
@@ -222,6 +225,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
   }
 
   server.on('connection', (socket) => {
+    fake.connections++;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });

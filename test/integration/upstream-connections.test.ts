@@ -1,0 +1,29 @@
+// Keep-alive to the upstreams (issue 6): a call that read its answer to the end leaves its
+// connection in the pool for the next one. Each flavor gets its own system (one gateway per process
+// at a time: the handler's services are the process's).
+import { describe, expect, it } from 'vitest';
+import { postJson, sseEvents, startSystem } from '../helpers/harness.ts';
+
+describe('upstream connections', () => {
+  it.each(['ollama', 'vllm', 'openai'] as const)('%s: streams that ran to their end leave the connection for the next call', async (flavor) => {
+    const own = await startSystem({ upstreams: [{ flavor, models: ['m'] }] });
+    try {
+      const u = own.upstreams[0]!;
+      const stream = async () => {
+        const res = await fetch(`${own.base}/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', input: 'x', stream: true, store: false }) });
+        expect(sseEvents(await res.text()).at(-1)!.data.type).toBe('response.completed');
+      };
+      await stream(); // the model list and this stream may open the pool's connections
+      await new Promise((r) => setTimeout(r, 50)); // the drained socket is back in the pool
+      const before = u.connections;
+      for (let i = 0; i < 5; i++) {
+        await stream();
+        await postJson(`${own.base}/responses`, { model: 'm', input: 'x', store: false });
+      }
+      // A socket destroyed after each stream would have meant a new connection per call.
+      expect(u.connections - before).toBe(0);
+    } finally {
+      await own.close();
+    }
+  });
+});
