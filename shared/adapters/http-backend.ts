@@ -53,6 +53,31 @@ async function* sseFrames(res: IncomingMessage): AsyncGenerator<SseFrame[]> {
   yield decoder.end();
 }
 
+/**
+ * The frames of an SSE body up to `[DONE]`, each made into a T, a batch per socket read. A frame
+ * `parse` rejects ends the stream with its error, after the frames before it were delivered.
+ * Returns whether `[DONE]` came.
+ */
+async function* framesAs<T>(res: IncomingMessage, parse: (frame: SseFrame) => T): AsyncGenerator<T[], boolean> {
+  for await (const frames of sseFrames(res)) {
+    const out: T[] = [];
+    try {
+      for (const frame of frames) {
+        if (frame.data === '[DONE]') {
+          if (out.length) yield out;
+          return true;
+        }
+        out.push(parse(frame));
+      }
+    } catch (err) {
+      if (out.length) yield out;
+      throw err;
+    }
+    if (out.length) yield out;
+  }
+  return false;
+}
+
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isText = (v: unknown) => v === undefined || v === null || typeof v === 'string';
 
@@ -112,26 +137,13 @@ export class HttpBackend implements Backend {
   async *chatStream(ep: Endpoint, req: ChatRequest, call?: UpstreamCall): AsyncGenerator<ChatChunk[]> {
     const res = await post(ep, `${chatBase(ep)}/v1/chat/completions`, req, call);
     let finished = false;
-    for await (const frames of sseFrames(res)) {
-      const chunks: ChatChunk[] = [];
-      try {
-        for (const frame of frames) {
-          if (frame.data === '[DONE]') {
-            if (chunks.length) yield chunks;
-            return;
-          }
-          const chunk = chatChunkOf(frame.data);
-          if (chunk.choices?.some((c) => c.finish_reason)) finished = true;
-          chunks.push(chunk);
-        }
-      } catch (err) {
-        if (chunks.length) yield chunks; // what came before the bad frame is still delivered
-        throw err;
-      }
-      if (chunks.length) yield chunks;
-    }
+    const done = yield* framesAs(res, (frame) => {
+      const chunk = chatChunkOf(frame.data);
+      if (chunk.choices?.some((c) => c.finish_reason)) finished = true;
+      return chunk;
+    });
     // Some servers omit [DONE]; a finish_reason is then proof the answer is whole.
-    if (!finished) throw new UpstreamError('upstream closed the stream before it finished', 502, 'protocol');
+    if (!done && !finished) throw new UpstreamError('upstream closed the stream before it finished', 502, 'protocol');
   }
 
   async responses(ep: Endpoint, body: JsonObject, call?: UpstreamCall): Promise<JsonObject> {
@@ -143,24 +155,15 @@ export class HttpBackend implements Backend {
 
   async *responsesStream(ep: Endpoint, body: JsonObject, call?: UpstreamCall): AsyncGenerator<UpstreamEvent[]> {
     const res = await post(ep, `${ep.url}/responses`, { ...body, stream: true }, call);
-    for await (const frames of sseFrames(res)) {
-      const events: UpstreamEvent[] = [];
-      for (const frame of frames) {
-        if (frame.data === '[DONE]') {
-          if (events.length) yield events;
-          return;
-        }
-        let data: JsonObject;
-        try {
-          data = JSON.parse(frame.data);
-        } catch {
-          if (events.length) yield events; // what came before the bad frame is still delivered
-          throw new UpstreamError('upstream sent a malformed stream event', 502, 'protocol');
-        }
-        events.push(frame.event ? { event: frame.event, data } : { data });
+    yield* framesAs(res, (frame) => {
+      let data: JsonObject;
+      try {
+        data = JSON.parse(frame.data);
+      } catch {
+        throw new UpstreamError('upstream sent a malformed stream event', 502, 'protocol');
       }
-      if (events.length) yield events;
-    }
+      return frame.event ? { event: frame.event, data } : { data };
+    });
   }
 
   async listModels(ep: Endpoint, call?: UpstreamCall): Promise<string[]> {

@@ -60,11 +60,11 @@ export async function streamThrough<T>(
       const opened = opening();
       if (opened.length) yield opened;
       for (let r = first; !r.done; r = await it.next()) {
-        let batch: StreamEvent[] = [];
+        let batch: StreamEvent[] = []; // the translator's own first array, extended in place
         try {
           for (const item of r.value) {
             const out = push(item);
-            if (out.length) batch = batch.length ? batch.concat(out) : out;
+            if (out.length) batch = batch.length ? (batch.push(...out), batch) : out;
             if (translator.finished) break;
           }
         } catch (err) {

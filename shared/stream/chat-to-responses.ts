@@ -9,6 +9,7 @@ import type {
   Refusal, ResponseError, ResponseObject, StreamEvent,
 } from '../protocol/types.ts';
 import * as E from './events.ts';
+import { usageChatToResponses } from '../translate/usage.ts';
 
 export interface TranslatorOptions {
   /** Our base object: our id, model, echoed request fields, status, output []. */
@@ -144,7 +145,7 @@ export class ChatStreamTranslator {
   }
 
   private terminate(type: E.LifecycleType, out: StreamEvent[]): StreamEvent[] {
-    this.res.usage = this.usage ? E.mapUsage(this.usage) : this.res.usage;
+    this.res.usage = usageChatToResponses(this.usage) ?? this.res.usage;
     this.done = true;
     out.push(E.lifecycle(this.seq++, type, this.res));
     return out;

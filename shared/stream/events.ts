@@ -1,8 +1,7 @@
 // Builders for the Responses stream events we emit, with every field OpenAI sends (minus
 // `obfuscation`), in OpenAI's field order. Plain literals: these run once per streamed token.
 import { outputTextOf } from '../protocol/response.ts';
-import { usageChatToResponses } from '../translate/usage.ts';
-import type { ChatUsage, OutputItem, ResponseObject, StreamEvent, Usage } from '../protocol/types.ts';
+import type { OutputItem, ResponseObject, StreamEvent } from '../protocol/types.ts';
 
 type Part = Record<string, unknown> & { type: string };
 
@@ -68,9 +67,6 @@ export function snapshotOf(response: ResponseObject): ResponseObject {
   copy.output_text = outputTextOf(copy.output);
   return copy;
 }
-
-/** Chat usage -> Responses usage: the translation layer's one definition. */
-export const mapUsage = (u: ChatUsage): Usage => usageChatToResponses(u)!;
 
 /** The terminal lifecycle event for a finished status. Cancelled has no event of its own: see replay.ts. */
 export function terminalType(status: ResponseObject['status']): LifecycleType | null {

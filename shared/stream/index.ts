@@ -4,4 +4,4 @@ export { encodeEvent, parseSse, SseDecoder, type SseFrame } from './sse.ts';
 export { ChatStreamTranslator, type TranslatorOptions } from './chat-to-responses.ts';
 export { responseToEvents } from './replay.ts';
 export { NativeStreamRewriter, rewriteNativeResponse, type NativeRewriterOptions } from './native.ts';
-export { mapUsage, snapshotOf, terminalType } from './events.ts';
+export { snapshotOf, terminalType } from './events.ts';

@@ -9,7 +9,7 @@ import { Agent, OpenAIConversationsSession, run, setDefaultOpenAIClient, setOpen
 import { z } from 'zod';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSystem, type System } from '../helpers/harness.ts';
-import type { RecordedRequest, Reply } from '../helpers/fake-upstream.ts';
+import { weatherModel, type ChatMessage } from '../helpers/weather-model.ts';
 
 let sys: System;
 
@@ -26,22 +26,6 @@ beforeAll(async () => {
   setTracingDisabled(true); // traces would go to OpenAI's tracing endpoint
 });
 afterAll(() => sys.close());
-
-interface ChatMessage { role: string; content?: unknown; tool_calls?: Array<{ id: string; function: { name: string; arguments: string } }>; tool_call_id?: string }
-
-/** The model's side of a weather agent: call the tool for a city once, then answer from its result. */
-function weatherModel(req: RecordedRequest): Reply {
-  const messages = (req.body?.messages ?? []) as ChatMessage[];
-  const last = messages.at(-1);
-  if (last?.role === 'tool') {
-    const result = JSON.parse(String(last.content)) as { city: string; tempC: number };
-    return { text: `It is ${result.tempC}°C in ${result.city}.` };
-  }
-  const question = String(last?.content ?? '');
-  const city = /Tokyo/.test(question) ? 'Tokyo' : 'Paris';
-  if (/weather/i.test(question)) return { toolCalls: [{ name: 'get_weather', arguments: JSON.stringify({ city }) }] };
-  return { text: `You asked: ${question}` };
-}
 
 const TEMPS: Record<string, number> = { Paris: 21, Tokyo: 17 };
 let calls: Array<{ city: string }> = [];

@@ -7,7 +7,8 @@ import { generateText, Output, stepCountIs, streamText, tool } from 'ai';
 import { z } from 'zod';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSystem, type System } from '../helpers/harness.ts';
-import type { FakeUpstream, RecordedRequest, Reply } from '../helpers/fake-upstream.ts';
+import type { FakeUpstream } from '../helpers/fake-upstream.ts';
+import { weatherModel, type ChatMessage } from '../helpers/weather-model.ts';
 
 let sys: System;
 let openai: ReturnType<typeof createOpenAI>;
@@ -27,19 +28,6 @@ beforeEach(() => {
 
 /** Chat requests the upstream received since the test began. */
 const chatRequests = () => upstream.requests.slice(seen).filter((r) => r.path === '/v1/chat/completions');
-
-interface ChatMessage { role: string; content?: unknown; tool_calls?: Array<{ id: string; function: { name: string; arguments: string } }>; tool_call_id?: string }
-
-/** Call get_weather for the city once, then answer from the tool's result. */
-function weatherModel(req: RecordedRequest): Reply {
-  const messages = (req.body?.messages ?? []) as ChatMessage[];
-  const last = messages.at(-1);
-  if (last?.role === 'tool') {
-    const result = JSON.parse(String(last.content)) as { city: string; tempC: number };
-    return { text: `It is ${result.tempC}°C in ${result.city}.` };
-  }
-  return { toolCalls: [{ name: 'get_weather', arguments: '{"city":"Paris"}' }] };
-}
 
 function weatherTool(calls: Array<{ city: string }>) {
   return tool({
