@@ -8,7 +8,7 @@
 //   (A tree from before `max_concurrent_connections: 0` was accepted refuses that config.)
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { GATEWAY_CONFIG, ROOT, cpuMs, f, load, median, spawnGateway, spawnUpstream, type Child } from './lib.ts';
+import { GATEWAY_CONFIG, ROOT, cpuMs, f, load, median, spawnGateway, spawnUpstream, warmUp, type Child } from './lib.ts';
 import { gatewayBody } from './latency.ts';
 
 const args = process.argv.slice(2);
@@ -35,7 +35,8 @@ try {
     for (const [name, root] of order) trees.push([name, await spawnGateway({ upstreamUrl: up.url, extraConfig: GATEWAY_CONFIG, entry, root, cpus: pin?.gw })]);
     try {
       for (const [, gw] of trees) {
-        await load({ concurrency: 16, maxRequests: 1000, maxMs: 30_000, url: `${gw.url}/v1/responses`, body: () => gatewayBody('chat', false) });
+        // To a steady state: a fresh process's first thousands of requests measure the JIT.
+        await warmUp(gw.pid, { url: `${gw.url}/v1/responses`, body: () => gatewayBody('chat', false), maxBatches: 6 });
         await load({ concurrency: 4, maxRequests: 10, maxMs: 30_000, url: `${gw.url}/v1/responses`, body: () => gatewayBody('s1000x0', false, true) });
       }
       for (let r = 0; r < rounds / 2; r++) {

@@ -2,11 +2,13 @@
 // (/proc/<pid>/stat utime + stime, every thread of the gateway process) over thousands of requests,
 // with the fake upstream's own CPU per request read the same way as the baseline of the same run.
 // Run: npx tsx bench/cpu.ts [--quick]
-import { GATEWAY_CONFIG, LIMITED_CONFIG, cpuMs, f, isMain, load, machine, sleep, spawnGateway, spawnUpstream, table, type Child, type Section } from './lib.ts';
+import { GATEWAY_CONFIG, LIMITED_CONFIG, cpuMs, f, isMain, load, machine, sleep, spawnGateway, spawnUpstream, table, warmUp, type Child, type Section, type WarmUp } from './lib.ts';
 import { directBody, gatewayBody } from './latency.ts';
 
 const quick = process.argv.includes('--quick');
-const N_REQ = Number(process.env.CPU_REQUESTS ?? (quick ? 1000 : 2000));
+const N_REQ = Number(process.env.CPU_REQUESTS ?? (quick ? 2000 : 5000));
+/** Requests measured on a fresh process, before it is warmed up. */
+const N_FRESH = 2000;
 const N_LONG = Number(process.env.CPU_STREAMS ?? (quick ? 10 : 30));
 const N_SHORT = N_LONG * 5;
 const MAX_MS = 20_000;
@@ -26,6 +28,10 @@ async function measured(gw: Child | null, up: Child, opts: Parameters<typeof loa
 
 export interface CpuFigures {
   rows: string[][];
+  /** npm start, no limit, store off: the first N_FRESH requests of a fresh process, and the proxy's. */
+  freshPerRequestOff: number;
+  proxyFreshPerRequest: number;
+  warmUpRequests: number;
   /** npm start, no limit (no slot lease). */
   perRequestOff: number;
   perRequestOn: number;
@@ -42,23 +48,27 @@ export interface CpuFigures {
   proxyPerChunk: number;
 }
 
-async function variant(gw: Child, up: Child): Promise<{ off: Measure; on: Measure; long: Measure; short: Measure; idleMsPerS: number }> {
+interface Variant { fresh: Measure; warm: WarmUp; off: Measure; on: Measure; long: Measure; short: Measure; idleMsPerS: number }
+
+async function variant(gw: Child, up: Child): Promise<Variant> {
   const url = `${gw.url}/v1/responses`;
-  // Warm-up (JIT, model list, dynalite's first writes), then let the process settle. Store on is
-  // warmed too: with no limit, nothing else writes to dynalite before the store-on batch.
-  await load({ concurrency: 16, maxRequests: 1000, maxMs: MAX_MS, url, body: () => gatewayBody('chat', false) });
-  await load({ concurrency: 16, maxRequests: 300, maxMs: MAX_MS, url, body: () => gatewayBody('chat', true) });
-  await load({ concurrency: 4, maxRequests: 20, maxMs: MAX_MS, url, body: () => gatewayBody('s1000x0', false, true) });
+  // A fresh process first (its JIT compiling the hot code as it goes), then warmed up to its
+  // steady state, store off, then store on (with no limit nothing else runs dynalite's write path).
+  const fresh = await measured(gw, up, { concurrency: 16, maxRequests: N_FRESH, maxMs: MAX_MS, url, body: () => gatewayBody('chat', false) });
+  const warm = await warmUp(gw.pid, { url, body: () => gatewayBody('chat', false) });
   await sleep(300);
   const i0 = cpuMs(gw.pid);
   await sleep(1000);
   const idleMsPerS = cpuMs(gw.pid) - i0;
   const off = await measured(gw, up, { concurrency: 16, maxRequests: N_REQ, maxMs: MAX_MS, url, body: () => gatewayBody('chat', false) });
+  // Store on after store off: dynalite's writes leave LevelDB compaction and a larger heap behind.
+  await warmUp(gw.pid, { url, body: () => gatewayBody('chat', true), maxBatches: 4 });
   const on = await measured(gw, up, { concurrency: 16, maxRequests: N_REQ, maxMs: MAX_MS, url, body: () => gatewayBody('chat', true) });
+  await load({ concurrency: 4, maxRequests: 20, maxMs: MAX_MS, url, body: () => gatewayBody('s1000x0', false, true) });
   const long = await measured(gw, up, { concurrency: 4, maxRequests: N_LONG, maxMs: MAX_MS, url, body: () => gatewayBody('s1000x0', false, true), mark: everyFrame });
   const short = await measured(gw, up, { concurrency: 4, maxRequests: N_SHORT, maxMs: MAX_MS, url, body: () => gatewayBody('s10x0', false, true), mark: everyFrame });
-  for (const [k, m] of Object.entries({ off, on, long, short })) if (m.errors) throw new Error(`cpu bench: ${m.errors} failed requests (${k})`);
-  return { off, on, long, short, idleMsPerS };
+  for (const [k, m] of Object.entries({ fresh, off, on, long, short })) if (m.errors) throw new Error(`cpu bench: ${m.errors} failed requests (${k})`);
+  return { fresh, warm, off, on, long, short, idleMsPerS };
 }
 
 export async function measureCpu(): Promise<CpuFigures> {
@@ -69,13 +79,14 @@ export async function measureCpu(): Promise<CpuFigures> {
   try {
     // Baseline: the fake upstream's own CPU for the same answers, called directly.
     const chatUrl = `${up.url}/v1/chat/completions`;
-    await load({ concurrency: 16, maxRequests: 1000, maxMs: MAX_MS, url: chatUrl, body: () => directBody('chat') });
+    await warmUp(up.pid, { url: chatUrl, body: () => directBody('chat') });
     const dReq = await measured(null, up, { concurrency: 16, maxRequests: N_REQ, maxMs: MAX_MS, url: chatUrl, body: () => directBody('chat') });
     const dLong = await measured(null, up, { concurrency: 4, maxRequests: N_LONG, maxMs: MAX_MS, url: chatUrl, body: () => directBody('s1000x0', true), mark: everyFrame });
 
     // The floor: a minimal node:http pass-through proxy in front of the same upstream.
     const proxyUrl = `${proxy.url}/v1/chat/completions`;
-    await load({ concurrency: 16, maxRequests: 1000, maxMs: MAX_MS, url: proxyUrl, body: () => directBody('chat') });
+    const pFresh = await measured(proxy, up, { concurrency: 16, maxRequests: N_FRESH, maxMs: MAX_MS, url: proxyUrl, body: () => directBody('chat') });
+    const pWarm = await warmUp(proxy.pid, { url: proxyUrl, body: () => directBody('chat') });
     const pReq = await measured(proxy, up, { concurrency: 16, maxRequests: N_REQ, maxMs: MAX_MS, url: proxyUrl, body: () => directBody('chat') });
     const pLong = await measured(proxy, up, { concurrency: 4, maxRequests: N_LONG, maxMs: MAX_MS, url: proxyUrl, body: () => directBody('s1000x0', true), mark: everyFrame });
     console.error('cpu: baselines done');
@@ -89,11 +100,14 @@ export async function measureCpu(): Promise<CpuFigures> {
     const perEv = (x: Measure) => x.gwMs / x.events;
     const marginal = (l: Measure, s: Measure) => (l.gwMs / l.requests - s.gwMs / s.requests) / (l.events / l.requests - s.events / s.requests);
     const us = (ms: number) => f(ms * 1000, 1);
+    const warmed = (w: WarmUp) => `${w.requests} (${w.perBatch.map((x) => f(x, 3)).join(', ')})`;
     const pr = pReq.gwMs / pReq.requests;
     const pe = pLong.gwMs / pLong.events;
     // Columns: no limit | with a limit | minimal proxy | fake upstream direct | no limit / proxy | with a limit / proxy.
     const rows: string[][] = [
-      ['non-stream request, store off (ms)', `${f(perReq(r.off), 3)} (${r.off.requests} req)`, `${f(perReq(m.off), 3)} (${m.off.requests} req)`, `${f(pr, 3)} (${pReq.requests} req)`, `${f(dReq.upMs / dReq.requests, 3)} (${dReq.requests} req)`, f(perReq(r.off) / pr, 1), f(perReq(m.off) / pr, 1)],
+      [`non-stream request, store off, the first ${N_FRESH} requests of a fresh process (ms)`, f(perReq(r.fresh), 3), f(perReq(m.fresh), 3), f(pFresh.gwMs / pFresh.requests, 3), '', f(perReq(r.fresh) / (pFresh.gwMs / pFresh.requests), 1), f(perReq(m.fresh) / (pFresh.gwMs / pFresh.requests), 1)],
+      ['requests until steady (warm-up; CPU per request of each batch of 2,000, ms)', warmed(r.warm), warmed(m.warm), warmed(pWarm), '', '', ''],
+      ['non-stream request, store off, warm (ms)', `${f(perReq(r.off), 3)} (${r.off.requests} req)`, `${f(perReq(m.off), 3)} (${m.off.requests} req)`, `${f(pr, 3)} (${pReq.requests} req)`, `${f(dReq.upMs / dReq.requests, 3)} (${dReq.requests} req)`, f(perReq(r.off) / pr, 1), f(perReq(m.off) / pr, 1)],
       ['non-stream request, store on (ms)', `${f(perReq(r.on), 3)} (${r.on.requests} req)`, `${f(perReq(m.on), 3)} (${m.on.requests} req)`, '', '', f(perReq(r.on) / pr, 1), f(perReq(m.on) / pr, 1)],
       ['store on minus store off: the PutItem into dynalite (ms)', f(perReq(r.on) - perReq(r.off), 3), f(perReq(m.on) - perReq(m.off), 3), '', '', '', ''],
       ['the two slot-lease writes: with a limit minus no limit, store off (ms)', '', f(perReq(m.off) - perReq(r.off), 3), '', '', '', ''],
@@ -104,6 +118,7 @@ export async function measureCpu(): Promise<CpuFigures> {
     ];
     return {
       rows,
+      freshPerRequestOff: perReq(r.fresh), proxyFreshPerRequest: pFresh.gwMs / pFresh.requests, warmUpRequests: r.warm.requests,
       perRequestOff: perReq(r.off), perRequestOn: perReq(r.on), perEvent: perEv(r.long), marginalPerEvent: marginal(r.long, r.short),
       limitedPerRequestOff: perReq(m.off), limitedPerRequestOn: perReq(m.on), limitedPerEvent: perEv(m.long), limitedMarginalPerEvent: marginal(m.long, m.short),
       upPerRequest: dReq.upMs / dReq.requests, upPerChunk: dLong.upMs / dLong.events, proxyPerRequest: pr, proxyPerChunk: pe,
@@ -127,6 +142,15 @@ export async function run(): Promise<Section> {
     '(1,009 per long stream: deltas plus lifecycle events). The marginal cost per event takes out the per-stream fixed',
     'cost: (CPU per long stream - CPU per short stream) / (events per long stream - events per short stream).',
     '',
+    `Warm and fresh. V8 compiles hot code in tiers, on background threads of the same process, so a fresh server's`,
+    `first thousands of requests cost two to three times what they cost later, and that CPU is the JIT's, spent once per`,
+    `process. Each process is therefore measured twice: its first ${N_FRESH} requests from start-up, then, after a warm-up`,
+    'that sends batches of 2,000 requests until one costs within 10% of the batch before it (the "requests until',
+    'steady" row gives the count and each batch\'s CPU per request), warm: every other row. The targets are read on the',
+    'warm rows (a Lambda instance serving traffic is warm; one that serves a few requests and is reclaimed pays the',
+    'fresh figure, and its cold start on top: the cold-start section). The minimal proxy and the upstream are warmed the',
+    'same way.',
+    '',
     'Both gateway columns are the real local server (`npm start`), in two configurations. *No limit*',
     `(\`${GATEWAY_CONFIG}\`): no concurrency slot is taken, so with store off nothing is written to DynamoDB per`,
     `request. *With a limit* (\`${LIMITED_CONFIG}\`, high enough that no request waits): every request takes and`,
@@ -143,7 +167,8 @@ export async function run(): Promise<Section> {
     '',
     table(['CPU per', 'npm start, no limit', 'npm start, with a limit (slot leases)', 'minimal proxy', 'fake upstream, direct', 'no limit / minimal proxy', 'with a limit / minimal proxy'], c.rows),
     '',
-    `Targets (npm start, no limit): under 0.3 ms per non-stream request without storage: ${f(c.perRequestOff, 3)} ms (${c.perRequestOff < 0.3 ? 'met' : 'not met'};`,
+    `Targets (npm start, no limit, warm): under 0.3 ms per non-stream request without storage: ${f(c.perRequestOff, 3)} ms (${c.perRequestOff < 0.3 ? 'met' : 'not met'};`,
+    `the first ${N_FRESH} requests of a fresh process: ${f(c.freshPerRequestOff, 3)} ms, the proxy's ${f(c.proxyFreshPerRequest, 3)};`,
     `with a limit, i.e. with the two lease writes: ${f(c.limitedPerRequestOff, 3)} ms); under 10 µs per streamed event: ${f(c.perEvent * 1000, 1)} µs all in`,
     `(${c.perEvent * 1000 < 10 ? 'met' : 'not met'}), ${f(c.marginalPerEvent * 1000, 1)} µs marginal (${c.marginalPerEvent * 1000 < 10 ? 'met' : 'not met'}).`,
   ].join('\n');
@@ -151,7 +176,7 @@ export async function run(): Promise<Section> {
     heading: '## CPU per request and per event',
     body,
     summary: [
-      `gateway CPU per non-stream request, no limit: ${f(c.perRequestOff, 3)} ms store off, ${f(c.perRequestOn, 3)} ms store on; with a limit (slot leases): ${f(c.limitedPerRequestOff, 3)} ms store off, ${f(c.limitedPerRequestOn, 3)} ms store on; upstream's own: ${f(c.upPerRequest, 3)} ms`,
+      `gateway CPU per non-stream request, no limit, warm: ${f(c.perRequestOff, 3)} ms store off (fresh process, first ${N_FRESH}: ${f(c.freshPerRequestOff, 3)} ms; minimal proxy warm ${f(c.proxyPerRequest, 3)}), ${f(c.perRequestOn, 3)} ms store on; with a limit (slot leases): ${f(c.limitedPerRequestOff, 3)} ms store off, ${f(c.limitedPerRequestOn, 3)} ms store on; upstream's own: ${f(c.upPerRequest, 3)} ms`,
       `gateway CPU per streamed event, no limit: ${f(c.perEvent * 1000, 1)} µs all in, ${f(c.marginalPerEvent * 1000, 1)} µs marginal (with a limit: ${f(c.limitedPerEvent * 1000, 1)} µs, ${f(c.limitedMarginalPerEvent * 1000, 1)} µs)`,
     ],
   };

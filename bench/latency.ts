@@ -7,7 +7,7 @@
 //   streaming: time to first byte, to the first text delta, to the end, and the added delay per
 //   event (50 deltas 2 ms apart), gateway vs direct.
 // Run: npx tsx bench/latency.ts [--quick]
-import { GATEWAY_CONFIG, LIMITED_CONFIG, f, isMain, load, machine, median, quantile, request, spawnGateway, spawnUpstream, table, type Section, type Timed } from './lib.ts';
+import { GATEWAY_CONFIG, LIMITED_CONFIG, f, isMain, warmUp, load, machine, median, quantile, request, spawnGateway, spawnUpstream, table, type Section, type Timed } from './lib.ts';
 import http from 'node:http';
 
 const quick = process.argv.includes('--quick');
@@ -25,7 +25,7 @@ export const directBody = (model: string, stream = false) =>
 export const isGatewayDelta = (frame: string) => frame.startsWith('event: response.output_text.delta\n');
 export const isDirectDelta = (frame: string) => frame.includes('"content":"tok');
 
-interface Mode { name: string; url: string; body: () => string }
+interface Mode { name: string; url: string; body: () => string; pid?: number }
 
 export async function run(): Promise<Section> {
   const up = await spawnUpstream();
@@ -33,13 +33,14 @@ export async function run(): Promise<Section> {
   const limited = await spawnGateway({ upstreamUrl: up.url, extraConfig: LIMITED_CONFIG });
   try {
     const modes: Mode[] = [
-      { name: 'direct', url: `${up.url}/v1/chat/completions`, body: () => directBody('chat') },
-      { name: 'gateway, store off', url: `${gw.url}/v1/responses`, body: () => gatewayBody('chat', false) },
-      { name: 'gateway, store on', url: `${gw.url}/v1/responses`, body: () => gatewayBody('chat', true) },
-      { name: 'gateway, with a limit (leases), store off', url: `${limited.url}/v1/responses`, body: () => gatewayBody('chat', false) },
+      { name: 'direct', url: `${up.url}/v1/chat/completions`, body: () => directBody('chat'), pid: up.pid },
+      { name: 'gateway, store off', url: `${gw.url}/v1/responses`, body: () => gatewayBody('chat', false), pid: gw.pid },
+      { name: 'gateway, store on', url: `${gw.url}/v1/responses`, body: () => gatewayBody('chat', true), pid: gw.pid },
+      { name: 'gateway, with a limit (leases), store off', url: `${limited.url}/v1/responses`, body: () => gatewayBody('chat', false), pid: limited.pid },
     ];
-    // Warm-up: JIT, the model list, dynalite's table, keep-alive sockets.
-    for (const m of modes) await load({ concurrency: 16, maxRequests: 2000, maxMs: 2000, url: m.url, body: m.body });
+    // Warm-up to a steady state (bench/lib.ts warmUp): JIT, the model list, dynalite's table,
+    // keep-alive sockets.
+    for (const m of modes) await warmUp(m.pid!, { url: m.url, body: m.body, maxBatches: 6 });
 
     const rows: string[][] = [];
     const summary: string[] = [];
@@ -124,7 +125,8 @@ export async function run(): Promise<Section> {
       'one ended), the equivalent of autocannon\'s default mode. *Direct* is POST /v1/chat/completions on the fake',
       'upstream; *gateway* is POST /v1/responses with the same prompt through the translated path to the same upstream',
       `(answer: 60 words, about 330 characters). The modes alternate in ${SLICE_MS} ms slices, ${ROUNDS} rounds each, after a`,
-      'warm-up; latencies are per request, in ms. *Gateway, store off / on* is npm start with no concurrency limit',
+      'warm-up to a steady state (batches of 2,000 requests until the CPU per request stops falling, as in the CPU',
+      'section); latencies are per request, in ms. *Gateway, store off / on* is npm start with no concurrency limit',
       `(\`${GATEWAY_CONFIG}\`): no slot lease is taken, so with store off nothing is written to DynamoDB per request;`,
       'store on adds the PutItem of the response (dynalite, inside the gateway process). *Gateway, with a limit* is a',
       `second npm start with \`${LIMITED_CONFIG}\` (enough slots that no request waits for one): every request takes`,

@@ -262,6 +262,40 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
   return { count: latencies.length, errors, elapsedMs, latencies, results };
 }
 
+/** What warming a process up to its steady state took. */
+export interface WarmUp {
+  requests: number;
+  cpuMs: number;
+  /** CPU per request (ms) of each batch, first to last. */
+  perBatch: number[];
+}
+
+/**
+ * Sends batches of requests until the process's CPU per request stops falling: V8 compiles the hot
+ * code in tiers on background threads of the same process, so a fresh server's first thousands of
+ * requests cost two to three times what it costs once warm, and a figure taken then measures the
+ * JIT, not the request. Steady: a batch within 10% of the one before it (at least 3 batches, at
+ * most `maxBatches`).
+ */
+export async function warmUp(pid: number, opts: Omit<LoadOptions, 'maxRequests' | 'maxMs' | 'concurrency'> & { batch?: number; maxBatches?: number; concurrency?: number }): Promise<WarmUp> {
+  const batch = opts.batch ?? 2000;
+  const perBatch: number[] = [];
+  let requests = 0;
+  let cpu = 0;
+  for (let i = 0; i < (opts.maxBatches ?? 10); i++) {
+    const c0 = cpuMs(pid);
+    const r = await load({ ...opts, concurrency: opts.concurrency ?? 16, maxRequests: batch, maxMs: 60_000 });
+    const spent = cpuMs(pid) - c0;
+    if (r.errors) throw new Error(`warm-up: ${r.errors} of ${r.count + r.errors} requests failed (${opts.url})`);
+    requests += r.count;
+    cpu += spent;
+    perBatch.push(spent / r.count);
+    const [prev, last] = perBatch.slice(-2) as [number, number];
+    if (perBatch.length >= 3 && Math.abs(last - prev) <= 0.1 * prev) break;
+  }
+  return { requests, cpuMs: cpu, perBatch };
+}
+
 // ── statistics and output ────────────────────────────────────────────────────
 
 export function quantile(xs: number[], q: number): number {
