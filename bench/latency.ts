@@ -25,15 +25,21 @@ export const directBody = (model: string, stream = false) =>
 export const isGatewayDelta = (frame: string) => frame.startsWith('event: response.output_text.delta\n');
 export const isDirectDelta = (frame: string) => frame.includes('"content":"tok');
 
+/** The minimal proxy's mode: what any extra hop in front of the upstream costs here. */
+const PROXY = 'minimal proxy (a hop, no work)';
+
 interface Mode { name: string; url: string; body: () => string; pid?: number }
 
 export async function run(): Promise<Section> {
   const up = await spawnUpstream();
   const gw = await spawnGateway({ upstreamUrl: up.url, extraConfig: GATEWAY_CONFIG });
   const limited = await spawnGateway({ upstreamUrl: up.url, extraConfig: LIMITED_CONFIG });
+  // The cost of a hop itself: a node:http pass-through with no work of its own (bench/minimal-proxy.ts).
+  const proxy = await spawnGateway({ upstreamUrl: up.url, entry: 'bench/minimal-proxy.ts', env: { UPSTREAM: up.url } });
   try {
     const modes: Mode[] = [
       { name: 'direct', url: `${up.url}/v1/chat/completions`, body: () => directBody('chat'), pid: up.pid },
+      { name: PROXY, url: `${proxy.url}/v1/chat/completions`, body: () => directBody('chat'), pid: proxy.pid },
       { name: 'gateway, store off', url: `${gw.url}/v1/responses`, body: () => gatewayBody('chat', false), pid: gw.pid },
       { name: 'gateway, store on', url: `${gw.url}/v1/responses`, body: () => gatewayBody('chat', true), pid: gw.pid },
       { name: 'gateway, with a limit (leases), store off', url: `${limited.url}/v1/responses`, body: () => gatewayBody('chat', false), pid: limited.pid },
@@ -75,6 +81,7 @@ export async function run(): Promise<Section> {
     // Streaming, one client at a time, the modes interleaved.
     const streamModes: Mode[] = [
       { name: 'direct', url: `${up.url}/v1/chat/completions`, body: () => directBody('s50x2', true) },
+      { name: PROXY, url: `${proxy.url}/v1/chat/completions`, body: () => directBody('s50x2', true) },
       { name: 'gateway, store off', url: `${gw.url}/v1/responses`, body: () => gatewayBody('s50x2', false, true) },
       { name: 'gateway, store on', url: `${gw.url}/v1/responses`, body: () => gatewayBody('s50x2', true, true) },
       { name: 'gateway, with a limit (leases), store off', url: `${limited.url}/v1/responses`, body: () => gatewayBody('s50x2', false, true) },
@@ -83,7 +90,7 @@ export async function run(): Promise<Section> {
     const runs = new Map<string, Timed[]>(streamModes.map((m) => [m.name, []]));
     for (let i = 0; i < STREAM_RUNS + 3; i++) {
       for (const m of streamModes) {
-        const r = await request(agent, 'POST', m.url, m.body(), m.name === 'direct' ? isDirectDelta : isGatewayDelta, false);
+        const r = await request(agent, 'POST', m.url, m.body(), m.name === 'direct' || m.name === PROXY ? isDirectDelta : isGatewayDelta, false);
         if (r.status !== 200 || r.marks.length !== 50) throw new Error(`${m.name}: status ${r.status}, ${r.marks.length} deltas`);
         if (i >= 3) runs.get(m.name)!.push(r); // the first three are warm-up
       }
@@ -131,7 +138,9 @@ export async function run(): Promise<Section> {
       'store on adds the PutItem of the response (dynalite, inside the gateway process). *Gateway, with a limit* is a',
       `second npm start with \`${LIMITED_CONFIG}\` (enough slots that no request waits for one): every request takes`,
       'and releases a concurrency slot, two conditional writes (PutItem, DeleteItem) to dynalite inside the gateway',
-      'process.',
+      'process. *Minimal proxy* is `bench/minimal-proxy.ts` (node:http, keep-alive client, the upstream\'s answer piped',
+      'back, no parsing) in front of the same upstream: what a hop with no work of its own adds on this machine, the',
+      'part of the gateway\'s added latency no gateway can remove.',
       '',
       table(['clients', 'mode', 'requests', 'errors', 'p50 ms', 'p99 ms', 'req/s', 'added p50 ms', 'added p99 ms', 'p50 gw/direct', 'p99 gw/direct', 'throughput gw/direct'], rows),
       '',
@@ -148,6 +157,7 @@ export async function run(): Promise<Section> {
   } finally {
     await gw.stop();
     await limited.stop();
+    await proxy.stop();
     await up.stop();
   }
 }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gatewayBody, isGatewayDelta } from './latency.ts';
-import { GATEWAY_CONFIG, LIMITED_CONFIG, ROOT, f, isMain, load, spawnGateway, spawnUpstream } from './lib.ts';
+import { GATEWAY_CONFIG, LIMITED_CONFIG, ROOT, f, isMain, load, spawnGateway, spawnUpstream, warmUp } from './lib.ts';
 
 
 interface CpuProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
@@ -32,10 +32,14 @@ const where = (url: string): string => {
   return m ? `npm:${m[1]}` : relative(ROOT, path);
 };
 
-export function summarize(profile: CpuProfile): ProfileSummary {
+/** Self time of the samples taken from `fromUs` on (V8's clock: CLOCK_MONOTONIC in µs, as process.hrtime here). */
+export function summarize(profile: CpuProfile, fromUs = 0, toUs = Infinity): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
+  let t = profile.startTime;
   for (let i = 0; i < profile.samples.length; i++) {
+    t += profile.timeDeltas[i] ?? 0;
+    if (t < fromUs || t > toUs) continue;
     const dt = profile.timeDeltas[i + 1] ?? 0; // the delta after a sample is the time it stood for
     self.set(profile.samples[i]!, (self.get(profile.samples[i]!) ?? 0) + dt);
   }
@@ -74,10 +78,17 @@ export async function profileGateway(opts: { stream?: boolean; store?: boolean; 
   const up = await spawnUpstream();
   const gw = await spawnGateway({ upstreamUrl: up.url, extraConfig: opts.extraConfig ?? GATEWAY_CONFIG, entry: opts.entry, nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir] });
   const requests = opts.requests ?? (opts.stream ? 100 : 5000);
+  let fromUs = 0;
+  let toUs = Infinity;
   try {
+    // Only the warm process is summarized: start-up and the JIT's first thousands of requests are not the request path.
+    await warmUp(gw.pid, { url: `${gw.url}/v1/responses`, body: () => gatewayBody('chat', !!opts.store), maxBatches: 6 });
+    if (opts.stream) await load({ concurrency: 4, maxRequests: 20, maxMs: 60_000, url: `${gw.url}/v1/responses`, body: () => gatewayBody('s1000x0', !!opts.store, true) });
+    fromUs = Number(process.hrtime.bigint() / 1000n);
     const body = () => (opts.stream ? gatewayBody('s1000x0', !!opts.store, true) : gatewayBody('chat', !!opts.store));
     const r = await load({ concurrency: opts.concurrency ?? 16, maxRequests: requests, maxMs: 60_000, url: `${gw.url}/v1/responses`, body, mark: opts.stream ? isGatewayDelta : undefined });
     if (r.errors) throw new Error(`${r.errors} requests failed`);
+    toUs = Number(process.hrtime.bigint() / 1000n);
   } finally {
     await gw.stop(); // SIGINT: the profile is written as the process exits
     await up.stop();
@@ -85,7 +96,9 @@ export async function profileGateway(opts: { stream?: boolean; store?: boolean; 
   const file = readdirSync(dir).find((x) => x.endsWith('.cpuprofile'));
   if (!file) throw new Error('no .cpuprofile written');
   const path = join(dir, file);
-  return { ...summarize(JSON.parse(readFileSync(path, 'utf8')) as CpuProfile), file: path, requests };
+  const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
+  // Samples after the last request are the shutdown's.
+  return { ...summarize(profile, fromUs, toUs), file: path, requests };
 }
 
 if (isMain(import.meta.url)) {
@@ -93,7 +106,7 @@ if (isMain(import.meta.url)) {
   const num = (flag: string, dflt: number) => (args.includes(flag) ? Number(args[args.indexOf(flag) + 1]) : dflt);
   const top = num('--top', 30);
   const p = await profileGateway({ stream: args.includes('--stream'), store: args.includes('--store'), requests: num('--requests', args.includes('--stream') ? 100 : 5000), extraConfig: args.includes('--limit') ? LIMITED_CONFIG : GATEWAY_CONFIG });
-  console.log(`profile: ${f(p.totalMs, 0)} ms of samples (idle excluded, start-up included) for ${p.requests} requests\n`);
+  console.log(`profile: ${f(p.totalMs, 0)} ms of samples (idle excluded; after a warm-up to a steady state) for ${p.requests} requests\n`);
   console.log('self time by file:');
   for (const [k, v] of p.byFile.slice(0, top)) console.log(`  ${f(v, 1).padStart(9)} ms  ${f((100 * v) / p.totalMs, 1).padStart(5)}%  ${k}`);
   console.log('\nself time by function:');
