@@ -42,34 +42,66 @@ export interface HttpCall {
   timeoutMs?: number;
 }
 
-/** A few endpoints' URLs, each parsed once rather than on every call (they are few and fixed). */
-const parsedUrls = new Map<string, URL>();
-function parsed(url: string): URL {
-  let u = parsedUrls.get(url);
-  if (!u) {
-    u = new URL(url);
-    if (parsedUrls.size >= 256) parsedUrls.clear();
-    parsedUrls.set(url, u);
+/** What http.request needs of a URL, worked out once per URL (they are few and fixed). */
+interface Target {
+  url: URL;
+  lib: typeof http | typeof https;
+  options: http.RequestOptions;
+  /** The Host header Node would derive (headers given as an array skip Node's own). */
+  host: string;
+  basic?: string;
+}
+const targets = new Map<string, Target>();
+function target(raw: string): Target {
+  let t = targets.get(raw);
+  if (!t) {
+    const url = new URL(raw);
+    const https_ = url.protocol === 'https:';
+    const options: http.RequestOptions = {
+      protocol: url.protocol,
+      hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+      port: url.port || (https_ ? 443 : 80),
+      path: `${url.pathname}${url.search}`,
+      agent: agents[https_ ? 'https:' : 'http:'],
+    };
+    // Credentials in the URL (http://user:pass@host) as Node would send them: Basic auth.
+    const basic = url.username || url.password ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}` : undefined;
+    t = { url, lib: https_ ? https : http, options, host: url.host, basic };
+    if (targets.size >= 256) targets.clear();
+    targets.set(raw, t);
   }
-  return u;
+  return t;
 }
 
 /** Resolves when the status line and headers arrived; the body is left to the caller to read. */
 export function httpRequest(call: HttpCall): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const url = parsed(call.url);
-    const lib = url.protocol === 'https:' ? https : http;
-    const headers: Record<string, string> = { accept: 'application/json, text/event-stream', ...call.headers };
+    const { url, lib, options, host, basic } = target(call.url);
+    // Headers as a flat array: Node writes them as they are, without a setHeader (and its
+    // validation) per header; ours are fixed names, the caller's come from config.
+    const headers: string[] = ['host', host];
+    let accept = false;
+    let contentType = false;
+    let authorization = false;
+    for (const k in call.headers) {
+      const name = k.toLowerCase();
+      accept ||= name === 'accept';
+      contentType ||= name === 'content-type';
+      authorization ||= name === 'authorization';
+      headers.push(k, call.headers[k]!);
+    }
+    if (!accept) headers.push('accept', 'application/json, text/event-stream');
+    if (basic && !authorization) headers.push('authorization', basic);
     if (call.body !== undefined) {
-      headers['content-type'] ??= 'application/json';
-      headers['content-length'] = String(Buffer.byteLength(call.body));
+      if (!contentType) headers.push('content-type', 'application/json');
+      headers.push('content-length', String(Buffer.byteLength(call.body)));
     }
     if (call.signal?.aborted) return reject(new UpstreamError('upstream request aborted', 0, 'aborted'));
     // The signal is NOT given to http.request: Node would bind it to the socket, which outlives
     // the request in the keep-alive pool, and an abort after the answer ended would then
     // destroy a pooled socket that has no 'error' listener: an uncaught exception. It is bound
     // to this request only, until the request closes.
-    const req = lib.request(url, { method: call.method, headers, agent: agents[url.protocol as 'http:' | 'https:'] });
+    const req = lib.request({ ...options, method: call.method, headers: headers as unknown as http.OutgoingHttpHeaders });
     let response: IncomingMessage | undefined;
     if (call.signal) {
       const signal = call.signal;

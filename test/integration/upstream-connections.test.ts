@@ -27,3 +27,38 @@ describe('upstream connections', () => {
     }
   });
 });
+
+// What reaches the upstream: the endpoint's API key, credentials written in its URL, its Host.
+describe('upstream request headers', () => {
+  it.each(['vllm', 'openai'] as const)('%s: the endpoint API key goes upstream as a Bearer token, with its Host and body length', async (flavor) => {
+    const own = await startSystem({ upstreams: [{ flavor, models: ['m'], apiKey: 'sk-up' }] });
+    try {
+      const u = own.upstreams[0]!;
+      const ok = await postJson(`${own.base}/responses`, { model: 'm', input: 'x', store: false });
+      expect(ok.status).toBe(200);
+      const call = u.requests.find((r) => r.method === 'POST')!;
+      expect(call.headers.authorization).toBe('Bearer sk-up');
+      expect(call.headers.host).toBe(new URL(u.url).host);
+      expect(call.headers['content-type']).toBe('application/json');
+      expect(Number(call.headers['content-length'])).toBe(Buffer.byteLength(call.rawBody));
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('credentials in an endpoint URL go upstream as Basic auth, not in the Host', async () => {
+    const own = await startSystem({
+      upstreams: [{ flavor: 'vllm', models: ['m'] }],
+      endpointLine: (u) => `"${u.url.replace('http://', 'http://us%40er:p%3Ass@')}"`,
+    });
+    try {
+      const u = own.upstreams[0]!;
+      expect((await postJson(`${own.base}/responses`, { model: 'm', input: 'x', store: false })).status).toBe(200);
+      const call = u.requests.find((r) => r.method === 'POST')!;
+      expect(call.headers.authorization).toBe(`Basic ${Buffer.from('us@er:p:ss').toString('base64')}`);
+      expect(call.headers.host).toBe(new URL(u.url).host);
+    } finally {
+      await own.close();
+    }
+  });
+});
