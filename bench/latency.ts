@@ -7,7 +7,7 @@
 //   streaming: time to first byte, to the first text delta, to the end, and the added delay per
 //   event (50 deltas 2 ms apart), gateway vs direct.
 // Run: npx tsx bench/latency.ts [--quick]
-import { GATEWAY_CONFIG, LIMITED_CONFIG, f, isMain, warmUp, load, machine, median, quantile, request, spawnGateway, spawnUpstream, table, type Section, type Timed } from './lib.ts';
+import { GATEWAY_CONFIG, LIMITED_CONFIG, f, isMain, warmUp, load, loadAtRate, machine, median, quantile, request, spawnGateway, spawnUpstream, table, type Section, type Timed } from './lib.ts';
 import http from 'node:http';
 
 const quick = process.argv.includes('--quick');
@@ -15,6 +15,9 @@ const SLICE_MS = Number(process.env.SLICE_MS ?? (quick ? 500 : 1500));
 const ROUNDS = Number(process.env.ROUNDS ?? 2);
 const STREAM_RUNS = Number(process.env.STREAM_RUNS ?? (quick ? 8 : 25));
 const CONCURRENCY = [1, 16, 64];
+/** Constant arrival rates (req/s) every mode sustains on 2 cores, and how long each slice runs. */
+const RATES = [500, 2000];
+const RATE_MS = Number(process.env.RATE_MS ?? (quick ? 2000 : 5000));
 const PROMPT = 'Say sixty words.';
 
 export const gatewayBody = (model: string, store: boolean, stream = false) =>
@@ -76,6 +79,38 @@ export async function run(): Promise<Section> {
         if (!direct) summary.push(`non-stream c=${c} ${m.name}: +${f(p50 - dp50, 3)} ms p50, +${f(p99 - dp99, 3)} ms p99, throughput x${f(rps / drps)} of direct`);
       }
       console.error(`latency: concurrency ${c} done`);
+    }
+
+    // A constant arrival rate (open loop), the kind of test TensorZero published, at rates this
+    // machine sustains through every mode: direct, the minimal proxy, the gateway (store off).
+    const rateRows: string[][] = [];
+    for (const rate of RATES) {
+      const acc = new Map<string, { lat: number[]; errors: number; achieved: number[] }>();
+      for (let r = 0; r < ROUNDS; r++) {
+        for (const m of modes.slice(0, 3)) {
+          const res = await loadAtRate({ rate, durationMs: RATE_MS, url: m.url, body: m.body });
+          const a = acc.get(m.name) ?? { lat: [], errors: 0, achieved: [] };
+          for (const x of res.latencies) a.lat.push(x);
+          a.errors += res.errors;
+          a.achieved.push(res.achievedRate);
+          acc.set(m.name, a);
+        }
+      }
+      const d = acc.get('direct')!;
+      const px = acc.get(PROXY)!;
+      for (const m of modes.slice(0, 3)) {
+        const a = acc.get(m.name)!;
+        const p50 = median(a.lat), p99 = quantile(a.lat, 0.99);
+        const direct = m.name === 'direct';
+        const gateway = m.name !== 'direct' && m.name !== PROXY;
+        rateRows.push([
+          String(rate), m.name, String(a.lat.length), String(a.errors), f(p50, 3), f(p99, 3),
+          direct ? '' : f(p50 - median(d.lat), 3), direct ? '' : f(p99 - quantile(d.lat, 0.99), 3),
+          gateway ? f(p50 - median(px.lat), 3) : '', gateway ? f(p99 - quantile(px.lat, 0.99), 3) : '',
+        ]);
+        if (gateway) summary.push(`constant ${rate} req/s, ${m.name}: +${f(p50 - median(d.lat), 3)} ms p50, +${f(p99 - quantile(d.lat, 0.99), 3)} ms p99 over direct; over the minimal proxy +${f(p50 - median(px.lat), 3)} / +${f(p99 - quantile(px.lat, 0.99), 3)} ms`);
+      }
+      console.error(`latency: ${rate} req/s done`);
     }
 
     // Streaming, one client at a time, the modes interleaved.
@@ -143,6 +178,13 @@ export async function run(): Promise<Section> {
       'part of the gateway\'s added latency no gateway can remove.',
       '',
       table(['clients', 'mode', 'requests', 'errors', 'p50 ms', 'p99 ms', 'req/s', 'added p50 ms', 'added p99 ms', 'p50 gw/direct', 'p99 gw/direct', 'throughput gw/direct'], rows),
+      '',
+      `At a constant arrival rate (open loop: request i is sent at i/rate, paced by a 1 ms timer, whether or not the`,
+      `earlier ones were answered; the kind of load TensorZero's published figures come from), ${RATE_MS / 1000} s per mode and`,
+      `round, ${ROUNDS} rounds, the modes interleaved; latency from send to the end of the answer, in ms. "Over the minimal`,
+      'proxy" is the gateway\'s latency minus that of a hop that does no work: what the gateway\'s own work adds.',
+      '',
+      table(['req/s', 'mode', 'requests', 'errors', 'p50 ms', 'p99 ms', 'added p50 ms', 'added p99 ms', 'over the minimal proxy, p50 ms', 'over the minimal proxy, p99 ms'], rateRows),
       '',
       `Streaming: one client, ${STREAM_RUNS} streams per mode (after 3 warm-up rounds), interleaved; the upstream sends 50`,
       'one-word deltas 2 ms apart (then its finish and usage chunks). Medians in ms. "Arrival of each delta" is, per delta',

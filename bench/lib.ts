@@ -262,6 +262,44 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
   return { count: latencies.length, errors, elapsedMs, latencies, results };
 }
 
+export interface RateOptions {
+  /** Requests per second, sent on a fixed schedule whatever the answers do (open loop). */
+  rate: number;
+  durationMs: number;
+  url: string;
+  body: () => string;
+}
+
+/**
+ * A constant arrival rate, as TensorZero's and most gateway benchmarks load (k6/vegeta): request
+ * i goes out at i/rate (paced by a 1 ms timer, so a few leave together) whether or not earlier
+ * ones were answered (open loop: a slow answer cannot hold back the next sends). Latency is from
+ * send to the end of the answer.
+ */
+export async function loadAtRate(opts: RateOptions): Promise<{ count: number; errors: number; latencies: number[]; achievedRate: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+  const total = Math.round((opts.rate * opts.durationMs) / 1000);
+  const latencies: number[] = [];
+  const inFlight: Array<Promise<void>> = [];
+  let errors = 0;
+  const t0 = performance.now();
+  let sent = 0;
+  while (sent < total) {
+    const now = performance.now() - t0;
+    for (const due = Math.min(total, Math.floor((now * opts.rate) / 1000) + 1); sent < due; sent++) {
+      inFlight.push(request(agent, 'POST', opts.url, opts.body(), undefined, false).then(
+        (r) => { if (r.status === 200) latencies.push(r.end); else errors++; },
+        () => { errors++; },
+      ));
+    }
+    await sleep(1);
+  }
+  await Promise.all(inFlight);
+  const elapsed = performance.now() - t0;
+  agent.destroy();
+  return { count: latencies.length, errors, latencies, achievedRate: (latencies.length / elapsed) * 1000 };
+}
+
 /** What warming a process up to its steady state took. */
 export interface WarmUp {
   requests: number;
