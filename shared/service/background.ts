@@ -9,6 +9,7 @@ import { nativePath } from './native-path.ts';
 import type { Services } from './context.ts';
 import { historyOf, type Job } from './create.ts';
 import { appendTurn } from './conversations.ts';
+import { retryingWrite } from './store-retry.ts';
 
 // Background responses. The API stores a `queued` record and its first two events, then starts
 // the workflow; the worker (one Step Functions task) claims the record with a lease naming its
@@ -26,6 +27,11 @@ const isTerminal = (s: ResponseStatus) => TERMINAL_STATUSES.includes(s);
 const OUTPUT_IDS_FROM = 0x40000000;
 const TERMINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 const LIFECYCLE = new Set(['response.created', 'response.queued', 'response.in_progress']);
+/**
+ * How long a log write rides out a DynamoDB outage before the job gives up (and the workflow's
+ * catch marks it failed): the upstream waits meanwhile (the worker reads no further).
+ */
+const LOG_WRITE_RETRY_MS = 5_000;
 
 /** Thrown for failures a workflow retry may fix (nothing was streamed yet): the ASL retries it. */
 export class TransientError extends Error {
@@ -85,6 +91,7 @@ export async function runBackground(svc: Services, input: RunInput): Promise<{ s
   // long prompt) is still a live job, and the sweeper must not take it for a dead one.
   let snapshot = (): ResponseObject => ({ ...rec.response, status: 'in_progress' });
   const heartbeat = setInterval(() => {
+    if (writer.busy) return; // a write under way (perhaps riding out an outage) is the heartbeat
     void writer.flush(snapshot()).then((ok) => { if (!ok) abort.abort(); }, () => abort.abort()); // a failed write must not be an unhandled rejection
   }, svc.config.heartbeatMs);
   try {
@@ -145,6 +152,7 @@ class LogWriter {
   private chain: Promise<boolean> = Promise.resolve(true);
   private stopped = false;
   private wroteOutput = false;
+  private queued = 0;
 
   constructor(
     private readonly svc: Services, private readonly id: string, private readonly lease: string,
@@ -160,13 +168,20 @@ class LogWriter {
     return this.pending.length > 0 && (!this.wroteOutput || this.svc.clock.nowMs() - this.lastFlushMs >= flushMs);
   }
 
+  /** A flush is queued or under way. */
+  get busy(): boolean {
+    return this.queued > 0;
+  }
+
   flush(snapshot: ResponseObject): Promise<boolean> {
+    this.queued++;
+    const settled = () => { this.queued--; };
     this.chain = this.chain.then(async (ok) => {
       if (!ok || this.stopped) return false;
       const events = this.pending;
       this.pending = [];
       const lastSeq = events.length ? events[events.length - 1]!.sequence_number : this.lastSeq;
-      const updated = await this.svc.store.update(this.id, snapshot, { from: ['in_progress'], lease: this.lease, lastSeq });
+      const updated = await retryingWrite(() => this.svc.store.update(this.id, snapshot, { from: ['in_progress'], lease: this.lease, lastSeq }), LOG_WRITE_RETRY_MS);
       if (!updated) {
         this.stopped = true;
         return false;
@@ -174,11 +189,12 @@ class LogWriter {
       this.lastSeq = lastSeq;
       this.lastFlushMs = this.svc.clock.nowMs();
       if (events.length) {
-        await this.svc.store.appendEvents(this.id, events, this.createdAt);
+        await retryingWrite(() => this.svc.store.appendEvents(this.id, events, this.createdAt), LOG_WRITE_RETRY_MS);
         this.wroteOutput ||= events.some((e) => !LIFECYCLE.has(e.type));
       }
       return true;
     });
+    this.chain.then(settled, settled);
     return this.chain;
   }
 }

@@ -6,6 +6,7 @@ import type { CreateRequest, InputItem, JsonObject, ResponseObject, StreamEvent 
 import type { NewStoredResponse, StoredResponse } from '../ports.ts';
 import type { Choice } from '../routing/choose-endpoint.ts';
 import { upstreamToApiError } from './upstream-errors.ts';
+import { retryingWrite } from './store-retry.ts';
 import { chatPath } from './chat-path.ts';
 import { nativePath } from './native-path.ts';
 import type { Caller, Services } from './context.ts';
@@ -157,24 +158,18 @@ export async function createResponse(svc: Services, caller: Caller, req: CreateR
   return withTurn({ kind: 'stream', events: events() });
 }
 
+/** How long a stream's final write rides out a DynamoDB outage while its client waits for the terminal event. */
+const FINAL_WRITE_RETRY_MS = 1_500;
+
 /**
  * A failed final write must not take the answer away from the client: it is logged, the record
  * stays in_progress, and the sweeper marks it failed.
  */
 async function persistFinal(svc: Services, response: ResponseObject): Promise<void> {
-  // A short DynamoDB outage is ridden out (about 1.5 s of retries) before giving up on it.
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await svc.store.update(response.id, response, { from: ['in_progress'] });
-      return;
-    } catch (err) {
-      if (attempt < 4) {
-        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
-        continue;
-      }
-      console.error(JSON.stringify({ level: 'error', msg: 'could not store the final response', id: response.id, error: String(err) }));
-      return;
-    }
+  try {
+    await retryingWrite(() => svc.store.update(response.id, response, { from: ['in_progress'] }), FINAL_WRITE_RETRY_MS);
+  } catch (err) {
+    console.error(JSON.stringify({ level: 'error', msg: 'could not store the final response', id: response.id, error: String(err) }));
   }
 }
 
