@@ -2,7 +2,7 @@
 // (/proc/<pid>/stat utime + stime, every thread of the gateway process) over thousands of requests,
 // with the fake upstream's own CPU per request read the same way as the baseline of the same run.
 // Run: npx tsx bench/cpu.ts [--quick]
-import { GATEWAY_CONFIG, LIMITED_CONFIG, cpuMs, f, isMain, load, machine, sleep, spawnGateway, spawnUpstream, table, warmUp, type Child, type Section, type WarmUp } from './lib.ts';
+import { GATEWAY_CONFIG, LIMITED_CONFIG, cpuMs, f, isMain, load, machine, sleep, spawnComparison, table, warmUp, type Child, type Section, type WarmUp } from './lib.ts';
 import { directBody, gatewayBody } from './latency.ts';
 
 const quick = process.argv.includes('--quick');
@@ -72,10 +72,8 @@ async function variant(gw: Child, up: Child): Promise<Variant> {
 }
 
 export async function measureCpu(): Promise<CpuFigures> {
-  const up = await spawnUpstream();
-  const free = await spawnGateway({ upstreamUrl: up.url, extraConfig: GATEWAY_CONFIG });
-  const limited = await spawnGateway({ upstreamUrl: up.url, extraConfig: LIMITED_CONFIG });
-  const proxy = await spawnGateway({ upstreamUrl: up.url, entry: 'bench/minimal-proxy.ts', env: { UPSTREAM: up.url } });
+  const procs = await spawnComparison();
+  const { up, free, limited, proxy } = procs;
   try {
     // Baseline: the fake upstream's own CPU for the same answers, called directly.
     const chatUrl = `${up.url}/v1/chat/completions`;
@@ -124,10 +122,7 @@ export async function measureCpu(): Promise<CpuFigures> {
       upPerRequest: dReq.upMs / dReq.requests, upPerChunk: dLong.upMs / dLong.events, proxyPerRequest: pr, proxyPerChunk: pe,
     };
   } finally {
-    await free.stop();
-    await limited.stop();
-    await proxy.stop();
-    await up.stop();
+    await procs.stop();
   }
 }
 

@@ -7,7 +7,7 @@
 //   streaming: time to first byte, to the first text delta, to the end, and the added delay per
 //   event (50 deltas 2 ms apart), gateway vs direct.
 // Run: npx tsx bench/latency.ts [--quick]
-import { GATEWAY_CONFIG, LIMITED_CONFIG, f, isMain, warmUp, load, loadAtRate, machine, median, quantile, request, spawnGateway, spawnUpstream, table, type Section, type Timed } from './lib.ts';
+import { GATEWAY_CONFIG, LIMITED_CONFIG, f, isMain, warmUp, load, loadAtRate, machine, median, quantile, request, spawnComparison, table, type Section, type Timed } from './lib.ts';
 import http from 'node:http';
 
 const quick = process.argv.includes('--quick');
@@ -34,11 +34,9 @@ const PROXY = 'minimal proxy (a hop, no work)';
 interface Mode { name: string; url: string; body: () => string; pid?: number }
 
 export async function run(): Promise<Section> {
-  const up = await spawnUpstream();
-  const gw = await spawnGateway({ upstreamUrl: up.url, extraConfig: GATEWAY_CONFIG });
-  const limited = await spawnGateway({ upstreamUrl: up.url, extraConfig: LIMITED_CONFIG });
-  // The cost of a hop itself: a node:http pass-through with no work of its own (bench/minimal-proxy.ts).
-  const proxy = await spawnGateway({ upstreamUrl: up.url, entry: 'bench/minimal-proxy.ts', env: { UPSTREAM: up.url } });
+  // The proxy is the cost of a hop itself: a node:http pass-through with no work of its own.
+  const procs = await spawnComparison();
+  const { up, free: gw, limited, proxy } = procs;
   try {
     const modes: Mode[] = [
       { name: 'direct', url: `${up.url}/v1/chat/completions`, body: () => directBody('chat'), pid: up.pid },
@@ -197,10 +195,7 @@ export async function run(): Promise<Section> {
     ].join('\n');
     return { heading: '## Overhead versus calling the upstream directly', body, summary };
   } finally {
-    await gw.stop();
-    await limited.stop();
-    await proxy.stop();
-    await up.stop();
+    await procs.stop();
   }
 }
 

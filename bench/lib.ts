@@ -130,6 +130,23 @@ export async function spawnGateway(opts: GatewayChildOptions): Promise<Child & {
   return gw;
 }
 
+/** The minimal proxy (bench/minimal-proxy.ts) in front of `up`: the floor of any Node.js gateway. */
+export const spawnMinimalProxy = (up: Child) => spawnGateway({ upstreamUrl: up.url, entry: 'bench/minimal-proxy.ts', env: { UPSTREAM: up.url } });
+
+/** What the CPU and latency benches compare: the fake upstream, npm start with no limit and with one, the minimal proxy. */
+export async function spawnComparison(): Promise<{ up: Child; free: Child; limited: Child; proxy: Child; stop(): Promise<void> }> {
+  const up = await spawnUpstream();
+  const free = await spawnGateway({ upstreamUrl: up.url, extraConfig: GATEWAY_CONFIG });
+  const limited = await spawnGateway({ upstreamUrl: up.url, extraConfig: LIMITED_CONFIG });
+  const proxy = await spawnMinimalProxy(up);
+  return {
+    up, free, limited, proxy,
+    stop: async () => {
+      for (const c of [free, limited, proxy, up]) await c.stop();
+    },
+  };
+}
+
 // ── /proc accounting ─────────────────────────────────────────────────────────
 
 let clkTck = 0;

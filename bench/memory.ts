@@ -5,7 +5,7 @@
 // process) and store off, each in a fresh process; the minimal proxy (bench/minimal-proxy.ts) under
 // the same 200 streams is the baseline.
 // Run: npx tsx bench/memory.ts
-import { GATEWAY_CONFIG, f, isMain, load, machine, memMiB, spawnGateway, spawnUpstream, sleep, table, type Child, type Section } from './lib.ts';
+import { GATEWAY_CONFIG, f, isMain, load, machine, memMiB, spawnGateway, spawnMinimalProxy, spawnUpstream, sleep, table, type Child, type Section } from './lib.ts';
 import { directBody, gatewayBody, isDirectDelta, isGatewayDelta } from './latency.ts';
 
 const STREAMS = Number(process.env.MEM_STREAMS ?? 200);
@@ -45,7 +45,7 @@ export async function run(): Promise<Section> {
       }
       console.error(`memory: store ${store ? 'on' : 'off'} done`);
     }
-    const proxy = await spawnGateway({ upstreamUrl: up.url, entry: 'bench/minimal-proxy.ts', env: { UPSTREAM: up.url } });
+    const proxy = await spawnMinimalProxy(up);
     try {
       runs.push(await underStreams('minimal proxy (baseline)', proxy, `${proxy.url}/v1/chat/completions`, () => directBody(MODEL, true), isDirectDelta));
     } finally {

@@ -36,6 +36,7 @@ export class UpstreamError extends Error {
 export interface HttpCall {
   method: 'GET' | 'POST';
   url: string;
+  /** Names in lower case: they override ours (accept, content-type, authorization) by name. */
   headers?: Record<string, string>;
   body?: string;
   signal?: AbortSignal;
@@ -44,7 +45,6 @@ export interface HttpCall {
 
 /** What http.request needs of a URL, worked out once per URL (they are few and fixed). */
 interface Target {
-  url: URL;
   lib: typeof http | typeof https;
   options: http.RequestOptions;
   /** The Host header Node would derive (headers given as an array skip Node's own). */
@@ -66,7 +66,7 @@ function target(raw: string): Target {
     };
     // Credentials in the URL (http://user:pass@host) as Node would send them: Basic auth.
     const basic = url.username || url.password ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}` : undefined;
-    t = { url, lib: https_ ? https : http, options, host: url.host, basic };
+    t = { lib: https_ ? https : http, options, host: url.host, basic };
     if (targets.size >= 256) targets.clear();
     targets.set(raw, t);
   }
@@ -76,26 +76,16 @@ function target(raw: string): Target {
 /** Resolves when the status line and headers arrived; the body is left to the caller to read. */
 export function httpRequest(call: HttpCall): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const { url, lib, options, host, basic } = target(call.url);
-    // Headers as a flat array: Node writes them as they are, without a setHeader (and its
-    // validation) per header; ours are fixed names, the caller's come from config.
-    const headers: string[] = ['host', host];
-    let accept = false;
-    let contentType = false;
-    let authorization = false;
-    for (const k in call.headers) {
-      const name = k.toLowerCase();
-      accept ||= name === 'accept';
-      contentType ||= name === 'content-type';
-      authorization ||= name === 'authorization';
-      headers.push(k, call.headers[k]!);
-    }
-    if (!accept) headers.push('accept', 'application/json, text/event-stream');
-    if (basic && !authorization) headers.push('authorization', basic);
+    const { lib, options, host, basic } = target(call.url);
+    const named: Record<string, string> = { host, accept: 'application/json, text/event-stream', ...(basic && { authorization: basic }), ...call.headers };
     if (call.body !== undefined) {
-      if (!contentType) headers.push('content-type', 'application/json');
-      headers.push('content-length', String(Buffer.byteLength(call.body)));
+      named['content-type'] ??= 'application/json';
+      named['content-length'] = String(Buffer.byteLength(call.body));
     }
+    // Headers as a flat array: Node writes them as they are, without a setHeader (and its
+    // validation) per header.
+    const headers: string[] = [];
+    for (const k in named) headers.push(k, named[k]!);
     if (call.signal?.aborted) return reject(new UpstreamError('upstream request aborted', 0, 'aborted'));
     // The signal is NOT given to http.request: Node would bind it to the socket, which outlives
     // the request in the keep-alive pool, and an abort after the answer ended would then
@@ -141,7 +131,7 @@ export function httpRequest(call: HttpCall): Promise<IncomingMessage> {
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err instanceof UpstreamError) return reject(err);
       if (call.signal?.aborted) return reject(new UpstreamError('upstream request aborted', 0, 'aborted'));
-      reject(new UpstreamError(`could not reach upstream ${url.host}: ${err.code ?? err.message}`, 0, 'connect'));
+      reject(new UpstreamError(`could not reach upstream ${host}: ${err.code ?? err.message}`, 0, 'connect'));
     });
     req.end(call.body);
   });

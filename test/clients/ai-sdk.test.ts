@@ -135,26 +135,13 @@ describe('AI SDK over the gateway', () => {
     expect(messages.map((m) => m.role)).toEqual(['user', 'assistant', 'tool']);
   });
 
-  it('a multi-turn conversation: the earlier result.response.messages sent back', async () => {
-    // What a chat app does: the previous turn's messages (with the provider's item ids) go back
-    // in with the next user message.
+  // What a chat app does: the previous turn's messages (with the provider's item ids when stored)
+  // go back in with the next user message; with store: false the history is sent back whole.
+  it.each([
+    ['a multi-turn conversation: the earlier result.response.messages sent back', undefined],
+    ['a multi-turn conversation with store: false (history sent back whole)', { openai: { store: false } }],
+  ] as const)('%s', async (_name, providerOptions) => {
     upstream.fallback = (req) => ({ text: req.body.messages.length === 1 ? 'Nice to meet you, Ada.' : 'Your name is Ada.' });
-    const first = await generateText({ model: openai('llama3.2'), prompt: 'My name is Ada.' });
-    const second = await generateText({
-      model: openai('llama3.2'),
-      messages: [{ role: 'user', content: 'My name is Ada.' }, ...first.response.messages, { role: 'user', content: 'What is my name?' }],
-    });
-    expect(second.text).toBe('Your name is Ada.');
-    expect(chatRequests()[1]!.body.messages).toEqual([
-      { role: 'user', content: 'My name is Ada.' },
-      { role: 'assistant', content: 'Nice to meet you, Ada.' },
-      { role: 'user', content: 'What is my name?' },
-    ]);
-  });
-
-  it('a multi-turn conversation with store: false (history sent back whole)', async () => {
-    upstream.fallback = (req) => ({ text: req.body.messages.length === 1 ? 'Nice to meet you, Ada.' : 'Your name is Ada.' });
-    const providerOptions = { openai: { store: false } };
     const first = await generateText({ model: openai('llama3.2'), prompt: 'My name is Ada.', providerOptions });
     const second = await generateText({
       model: openai('llama3.2'),

@@ -591,46 +591,46 @@ describe('DynamoDB (dynalite) stopped mid-request', () => {
     });
   });
 
-  it('stopped while a background job streams and back soon: the job rides it out and completes, its log whole', async () => {
-    const text = 'a background job that loses its database';
-    // Frames 300 ms apart (under upstream_timeout_ms): between two of them only the worker's
-    // heartbeat (every heartbeat_ms) touches DynamoDB, so the outage hits a heartbeat first.
-    await withFallback(chat, { text, chunkSize: 8, chunkDelayMs: 300 }, async () => {
-      const created = await create(base, { model: 'chat-model', input: 'bg outage', background: true });
+  /**
+   * A background job that has streamed some output when DynamoDB stops for `outageMs`; resolves
+   * with its terminal state and when DynamoDB came back. Frames 300 ms apart (under
+   * upstream_timeout_ms): between two of them only the worker's heartbeat (every heartbeat_ms)
+   * touches DynamoDB, so the outage hits a heartbeat first.
+   */
+  async function backgroundThroughOutage(text: string, outageMs: number): Promise<{ id: string; final: any; restartedAt: number }> {
+    return withFallback(chat, { text, chunkSize: 8, chunkDelayMs: 300 }, async () => {
+      const created = await create(base, { model: 'chat-model', input: `bg outage of ${outageMs} ms`, background: true });
       const id = created.json.id;
       await waitFor(() => retrieve(base, id), (r) => r.json?.output?.length > 0);
       const restart = await outage();
-      await sleep(500); // heartbeats and flushes fail
+      await sleep(outageMs); // heartbeats and flushes fail
       await restart();
       const restartedAt = Date.now();
-      const final = await waitTerminal(base, id, 20 * ORPHAN_AFTER_MS);
-      const rec = await gw.svc.store.getAny(id);
-      // The log writes that failed were retried (store-retry.ts) until DynamoDB was back.
-      expect(final.status, `${final.status} ${Date.now() - restartedAt} ms after the restart; last heartbeat ${Date.now() - (rec as any)?.updatedAt} ms ago; ${JSON.stringify(final.error)}`).toBe('completed');
-      expect(final.output_text).toBe(text);
-      const replay = expectCleanStream(await replayText(id));
-      expect(replay.at(-1)!.data.type).toBe('response.completed');
-      expect(replay.filter((e) => e.data.type === 'response.output_text.delta').map((e) => e.data.delta).join('')).toBe(text);
+      return { id, final: await waitTerminal(base, id, 20 * ORPHAN_AFTER_MS), restartedAt };
     });
+  }
+
+  it('stopped while a background job streams and back soon: the job rides it out and completes, its log whole', async () => {
+    const text = 'a background job that loses its database';
+    const { id, final, restartedAt } = await backgroundThroughOutage(text, 500);
+    const rec = await gw.svc.store.getAny(id);
+    // The log writes that failed were retried (store-retry.ts) until DynamoDB was back.
+    expect(final.status, `${final.status} ${Date.now() - restartedAt} ms after the restart; last heartbeat ${Date.now() - (rec as any)?.updatedAt} ms ago; ${JSON.stringify(final.error)}`).toBe('completed');
+    expect(final.output_text).toBe(text);
+    const replay = expectCleanStream(await replayText(id));
+    expect(replay.at(-1)!.data.type).toBe('response.completed');
+    expect(replay.filter((e) => e.data.type === 'response.output_text.delta').map((e) => e.data.delta).join('')).toBe(text);
     // Still serving.
     const res = await create(base, { model: 'chat-model', input: 'after the bg outage', stream: true });
     expect(expectCleanStream(res.text).at(-1)!.data.type).toBe('response.completed');
   });
 
   it('stopped while a background job streams and down longer than its writes wait (5 s): the job ends failed once DynamoDB is back, never stuck', async () => {
-    const text = 'a background job that outlasts its retries';
-    await withFallback(chat, { text, chunkSize: 8, chunkDelayMs: 300 }, async () => {
-      const created = await create(base, { model: 'chat-model', input: 'long bg outage', background: true });
-      const id = created.json.id;
-      await waitFor(() => retrieve(base, id), (r) => r.json?.output?.length > 0);
-      const restart = await outage();
-      await sleep(6_000); // past the log writes' 5 s of retries
-      await restart();
-      const final = await waitTerminal(base, id, 20 * ORPHAN_AFTER_MS);
-      expect(final.status).toBe('failed');
-      const replay = expectCleanStream(await replayText(id));
-      expect(replay.at(-1)!.data.type).toBe('response.failed');
-    });
+    // Past the log writes' 5 s of retries.
+    const { id, final } = await backgroundThroughOutage('a background job that outlasts its retries', 6_000);
+    expect(final.status).toBe('failed');
+    const replay = expectCleanStream(await replayText(id));
+    expect(replay.at(-1)!.data.type).toBe('response.failed');
   }, 30_000);
 
   it('after every outage: old and new responses are retrievable, nothing is left in_progress', async () => {
