@@ -30,16 +30,21 @@ export const isDirectDelta = (frame: string) => frame.includes('"content":"tok')
 
 /** The minimal proxy's mode: what any extra hop in front of the upstream costs here. */
 const PROXY = 'minimal proxy (a hop, no work)';
+/** nginx's mode (when installed): what a hop written in C costs here, whatever the gateway's language. */
+const NGINX = 'nginx (a hop in C, no work)';
+/** Modes that talk Chat Completions to the upstream as it is (no gateway of ours). */
+const isBaseline = (name: string) => name === 'direct' || name === PROXY || name === NGINX;
 
 interface Mode { name: string; url: string; body: () => string; pid?: number }
 
 export async function run(): Promise<Section> {
   // The proxy is the cost of a hop itself: a node:http pass-through with no work of its own.
   const procs = await spawnComparison();
-  const { up, free: gw, limited, proxy } = procs;
+  const { up, free: gw, limited, proxy, nginx } = procs;
   try {
     const modes: Mode[] = [
       { name: 'direct', url: `${up.url}/v1/chat/completions`, body: () => directBody('chat'), pid: up.pid },
+      ...(nginx ? [{ name: NGINX, url: `${nginx.url}/v1/chat/completions`, body: () => directBody('chat'), pid: nginx.pid }] : []),
       { name: PROXY, url: `${proxy.url}/v1/chat/completions`, body: () => directBody('chat'), pid: proxy.pid },
       { name: 'gateway, store off', url: `${gw.url}/v1/responses`, body: () => gatewayBody('chat', false), pid: gw.pid },
       { name: 'gateway, store on', url: `${gw.url}/v1/responses`, body: () => gatewayBody('chat', true), pid: gw.pid },
@@ -80,33 +85,40 @@ export async function run(): Promise<Section> {
     }
 
     // A constant arrival rate (open loop), the kind of test TensorZero published, at rates this
-    // machine sustains through every mode: direct, the minimal proxy, the gateway (store off).
+    // machine sustains through every mode: direct, the hops with no work, the gateway (store off).
+    const rateModes = modes.filter((m) => isBaseline(m.name) || m.name === 'gateway, store off');
     const rateRows: string[][] = [];
     for (const rate of RATES) {
-      const acc = new Map<string, { lat: number[]; errors: number; achieved: number[] }>();
+      const acc = new Map<string, { lat: number[]; errors: number }>();
       for (let r = 0; r < ROUNDS; r++) {
-        for (const m of modes.slice(0, 3)) {
+        for (const m of rateModes) {
           const res = await loadAtRate({ rate, durationMs: RATE_MS, url: m.url, body: m.body });
-          const a = acc.get(m.name) ?? { lat: [], errors: 0, achieved: [] };
+          const a = acc.get(m.name) ?? { lat: [], errors: 0 };
           for (const x of res.latencies) a.lat.push(x);
           a.errors += res.errors;
-          a.achieved.push(res.achievedRate);
           acc.set(m.name, a);
         }
       }
-      const d = acc.get('direct')!;
-      const px = acc.get(PROXY)!;
-      for (const m of modes.slice(0, 3)) {
+      const p50 = (name: string) => median(acc.get(name)!.lat);
+      const p99 = (name: string) => quantile(acc.get(name)!.lat, 0.99);
+      /** This mode's p50 and p99 over those of `base` (blank for the base itself or one before it). */
+      const over = (name: string, base: string, show: boolean) =>
+        show && acc.has(base) ? [f(p50(name) - p50(base), 3), f(p99(name) - p99(base), 3)] : ['', ''];
+      for (const m of rateModes) {
         const a = acc.get(m.name)!;
-        const p50 = median(a.lat), p99 = quantile(a.lat, 0.99);
-        const direct = m.name === 'direct';
-        const gateway = m.name !== 'direct' && m.name !== PROXY;
+        const gateway = !isBaseline(m.name);
         rateRows.push([
-          String(rate), m.name, String(a.lat.length), String(a.errors), f(p50, 3), f(p99, 3),
-          direct ? '' : f(p50 - median(d.lat), 3), direct ? '' : f(p99 - quantile(d.lat, 0.99), 3),
-          gateway ? f(p50 - median(px.lat), 3) : '', gateway ? f(p99 - quantile(px.lat, 0.99), 3) : '',
+          String(rate), m.name, String(a.lat.length), String(a.errors), f(p50(m.name), 3), f(p99(m.name), 3),
+          ...over(m.name, 'direct', m.name !== 'direct'),
+          ...over(m.name, NGINX, m.name === PROXY || gateway),
+          ...over(m.name, PROXY, gateway),
         ]);
-        if (gateway) summary.push(`constant ${rate} req/s, ${m.name}: +${f(p50 - median(d.lat), 3)} ms p50, +${f(p99 - quantile(d.lat, 0.99), 3)} ms p99 over direct; over the minimal proxy +${f(p50 - median(px.lat), 3)} / +${f(p99 - quantile(px.lat, 0.99), 3)} ms`);
+        if (gateway) {
+          summary.push(`constant ${rate} req/s, ${m.name}: p50 ${f(p50(m.name), 3)} ms, p99 ${f(p99(m.name), 3)} ms; +${f(p50(m.name) - p50('direct'), 3)} / +${f(p99(m.name) - p99('direct'), 3)} ms over direct; `
+            + (acc.has(NGINX) ? `over nginx +${f(p50(m.name) - p50(NGINX), 3)} / +${f(p99(m.name) - p99(NGINX), 3)} ms; ` : '')
+            + `over the minimal proxy +${f(p50(m.name) - p50(PROXY), 3)} / +${f(p99(m.name) - p99(PROXY), 3)} ms`);
+        }
+        if (m.name === NGINX) summary.push(`constant ${rate} req/s, nginx (no work): p50 ${f(p50(NGINX), 3)} ms, p99 ${f(p99(NGINX), 3)} ms; +${f(p50(NGINX) - p50('direct'), 3)} / +${f(p99(NGINX) - p99('direct'), 3)} ms over direct`);
       }
       console.error(`latency: ${rate} req/s done`);
     }
@@ -114,6 +126,7 @@ export async function run(): Promise<Section> {
     // Streaming, one client at a time, the modes interleaved.
     const streamModes: Mode[] = [
       { name: 'direct', url: `${up.url}/v1/chat/completions`, body: () => directBody('s50x2', true) },
+      ...(nginx ? [{ name: NGINX, url: `${nginx.url}/v1/chat/completions`, body: () => directBody('s50x2', true) }] : []),
       { name: PROXY, url: `${proxy.url}/v1/chat/completions`, body: () => directBody('s50x2', true) },
       { name: 'gateway, store off', url: `${gw.url}/v1/responses`, body: () => gatewayBody('s50x2', false, true) },
       { name: 'gateway, store on', url: `${gw.url}/v1/responses`, body: () => gatewayBody('s50x2', true, true) },
@@ -123,7 +136,7 @@ export async function run(): Promise<Section> {
     const runs = new Map<string, Timed[]>(streamModes.map((m) => [m.name, []]));
     for (let i = 0; i < STREAM_RUNS + 3; i++) {
       for (const m of streamModes) {
-        const r = await request(agent, 'POST', m.url, m.body(), m.name === 'direct' || m.name === PROXY ? isDirectDelta : isGatewayDelta, false);
+        const r = await request(agent, 'POST', m.url, m.body(), isBaseline(m.name) ? isDirectDelta : isGatewayDelta, false);
         if (r.status !== 200 || r.marks.length !== 50) throw new Error(`${m.name}: status ${r.status}, ${r.marks.length} deltas`);
         if (i >= 3) runs.get(m.name)!.push(r); // the first three are warm-up
       }
@@ -173,16 +186,20 @@ export async function run(): Promise<Section> {
       'and releases a concurrency slot, two conditional writes (PutItem, DeleteItem) to dynalite inside the gateway',
       'process. *Minimal proxy* is `bench/minimal-proxy.ts` (node:http, keep-alive client, the upstream\'s answer piped',
       'back, no parsing) in front of the same upstream: what a hop with no work of its own adds on this machine, the',
-      'part of the gateway\'s added latency no gateway can remove.',
+      'part of the gateway\'s added latency no Node.js gateway can remove. *nginx* (when installed: `apt-get install',
+      'nginx-light`; `bench/lib.ts` `spawnNginxProxy`: one process, keep-alive to both sides, no log, no buffering) is the',
+      'same hop written in C: what a hop costs on this machine whatever the language.',
+      ...(nginx ? [] : ['(nginx was not installed for this run: its rows are missing.)']),
       '',
       table(['clients', 'mode', 'requests', 'errors', 'p50 ms', 'p99 ms', 'req/s', 'added p50 ms', 'added p99 ms', 'p50 gw/direct', 'p99 gw/direct', 'throughput gw/direct'], rows),
       '',
       `At a constant arrival rate (open loop: request i is sent at i/rate, paced by a 1 ms timer, whether or not the`,
       `earlier ones were answered; the kind of load TensorZero's published figures come from), ${RATE_MS / 1000} s per mode and`,
       `round, ${ROUNDS} rounds, the modes interleaved; latency from send to the end of the answer, in ms. "Over the minimal`,
-      'proxy" is the gateway\'s latency minus that of a hop that does no work: what the gateway\'s own work adds.',
+      'proxy" is the gateway\'s latency minus that of a Node.js hop that does no work: what the gateway\'s own work adds;',
+      '"over nginx", minus that of a C hop that does no work.',
       '',
-      table(['req/s', 'mode', 'requests', 'errors', 'p50 ms', 'p99 ms', 'added p50 ms', 'added p99 ms', 'over the minimal proxy, p50 ms', 'over the minimal proxy, p99 ms'], rateRows),
+      table(['req/s', 'mode', 'requests', 'errors', 'p50 ms', 'p99 ms', 'added p50 ms', 'added p99 ms', 'over nginx, p50 ms', 'over nginx, p99 ms', 'over the minimal proxy, p50 ms', 'over the minimal proxy, p99 ms'], rateRows),
       '',
       `Streaming: one client, ${STREAM_RUNS} streams per mode (after 3 warm-up rounds), interleaved; the upstream sends 50`,
       'one-word deltas 2 ms apart (then its finish and usage chunks). Medians in ms. "Arrival of each delta" is, per delta',

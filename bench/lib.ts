@@ -4,6 +4,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,16 +134,88 @@ export async function spawnGateway(opts: GatewayChildOptions): Promise<Child & {
 /** The minimal proxy (bench/minimal-proxy.ts) in front of `up`: the floor of any Node.js gateway. */
 export const spawnMinimalProxy = (up: Child) => spawnGateway({ upstreamUrl: up.url, entry: 'bench/minimal-proxy.ts', env: { UPSTREAM: up.url } });
 
-/** What the CPU and latency benches compare: the fake upstream, npm start with no limit and with one, the minimal proxy. */
-export async function spawnComparison(): Promise<{ up: Child; free: Child; limited: Child; proxy: Child; stop(): Promise<void> }> {
+/** Where nginx is installed, if it is (`apt-get install nginx-light`): the benches then add it as a baseline. */
+export function nginxPath(): string | undefined {
+  return ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx', '/usr/local/nginx/sbin/nginx'].find((p) => existsSync(p));
+}
+
+/** A port nothing listens on now (nginx takes no port 0). */
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+/**
+ * nginx as a reverse proxy in front of `up`: one process (no master), keep-alive to the client and
+ * to the upstream, no access log, no buffering. What a hop written in C costs on this machine, the
+ * floor under any gateway, whatever its language. Undefined when nginx is not installed.
+ */
+export async function spawnNginxProxy(up: Child): Promise<Child | undefined> {
+  const bin = nginxPath();
+  if (!bin) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'nginx-bench-'));
+  const port = await freePort();
+  const upstream = new URL(up.url);
+  writeFileSync(join(dir, 'nginx.conf'), `daemon off;
+master_process off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/tmp-body;
+  proxy_temp_path ${dir}/tmp-proxy;
+  fastcgi_temp_path ${dir}/tmp-fastcgi;
+  uwsgi_temp_path ${dir}/tmp-uwsgi;
+  scgi_temp_path ${dir}/tmp-scgi;
+  upstream fake { server ${upstream.host}; keepalive 256; }
+  server {
+    listen 127.0.0.1:${port} backlog=4096;
+    keepalive_requests 10000000;
+    location / {
+      proxy_pass http://fake;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }
+  }
+}
+`);
+  const proc = spawn(bin, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout!.resume();
+  proc.stderr!.resume();
+  const url = `http://127.0.0.1:${port}`;
+  const child = { pid: proc.pid!, url, proc, stop: stopper(proc, () => rmSync(dir, { recursive: true, force: true })) };
+  for (let i = 0; ; i++) {
+    const r = await request(new http.Agent(), 'GET', `${url}/v1/models`).catch(() => undefined);
+    if (r?.status === 200) return child;
+    if (i === 100 || proc.exitCode !== null) {
+      const log = existsSync(join(dir, 'error.log')) ? readFileSync(join(dir, 'error.log'), 'utf8').slice(0, 500) : '';
+      await child.stop();
+      throw new Error(`nginx did not start: ${log}`);
+    }
+    await sleep(50);
+  }
+}
+
+/**
+ * What the CPU and latency benches compare: the fake upstream, npm start with no limit and with
+ * one, the minimal proxy, and nginx when it is installed.
+ */
+export async function spawnComparison(): Promise<{ up: Child; free: Child; limited: Child; proxy: Child; nginx?: Child; stop(): Promise<void> }> {
   const up = await spawnUpstream();
   const free = await spawnGateway({ upstreamUrl: up.url, extraConfig: GATEWAY_CONFIG });
   const limited = await spawnGateway({ upstreamUrl: up.url, extraConfig: LIMITED_CONFIG });
   const proxy = await spawnMinimalProxy(up);
+  const nginx = await spawnNginxProxy(up);
   return {
-    up, free, limited, proxy,
+    up, free, limited, proxy, nginx,
     stop: async () => {
-      for (const c of [free, limited, proxy, up]) await c.stop();
+      for (const c of [free, limited, proxy, nginx, up]) await c?.stop();
     },
   };
 }

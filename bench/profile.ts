@@ -1,6 +1,6 @@
 // Where the gateway's CPU goes: `npm start` under `node --cpu-prof`, driven with non-stream or
 // streamed requests, then the profile's self time grouped by function and by file.
-// Run: npx tsx bench/profile.ts [--stream] [--store] [--limit] [--requests N] [--top N] [--keep]
+// Run: npx tsx bench/profile.ts [--stream] [--store] [--limit] [--requests N] [--concurrency N] [--top N] [--keep]
 //   By default npm start runs with no concurrency limit (GATEWAY_CONFIG: no slot lease, so with
 //   store off no DynamoDB write per request); --limit gives it one (LIMITED_CONFIG), so every
 //   request takes and frees a slot lease (PutItem + DeleteItem into the in-process dynalite).
@@ -105,7 +105,7 @@ if (isMain(import.meta.url)) {
   const args = process.argv.slice(2);
   const num = (flag: string, dflt: number) => (args.includes(flag) ? Number(args[args.indexOf(flag) + 1]) : dflt);
   const top = num('--top', 30);
-  const p = await profileGateway({ stream: args.includes('--stream'), store: args.includes('--store'), requests: num('--requests', args.includes('--stream') ? 100 : 5000), extraConfig: args.includes('--limit') ? LIMITED_CONFIG : GATEWAY_CONFIG });
+  const p = await profileGateway({ stream: args.includes('--stream'), store: args.includes('--store'), requests: num('--requests', args.includes('--stream') ? 100 : 5000), concurrency: num('--concurrency', 16), extraConfig: args.includes('--limit') ? LIMITED_CONFIG : GATEWAY_CONFIG });
   console.log(`profile: ${f(p.totalMs, 0)} ms of samples (idle excluded; after a warm-up to a steady state) for ${p.requests} requests\n`);
   console.log('self time by file:');
   for (const [k, v] of p.byFile.slice(0, top)) console.log(`  ${f(v, 1).padStart(9)} ms  ${f((100 * v) / p.totalMs, 1).padStart(5)}%  ${k}`);
