@@ -6,6 +6,9 @@
 //   answer); the modes alternate in short slices so drift hits them alike.
 //   streaming: time to first byte, to the first text delta, to the end, and the added delay per
 //   event (50 deltas 2 ms apart), gateway vs direct.
+//   constant arrival rate (open loop) at 500 and 2,000 req/s: direct, the hops, the gateway.
+// Baselines beside direct: two hops that do no work, the Node minimal proxy and, when installed,
+// nginx (a hop in C): what any gateway on this machine pays before doing anything.
 // Run: npx tsx bench/latency.ts [--quick]
 import { GATEWAY_CONFIG, LIMITED_CONFIG, f, isMain, warmUp, load, loadAtRate, machine, median, quantile, request, spawnComparison, table, type Section, type Timed } from './lib.ts';
 import http from 'node:http';
@@ -101,9 +104,10 @@ export async function run(): Promise<Section> {
       }
       const p50 = (name: string) => median(acc.get(name)!.lat);
       const p99 = (name: string) => quantile(acc.get(name)!.lat, 0.99);
-      /** This mode's p50 and p99 over those of `base` (blank for the base itself or one before it). */
-      const over = (name: string, base: string, show: boolean) =>
+      /** This mode's p50 and p99 over those of `base` (blank when not shown or `base` did not run). */
+      const over = (name: string, base: string, show = true) =>
         show && acc.has(base) ? [f(p50(name) - p50(base), 3), f(p99(name) - p99(base), 3)] : ['', ''];
+      const overText = (name: string, base: string) => `+${over(name, base).join(' / +')} ms`;
       for (const m of rateModes) {
         const a = acc.get(m.name)!;
         const gateway = !isBaseline(m.name);
@@ -113,12 +117,11 @@ export async function run(): Promise<Section> {
           ...over(m.name, NGINX, m.name === PROXY || gateway),
           ...over(m.name, PROXY, gateway),
         ]);
-        if (gateway) {
-          summary.push(`constant ${rate} req/s, ${m.name}: p50 ${f(p50(m.name), 3)} ms, p99 ${f(p99(m.name), 3)} ms; +${f(p50(m.name) - p50('direct'), 3)} / +${f(p99(m.name) - p99('direct'), 3)} ms over direct; `
-            + (acc.has(NGINX) ? `over nginx +${f(p50(m.name) - p50(NGINX), 3)} / +${f(p99(m.name) - p99(NGINX), 3)} ms; ` : '')
-            + `over the minimal proxy +${f(p50(m.name) - p50(PROXY), 3)} / +${f(p99(m.name) - p99(PROXY), 3)} ms`);
+        if (gateway || m.name === NGINX) {
+          summary.push(`constant ${rate} req/s, ${m.name}: p50 ${f(p50(m.name), 3)} ms, p99 ${f(p99(m.name), 3)} ms; ${overText(m.name, 'direct')} over direct`
+            + (gateway && acc.has(NGINX) ? `; over nginx ${overText(m.name, NGINX)}` : '')
+            + (gateway ? `; over the minimal proxy ${overText(m.name, PROXY)}` : ''));
         }
-        if (m.name === NGINX) summary.push(`constant ${rate} req/s, nginx (no work): p50 ${f(p50(NGINX), 3)} ms, p99 ${f(p99(NGINX), 3)} ms; +${f(p50(NGINX) - p50('direct'), 3)} / +${f(p99(NGINX) - p99('direct'), 3)} ms over direct`);
       }
       console.error(`latency: ${rate} req/s done`);
     }

@@ -135,7 +135,7 @@ export async function spawnGateway(opts: GatewayChildOptions): Promise<Child & {
 export const spawnMinimalProxy = (up: Child) => spawnGateway({ upstreamUrl: up.url, entry: 'bench/minimal-proxy.ts', env: { UPSTREAM: up.url } });
 
 /** Where nginx is installed, if it is (`apt-get install nginx-light`): the benches then add it as a baseline. */
-export function nginxPath(): string | undefined {
+function nginxPath(): string | undefined {
   return ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx', '/usr/local/nginx/sbin/nginx'].find((p) => existsSync(p));
 }
 

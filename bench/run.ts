@@ -1,6 +1,6 @@
 // `npm run bench`: every bench in sequence, then a summary. Each bench bounds itself in time and
 // count and stops its own processes.
-//   npm run bench                      all of them (about 6 minutes)
+//   npm run bench                      all of them (about 7 minutes)
 //   npm run bench -- --quick           shorter runs (for a smoke test)
 //   npm run bench -- --write           also replace the measured sections of docs/benchmarks.md
 //   npm run bench -- --only cpu,memory pick benches (latency, cpu, translator, memory, dynamo,

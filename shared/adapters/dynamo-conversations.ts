@@ -16,9 +16,9 @@
 // a total order; a reader may briefly see a later range before an earlier one is written.
 // Conversations do not expire (no TTL), as OpenAI's: they live until deleted.
 import { batchGetChunks, batchWriteChunks, chunk, deletePartition } from './dynamo-batch.ts';
+import { conditionalWrite } from './dynamo-conditional.ts';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand,
   type DynamoDBDocumentClient,
@@ -47,6 +47,13 @@ const partSk = (seq: number, n: number) => `b#${String(seq).padStart(SEQ_DIGITS,
 const partKeys = (id: string, seq: number, parts: number): Key[] =>
   Array.from({ length: parts }, (_, i) => ({ pk: id, sk: partSk(seq, i + 1) }));
 
+/** The condition of every change to a conversation (its meta item, its id index): `owner` owns it. */
+const ownedBy = (owner: string, values: Item = {}) => ({
+  ConditionExpression: '#owner = :owner',
+  ExpressionAttributeNames: { '#owner': 'owner' },
+  ExpressionAttributeValues: { ...values, ':owner': owner },
+});
+
 export class DynamoConversationStore implements ConversationStore {
   constructor(private readonly doc: DynamoDBDocumentClient, private readonly tableName: string) {}
 
@@ -71,37 +78,24 @@ export class DynamoConversationStore implements ConversationStore {
   }
 
   async updateMetadata(id: string, owner: string, metadata: Record<string, string>): Promise<StoredConversation | null> {
-    try {
-      const out = await this.doc.send(new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: id, sk: META_SK },
-        UpdateExpression: 'SET metadata = :metadata',
-        ConditionExpression: '#owner = :owner',
-        ExpressionAttributeNames: { '#owner': 'owner' },
-        ExpressionAttributeValues: { ':metadata': metadata, ':owner': owner },
-        ReturnValues: 'ALL_NEW',
-      }));
-      return this.metaOf(out.Attributes, owner);
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return null;
-      throw err;
-    }
+    const out = await conditionalWrite(this.doc.send(new UpdateCommand({
+      TableName: this.tableName,
+      Key: { pk: id, sk: META_SK },
+      UpdateExpression: 'SET metadata = :metadata',
+      ...ownedBy(owner, { ':metadata': metadata }),
+      ReturnValues: 'ALL_NEW',
+    })));
+    return out && this.metaOf(out.Attributes, owner);
   }
 
   async delete(id: string, owner: string): Promise<boolean> {
     // Meta first: once it is gone the conversation reads as missing, whatever happens to the items.
-    try {
-      await this.doc.send(new DeleteCommand({
-        TableName: this.tableName,
-        Key: { pk: id, sk: META_SK },
-        ConditionExpression: '#owner = :owner',
-        ExpressionAttributeNames: { '#owner': 'owner' },
-        ExpressionAttributeValues: { ':owner': owner },
-      }));
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+    const deleted = await conditionalWrite(this.doc.send(new DeleteCommand({
+      TableName: this.tableName,
+      Key: { pk: id, sk: META_SK },
+      ...ownedBy(owner),
+    })));
+    if (!deleted) return false;
     await this.deletePartition(id).catch(() => {}); // best effort: unreachable without the meta item
     return true;
   }
@@ -110,22 +104,15 @@ export class DynamoConversationStore implements ConversationStore {
 
   async append(id: string, owner: string, items: InputItem[]): Promise<boolean> {
     if (items.length === 0) return (await this.get(id, owner)) !== null;
-    let last: number;
-    try {
-      const out = await this.doc.send(new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: id, sk: META_SK },
-        UpdateExpression: 'ADD next_seq :n',
-        ConditionExpression: '#owner = :owner',
-        ExpressionAttributeNames: { '#owner': 'owner' },
-        ExpressionAttributeValues: { ':n': items.length, ':owner': owner },
-        ReturnValues: 'UPDATED_NEW',
-      }));
-      last = Number(out.Attributes?.next_seq);
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+    const out = await conditionalWrite(this.doc.send(new UpdateCommand({
+      TableName: this.tableName,
+      Key: { pk: id, sk: META_SK },
+      UpdateExpression: 'ADD next_seq :n',
+      ...ownedBy(owner, { ':n': items.length }),
+      ReturnValues: 'UPDATED_NEW',
+    })));
+    if (!out) return false;
+    const last = Number(out.Attributes?.next_seq);
     await this.writeItems(id, owner, items, last - items.length + 1);
     return true;
   }
@@ -196,23 +183,14 @@ export class DynamoConversationStore implements ConversationStore {
 
   async deleteItem(id: string, owner: string, itemId: string): Promise<StoredConversation | null> {
     // The index item carries the owner: one conditional delete checks the owner and the item.
-    const removeIndex = async (): Promise<Item | null> => {
-      try {
-        const out = await this.doc.send(new DeleteCommand({
-          TableName: this.tableName,
-          Key: { pk: id, sk: indexSk(itemId) },
-          ConditionExpression: '#owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':owner': owner },
-          ReturnValues: 'ALL_OLD',
-        }));
-        return out.Attributes ?? null;
-      } catch (err) {
-        if (err instanceof ConditionalCheckFailedException) return null;
-        throw err;
-      }
-    };
-    const [meta, index] = await Promise.all([this.getItemAt(id, META_SK), removeIndex()]);
+    const removeIndex = conditionalWrite(this.doc.send(new DeleteCommand({
+      TableName: this.tableName,
+      Key: { pk: id, sk: indexSk(itemId) },
+      ...ownedBy(owner),
+      ReturnValues: 'ALL_OLD',
+    })));
+    const [meta, removed] = await Promise.all([this.getItemAt(id, META_SK), removeIndex]);
+    const index = removed?.Attributes;
     const conversation = this.metaOf(meta, owner);
     if (!index) return null;
     const seq = Number(index.seq);

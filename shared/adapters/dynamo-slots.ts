@@ -6,24 +6,17 @@
 // on a missing or expired item, renew and release only for the holder that wrote it.
 // `expires_at` lets DynamoDB's TTL delete abandoned items; expiry itself is read from
 // `lease_until` (TTL deletes late, and dynalite never).
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SlotStore } from '../ports.ts';
+import { conditionalWrite } from './dynamo-conditional.ts';
 
 const pk = (key: string) => `slot#${key}`;
 /** Well after the lease: an item TTL deletes is one nobody can be renewing. */
 const ttlOf = (untilMs: number) => Math.ceil(untilMs / 1000) + 3600;
 const NAMES = { '#h': 'holder', '#u': 'lease_until' };
 
-async function conditional(write: Promise<unknown>): Promise<boolean> {
-  try {
-    await write;
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
-    throw err;
-  }
-}
+/** True when the write was made, false when its condition did not hold. */
+const conditional = async (write: Promise<unknown>): Promise<boolean> => (await conditionalWrite(write)) !== null;
 
 export class DynamoSlotStore implements SlotStore {
   constructor(private readonly doc: DynamoDBDocumentClient, private readonly tableName: string) {}

@@ -16,12 +16,13 @@
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { batchGetChunks, batchWriteChunks, chunk, deletePartition } from './dynamo-batch.ts';
+import { conditionalWrite } from './dynamo-conditional.ts';
 import type { Clock, NewStoredResponse, ResponseStore, StoredResponse, UpdateOptions } from '../ports.ts';
 import { systemClock } from '../ports.ts';
 import { TERMINAL_STATUSES, type InputItem, type ResponseObject, type ResponseStatus, type StreamEvent } from '../protocol/types.ts';
@@ -193,23 +194,20 @@ export class DynamoResponseStore implements ResponseStore {
       values[':lease'] = opts.lease;
     }
 
-    let old: Item | undefined;
-    try {
-      const out = await this.doc.send(new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: id, sk: META_SK },
-        UpdateExpression: `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
-        ConditionExpression: condition,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ReturnValues: 'UPDATED_OLD',
-      }));
-      old = out.Attributes;
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    const out = await conditionalWrite(this.doc.send(new UpdateCommand({
+      TableName: this.tableName,
+      Key: { pk: id, sk: META_SK },
+      UpdateExpression: `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
+      ConditionExpression: condition,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ReturnValues: 'UPDATED_OLD',
+    })));
+    if (!out) {
       await this.deleteKeys(parts).catch(() => {});
       return false;
     }
+    const old = out.Attributes;
     // The previous generation's parts are unreferenced now. Best effort: a reader that raced us
     // re-reads on missing parts, and TTL removes whatever a failed cleanup leaves.
     if (old?.out_gen && old.out_gen !== ('gen' in ptr ? ptr.gen : undefined)) {
@@ -220,18 +218,14 @@ export class DynamoResponseStore implements ResponseStore {
 
   async delete(id: string, owner: string): Promise<boolean> {
     // Meta first: once it is gone the record reads as missing, whatever happens to the parts.
-    try {
-      await this.doc.send(new DeleteCommand({
-        TableName: this.tableName,
-        Key: { pk: id, sk: META_SK },
-        ConditionExpression: '#owner = :owner AND (attribute_not_exists(#exp) OR #exp > :nowSec)',
-        ExpressionAttributeNames: { '#owner': 'owner', '#exp': 'expires_at' },
-        ExpressionAttributeValues: { ':owner': owner, ':nowSec': this.nowSec() },
-      }));
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+    const deleted = await conditionalWrite(this.doc.send(new DeleteCommand({
+      TableName: this.tableName,
+      Key: { pk: id, sk: META_SK },
+      ConditionExpression: '#owner = :owner AND (attribute_not_exists(#exp) OR #exp > :nowSec)',
+      ExpressionAttributeNames: { '#owner': 'owner', '#exp': 'expires_at' },
+      ExpressionAttributeValues: { ':owner': owner, ':nowSec': this.nowSec() },
+    })));
+    if (!deleted) return false;
     // Every remaining item of the partition, stale generations included, and the event log.
     // Best effort (see above).
     await Promise.all([this.deletePartition(id), this.deletePartition(eventsPk(id))]).catch(() => {});
