@@ -1,7 +1,7 @@
 // DynamoDB round trips per operation, counted on the wire (every request the SDK sends), through
 // the real handler over HTTP with dynalite and a fake upstream. Counts, not timings: the same on
 // any machine.  Run: npx tsx bench/dynamo-round-trips.ts
-import { countCalls } from '../shared/adapters/dynamo-store.ts';
+import { countCalls } from '../test/helpers/count-calls.ts';
 import { postJson, getJson, startSystem, sseEvents } from '../test/helpers/harness.ts';
 
 const TOKENS = Number(process.env.TOKENS ?? 1000);

@@ -1,10 +1,10 @@
 // DynamoDB calls a concurrency-slot lease costs, counted on the wire (countCalls) against
-// dynalite through the real adapter (shared/adapters/dynamo-slots.ts). Counts, not timings:
+// dynalite through the real adapter (shared/adapters/dynamo/slots.ts). Counts, not timings:
 // the same on any machine.  Run: npx tsx bench/lease-costs.ts
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startDynalite } from '../shared/adapters/dynalite.ts';
-import { countCalls } from '../shared/adapters/dynamo-store.ts';
-import { DynamoSlotStore } from '../shared/adapters/dynamo-slots.ts';
+import { countCalls } from '../test/helpers/count-calls.ts';
+import { DynamoSlotStore } from '../shared/adapters/dynamo/slots.ts';
 import { SlotLeases } from '../shared/routing/slots.ts';
 import { systemClock } from '../shared/ports.ts';
 

@@ -1,5 +1,5 @@
 // The whole gateway in one stack: the API behind a streaming IAM-auth Function URL, the worker
-// and sweeper, the tables of shared/adapters/tables.ts, the workflow of infra/workflow.asl.json,
+// and sweeper, the tables of shared/adapters/dynamo/layout.ts, the workflow of infra/workflow.asl.json,
 // the sweep schedule, log groups, alarms, and a managed policy that lets a client call the API.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { TABLES, type KeyDef, type TableDef, type TableKey } from '../shared/adapters/tables.ts';
+import { TABLES, type KeyDef, type TableDef, type TableKey } from '../shared/adapters/dynamo/layout.ts';
 import { FUNCTIONS, PROJECT_ROOT, bundleSettings, cdkBundlingOptions, type FunctionSpec } from './bundling.ts';
 import { acknowledgeFindings } from './nag.ts';
 import { configYamlFor, type GatewaySettings } from './settings.ts';
@@ -68,7 +68,7 @@ export class ResponsesGatewayStack extends Stack {
     const { settings } = props;
     const removalPolicy = settings.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
-    // ── tables: shared/adapters/tables.ts mapped 1:1 ────────────────────────────────────────
+    // ── tables: shared/adapters/dynamo/layout.ts mapped 1:1 ────────────────────────────────────────
     this.tables = {} as Record<TableKey, dynamodb.TableV2>;
     for (const key of Object.keys(TABLES) as TableKey[]) {
       const def: TableDef = TABLES[key];

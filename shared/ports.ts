@@ -1,5 +1,6 @@
 // The interfaces the service layer depends on. Adapters (DynamoDB, upstream HTTP) implement
 // them; the service never imports an SDK.
+import type { RequestSettings } from './protocol/request-fields.ts';
 import type {
   ChatChunk, ChatCompletion, ChatRequest, InputItem, JsonObject, ResponseObject, ResponseStatus, StreamEvent,
 } from './protocol/types.ts';
@@ -13,13 +14,15 @@ export interface StoredResponse {
   response: ResponseObject;
   /** This turn's input items, normalized (each with `type` and an `id`). */
   input: InputItem[];
+  /** Background: the validated request (its input is `input`), which the worker runs as it is. */
+  request?: RequestSettings;
   /** Opaque references to the earlier responses of the chain, oldest first; kept by the store. */
   ancestors: string[];
   /** The endpoint that served it (null until one was chosen). */
   endpoint: string | null;
   /** Epoch ms of the last write: the heartbeat the sweeper reads. */
   updatedAt: number;
-  /** Epoch seconds after which the record is gone (TTL), null for never. */
+  /** Epoch seconds after which the record is gone (the store's retention from created_at), null for never. */
   expiresAt: number | null;
   /** Background: the workflow execution that holds the response (its worker's lease). */
   lease: string | null;
@@ -27,7 +30,7 @@ export interface StoredResponse {
   lastSeq: number;
 }
 
-export type NewStoredResponse = Omit<StoredResponse, 'ancestors' | 'lease' | 'lastSeq'> & { lastSeq?: number };
+export type NewStoredResponse = Omit<StoredResponse, 'ancestors' | 'lease' | 'lastSeq' | 'expiresAt'> & { lastSeq?: number };
 
 export interface UpdateOptions {
   /** The write happens only if the stored status is one of these. */
@@ -51,10 +54,6 @@ export interface ResponseStore {
    * stored status is one of `from`. Returns false when that condition failed.
    */
   update(id: string, response: ResponseObject, opts: UpdateOptions): Promise<boolean>;
-  /** Appends a batch of events (consecutive sequence numbers) to the response's event log. */
-  appendEvents(id: string, events: readonly StreamEvent[], createdAt: number): Promise<void>;
-  /** The logged events with sequence_number > afterSeq, in order. */
-  readEvents(id: string, afterSeq: number): Promise<StreamEvent[]>;
   /** The record whoever owns it (the worker and sweeper act for the owner). */
   getAny(id: string): Promise<StoredResponse | null>;
   /** The record, or null when missing, expired or owned by someone else. */
@@ -65,10 +64,18 @@ export interface ResponseStore {
    * expired or not the owner's. Ancestors that were deleted or expired are left out.
    */
   getChain(id: string, owner: string): Promise<StoredResponse[] | null>;
-  /** Deletes the record; false when there was nothing of this owner's to delete. */
+  /** Deletes the record and its event log; false when there was nothing of this owner's to delete. */
   delete(id: string, owner: string): Promise<boolean>;
-  /** Marks `queued`/`in_progress` records not written for `olderThanMs` as failed; returns how many. */
-  failOrphaned(olderThanMs: number, now: number): Promise<number>;
+  /** Ids of `queued`/`in_progress` records last written before `beforeMs` (the sweep's candidates; may be stale). */
+  listStale(beforeMs: number): Promise<string[]>;
+}
+
+/** The event log of a background response: what its live and resumed streams are read from. */
+export interface EventLog {
+  /** Appends a batch of events (consecutive sequence numbers). */
+  append(id: string, events: readonly StreamEvent[], createdAt: number): Promise<void>;
+  /** The logged events with sequence_number > afterSeq, in order. */
+  read(id: string, afterSeq: number): Promise<StreamEvent[]>;
 }
 
 /** A conversation (`/v1/conversations`): its items live beside it, in the order they were appended. */
@@ -142,6 +149,26 @@ export interface Endpoint {
   apiKey?: string;
 }
 
+/** Why an upstream call failed, and whether another try (or endpoint) may help: what every Backend throws. */
+export class UpstreamError extends Error {
+  constructor(
+    message: string,
+    /** The upstream's HTTP status, or 0 when there was no HTTP answer (refused, reset, time-out). */
+    readonly status: number,
+    readonly kind: 'connect' | 'timeout' | 'http' | 'protocol' | 'aborted',
+    /** The upstream's own error message, when it sent one. */
+    readonly upstreamMessage?: string,
+  ) {
+    super(message);
+    this.name = 'UpstreamError';
+  }
+
+  /** Connection errors, time-outs, 429 and 5xx may succeed elsewhere or later; 4xx will not. */
+  get retryable(): boolean {
+    return this.kind === 'connect' || this.kind === 'timeout' || (this.kind === 'http' && (this.status === 429 || this.status >= 500));
+  }
+}
+
 export interface UpstreamCall {
   /** Aborting stops the call. With the reason UPSTREAM_DONE it means "I have all I need": the rest of the body is read and dropped, so the connection can serve the next call. */
   signal?: AbortSignal;
@@ -156,8 +183,10 @@ export interface UpstreamEvent { event?: string; data: JsonObject }
 
 export interface Backend {
   chat(ep: Endpoint, req: ChatRequest, call?: UpstreamCall): Promise<ChatCompletion>;
-  /** Throws UpstreamError before the first chunk; after that, a failure ends the iterator with an UpstreamError. */
-  /** Chunks in batches, one per read of the upstream socket (a batch is never empty). */
+  /**
+   * Chunks in batches, one per read of the upstream socket (a batch is never empty). Throws
+   * UpstreamError before the first chunk; after that, a failure ends the iterator with one.
+   */
   chatStream(ep: Endpoint, req: ChatRequest, call?: UpstreamCall): AsyncIterable<ChatChunk[]>;
   responses(ep: Endpoint, body: JsonObject, call?: UpstreamCall): Promise<JsonObject>;
   /** Events in batches, one per read of the upstream socket (a batch is never empty). */
@@ -199,9 +228,3 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { nowMs: () => Date.now() };
-
-/** Input items of a request resolved against its chain: what the model sees. */
-export interface ResolvedInput {
-  history: InputItem[];
-  input: InputItem[];
-}

@@ -1,5 +1,7 @@
 import { ApiError, badRequest, toApiError } from '../../shared/protocol/errors.ts';
-import { parseCreateRequest, parseJsonBody } from '../../shared/protocol/validate.ts';
+import { parseCreateRequest } from '../../shared/protocol/request-fields.ts';
+import { parseJsonBody } from '../../shared/protocol/validate.ts';
+import { log } from '../../shared/log.ts';
 import { createResponse } from '../../shared/service/create.ts';
 import { deleteResponse, listInputItems, replayResponse, retrieveResponse } from '../../shared/service/read.ts';
 import { cancelResponse } from '../../shared/service/cancel.ts';
@@ -24,7 +26,7 @@ const json = (statusCode: number, body: unknown, headers: Record<string, string>
 
 export function errorResponse(err: unknown): HandlerResponse {
   const api = toApiError(err);
-  if (!(err instanceof ApiError)) console.error(JSON.stringify({ level: 'error', msg: 'unhandled', error: String((err as Error)?.stack ?? err) }));
+  if (!(err instanceof ApiError)) log.error('unhandled', err as Error);
   return json(api.status, api.toBody(), api.headers);
 }
 

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import type { StreamEvent } from '../../shared/protocol/types.ts';
 import { encodeEvent } from '../../shared/stream/index.ts';
+import { log } from '../../shared/log.ts';
 
 export interface SseBody {
   body: Readable;
@@ -68,7 +69,7 @@ export function sseBody(events: AsyncIterable<StreamEvent[]>, opts: { keepGoing:
         send(r.value);
       }
     } catch (err) {
-      console.error(JSON.stringify({ level: 'error', msg: 'stream failed', error: String((err as Error)?.stack ?? err) }));
+      log.error('stream failed', err as Error);
       if (!gone) send([{ type: 'error', sequence_number: last + 1, code: 'server_error', message: 'The server had an error while processing your request.', param: null }]);
     } finally {
       flush();

@@ -5,8 +5,11 @@ import { localClient, startDynalite, tableNames, type LocalDynamo } from '../../
 import type { StreamingHandler } from './lambda-runtime.ts';
 import { startServer, type LocalServer } from './server.ts';
 import { LocalWorkflowLauncher } from '../../shared/adapters/local-workflow.ts';
-import { markFailed, runBackground } from '../../shared/service/background.ts';
+import { log } from '../../shared/log.ts';
 import type { Services } from '../../shared/service/context.ts';
+import { sweepOrphans } from '../../shared/service/sweep.ts';
+import { markFailed, runBackground } from '../../shared/service/worker.ts';
+import { buildServices } from '../services.ts';
 
 // One machine's whole system: the embedded DynamoDB, services wired to it, and the API handler
 // served over HTTP. `npm start` and the integration tests both start it through here.
@@ -50,21 +53,18 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
     dynamo = await startDynalite(opts.dataDir ? { path: join(opts.dataDir, 'dynamodb') } : {});
   }
-  // Imported after the Lambda globals exist: middy reads `awslambda` when the module loads.
-  const { buildServices, setServices } = await import('../api/services.ts');
-  const server = await startServer({
-    port: opts.port,
-    loadHandler: async () => (await import('../api/handler.ts')).handler as unknown as StreamingHandler,
-  });
   const svc = buildServices(config, dynamo.client, dynamo.tables.responses, (s) => new LocalWorkflowLauncher({
     run: (input) => runBackground(s, input),
     fail: (input) => markFailed(s, input),
   }, { retryIntervalMs: opts.retryIntervalMs }));
-  setServices(svc);
+  const server = await startServer({
+    port: opts.port,
+    // Made after the Lambda globals exist (startServer installs them): middy reads `awslambda`.
+    loadHandler: async () => (await import('../api/app.ts')).apiHandler(async () => svc) as unknown as StreamingHandler,
+  });
   // EventBridge Scheduler's job in AWS: the sweep, on a timer.
   const sweep = setInterval(() => {
-    void svc.store.failOrphaned(config.orphanAfterMs, Date.now()).catch((err: unknown) =>
-      console.error(JSON.stringify({ level: 'error', msg: 'sweep failed', error: String(err) })));
+    void sweepOrphans(svc).catch((err: unknown) => log.error('sweep failed', err as Error));
   }, config.sweepIntervalMs);
   sweep.unref();
   return {

@@ -1,3 +1,4 @@
+import { log } from '../../shared/log.ts';
 import { startGateway, defaultConfigPath } from './gateway.ts';
 
 // `npm start`: the gateway on 127.0.0.1:${PORT:-12434}, state under ${DATA_DIR:-.data}, or in the
@@ -9,14 +10,12 @@ const configPath = defaultConfigPath();
 const dynamoEndpoint = process.env.DYNAMODB_ENDPOINT || undefined;
 
 const gateway = await startGateway({ port, dataDir, configPath, dynamoEndpoint });
-console.log(JSON.stringify({
-  level: 'info',
-  msg: `Responses API gateway listening on ${gateway.url}/v1`,
+log.info(`Responses API gateway listening on ${gateway.url}/v1`, {
   config: configPath,
   dataDir: dynamoEndpoint ? null : dataDir,
   dynamoEndpoint,
   endpoints: gateway.config.endpoints.map((e) => `${e.url} (${e.kind})`),
-}));
+});
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

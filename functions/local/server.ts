@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
+import { log } from '../../shared/log.ts';
 import { ClientGone, installLambdaGlobals, LocalResponseStream, type StreamingHandler } from './lambda-runtime.ts';
 
 // The local server: node:http in front of the very handler Lambda runs. Requests become Function
@@ -140,7 +141,7 @@ export async function startServer(opts: { port?: number; host?: string; loadHand
       stream.on('error', () => undefined); // a client that left is not our error
       const run = handler(toEvent(req, url, Buffer.concat(chunks)), stream, { awsRequestId: randomUUID() }).catch((err: unknown) => {
         // A client that left is not a failure of ours (a stored stream still ran to its end).
-        if (!(err instanceof ClientGone)) console.error(JSON.stringify({ level: 'error', msg: 'handler failed', error: String((err as Error)?.stack ?? err) }));
+        if (!(err instanceof ClientGone)) log.error('handler failed', err as Error);
         if (res.headersSent) res.end();
         else res.writeHead(500, { 'content-type': 'application/json' }).end(errorBody('The server had an error while processing your request.', 'server_error', 'server_error'));
       });

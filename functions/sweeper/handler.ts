@@ -1,12 +1,13 @@
-import { getServices } from '../api/services.ts';
+import { log } from '../../shared/log.ts';
+import { sweepOrphans } from '../../shared/service/sweep.ts';
+import { lazy, noLauncher, servicesFromEnv } from '../services.ts';
 
-// Run by the EventBridge schedule (locally: a timer in the server). Marks queued / in_progress
-// responses with no heartbeat for `orphan_after_ms` as failed: workers and foreground streams
-// whose process died. The sweep is a Query of a sparse index, never a Scan.
+// Run by the EventBridge schedule (locally: a timer in the server): shared/service/sweep.ts.
+
+const services = lazy(() => servicesFromEnv(process.env, noLauncher));
 
 export async function handler(): Promise<{ failed: number }> {
-  const svc = await getServices();
-  const failed = await svc.store.failOrphaned(svc.config.orphanAfterMs, svc.clock.nowMs());
-  if (failed > 0) console.log(JSON.stringify({ level: 'info', msg: 'marked orphaned responses failed', failed }));
+  const failed = await sweepOrphans(await services());
+  if (failed > 0) log.info('marked orphaned responses failed', { failed });
   return { failed };
 }

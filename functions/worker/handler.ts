@@ -1,8 +1,8 @@
-import { getServices } from '../api/services.ts';
-import { markFailed, runBackground } from '../../shared/service/background.ts';
+import { markFailed, runBackground } from '../../shared/service/worker.ts';
+import { lazy, noLauncher, servicesFromEnv } from '../services.ts';
 
 // The workflow's task (infra/workflow.asl.json): `run` one background response, or `fail` it
-// from the workflow's catch. Thin: the logic is in shared/service/background.ts.
+// from the workflow's catch. Thin: the logic is in shared/service/worker.ts.
 
 export interface WorkerEvent {
   action: 'run' | 'fail';
@@ -14,8 +14,10 @@ export interface WorkerEvent {
 /** Leave this much of the Lambda's 15 minutes to write the final state. */
 const SAFETY_MARGIN_MS = 30_000;
 
+const services = lazy(() => servicesFromEnv(process.env, noLauncher));
+
 export async function handler(event: WorkerEvent, context?: { getRemainingTimeInMillis?: () => number }) {
-  const svc = await getServices();
+  const svc = await services();
   if (event.action === 'fail') return markFailed(svc, event);
   const remaining = context?.getRemainingTimeInMillis?.();
   return runBackground(svc, {

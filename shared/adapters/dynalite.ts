@@ -1,13 +1,14 @@
 // The embedded DynamoDB stand-in for `npm start` and tests: dynalite on loopback, in memory or
-// on LevelDB under a directory, with the tables of tables.ts created if missing.
+// on LevelDB under a directory, with the tables of dynamo/layout.ts created if missing.
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createRequire } from 'node:module';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException, ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
-import { TABLES, createTableInput, tableNames, type TableKey } from './tables.ts';
+import { TABLES, createTableInput, tableNames, type TableKey } from './dynamo/layout.ts';
 
 export { tableNames };
 
@@ -146,7 +147,7 @@ async function ensureTable(client: DynamoDBClient, key: TableKey, name: string):
     } catch (err) {
       if (!(err instanceof ResourceNotFoundException)) throw err;
     }
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
   }
   throw new Error(`dynalite: table ${name} did not become ACTIVE`);
 }

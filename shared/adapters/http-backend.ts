@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import type { Backend, Endpoint, UpstreamCall, UpstreamEvent } from '../ports.ts';
+import { UpstreamError, type Backend, type Endpoint, type UpstreamCall, type UpstreamEvent } from '../ports.ts';
 import type { ChatChunk, ChatCompletion, ChatRequest, JsonObject } from '../protocol/types.ts';
 import { SseDecoder, type SseFrame } from '../stream/sse.ts';
-import { UpstreamError, asUpstreamError, httpError, httpRequest, readBody } from './upstream-http.ts';
+import { asUpstreamError, httpError, httpRequest, readBody } from './upstream-http.ts';
 
 // The Backend port over HTTP: Chat Completions (Ollama, vLLM, llama.cpp) and the Responses API
 // (OpenAI). Errors before the first byte are thrown as UpstreamError so routing can retry them.

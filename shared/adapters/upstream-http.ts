@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { UPSTREAM_DONE } from '../ports.ts';
+import { UPSTREAM_DONE, UpstreamError } from '../ports.ts';
 
 // A small HTTP client for upstreams: keep-alive agents (a fresh TLS/TCP handshake per request
 // would dominate the gateway's overhead), an abort signal, and a time-out that covers both the
@@ -12,26 +12,6 @@ const agents = {
   'http:': new http.Agent({ keepAlive: true, maxSockets: 256 }),
   'https:': new https.Agent({ keepAlive: true, maxSockets: 256 }),
 };
-
-/** Why an upstream call failed, and whether another try (or endpoint) may help. */
-export class UpstreamError extends Error {
-  constructor(
-    message: string,
-    /** The upstream's HTTP status, or 0 when there was no HTTP answer (refused, reset, time-out). */
-    readonly status: number,
-    readonly kind: 'connect' | 'timeout' | 'http' | 'protocol' | 'aborted',
-    /** The upstream's own error message, when it sent one. */
-    readonly upstreamMessage?: string,
-  ) {
-    super(message);
-    this.name = 'UpstreamError';
-  }
-
-  /** Connection errors, time-outs, 429 and 5xx may succeed elsewhere or later; 4xx will not. */
-  get retryable(): boolean {
-    return this.kind === 'connect' || this.kind === 'timeout' || (this.kind === 'http' && (this.status === 429 || this.status >= 500));
-  }
-}
 
 export interface HttpCall {
   method: 'GET' | 'POST';

@@ -1,6 +1,7 @@
 // The response cache key: a hash of everything that decides the answer. Pure.
 import { createHash } from 'node:crypto';
-import type { CreateRequest, InputItem } from '../protocol/types.ts';
+import { cacheKeyFields, type CreateRequest } from '../protocol/request-fields.ts';
+import type { InputItem } from '../protocol/types.ts';
 
 export interface CacheKeyParts {
   /** The API route the answer belongs to (the spec's `openai_responses`). */
@@ -12,26 +13,12 @@ export interface CacheKeyParts {
   input: readonly InputItem[];
 }
 
-/**
- * Request fields that never change the answer. Everything else is in the key: unknown fields
- * too (the native path forwards them), so a field we do not know makes a miss, never a wrong hit.
- * `input` and `previous_response_id` are replaced by the resolved input itself.
- */
-const NOT_IN_KEY = new Set([
-  'input', 'previous_response_id', 'stream', 'stream_options', 'store', 'background', 'nomyo',
-  'metadata', 'user', 'safety_identifier', 'prompt_cache_key', 'service_tier',
-]);
-
 export function cacheKey(parts: CacheKeyParts): string {
-  const settings: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(parts.request)) {
-    // null is the API's "default", the same as leaving the field out.
-    if (!NOT_IN_KEY.has(name) && value !== null && value !== undefined) settings[name] = value;
-  }
   const doc = {
     route: parts.route,
     principal: parts.principal,
-    settings,
+    // Which fields count is the request-field table's `cacheKey` (input: the resolved input below).
+    settings: cacheKeyFields(parts.request),
     // Item ids and statuses are ours, random per request: the same conversation must match.
     input: parts.input.map(({ id: _id, status: _status, ...rest }) => rest),
   };

@@ -1,10 +1,8 @@
 // A cached answer served to a new request. Pure: ids come from the caller's newId.
-import { newId as randomId, type IdPrefix } from '../protocol/ids.ts';
+import { idPrefixOf, newId as randomId, type IdPrefix } from '../protocol/ids.ts';
 import { outputTextOf } from '../protocol/response.ts';
 import type { OutputItem, ResponseObject, StreamEvent } from '../protocol/types.ts';
 import { responseToEvents } from '../stream/replay.ts';
-
-const ITEM_PREFIX: Record<string, IdPrefix> = { message: 'msg', function_call: 'fc', reasoning: 'rs' };
 
 /**
  * The response for this request: its own id, creation time and echoed settings (from `base`),
@@ -12,7 +10,7 @@ const ITEM_PREFIX: Record<string, IdPrefix> = { message: 'msg', function_call: '
  * (a client that keys items by id, or chains from both, must not see them collide).
  */
 export function servedFromCache(cached: ResponseObject, base: ResponseObject, newId: (p: IdPrefix) => string = randomId): ResponseObject {
-  const output = cached.output.map((item): OutputItem => ({ ...item, id: newId(ITEM_PREFIX[item.type] ?? 'item') }));
+  const output = cached.output.map((item): OutputItem => ({ ...item, id: newId(idPrefixOf(item.type)) }));
   return {
     ...base,
     // The model that produced the answer (a native upstream names its snapshot).

@@ -21,6 +21,10 @@ function randomHex(bytes: number): string {
 
 export const newId = (prefix: IdPrefix): string => `${prefix}_${randomHex(16)}`;
 
+/** The id prefix of an item of this type (the rest are `item_`). */
+export const idPrefixOf = (itemType: unknown): IdPrefix =>
+  itemType === 'message' ? 'msg' : itemType === 'function_call' ? 'fc' : itemType === 'reasoning' ? 'rs' : 'item';
+
 /** Ids we issue; anything else (path characters, other prefixes) is rejected before any lookup. */
 export const isResponseId = (id: string): boolean => /^resp_[A-Za-z0-9]{1,128}$/.test(id);
 export const isConversationId = (id: string): boolean => /^conv_[A-Za-z0-9]{1,128}$/.test(id);

@@ -1,4 +1,5 @@
-import type { CreateRequest, OutputItem, ResponseObject, ResponseStatus, Usage } from './types.ts';
+import { echoedFields, type CreateRequest } from './request-fields.ts';
+import type { OutputItem, ResponseObject, ResponseStatus, Usage } from './types.ts';
 
 /** The SDK's `output_text`: every output_text part of every assistant message, joined. */
 export function outputTextOf(output: readonly OutputItem[]): string {
@@ -36,35 +37,15 @@ export function newResponseObject(init: ResponseInit): ResponseObject {
     created_at: init.createdAt,
     completed_at: status === 'completed' ? init.createdAt : null,
     status,
-    background: req.background ?? false,
     error: null,
     incomplete_details: null,
-    instructions: req.instructions ?? null,
-    max_output_tokens: req.max_output_tokens ?? null,
-    max_tool_calls: req.max_tool_calls ?? null,
     model: init.model,
     output,
     output_text: outputTextOf(output),
-    parallel_tool_calls: req.parallel_tool_calls ?? true,
-    previous_response_id: req.previous_response_id ?? null,
-    conversation: req.conversation == null ? null : { id: typeof req.conversation === 'string' ? req.conversation : req.conversation.id },
     prompt: null,
-    prompt_cache_key: req.prompt_cache_key ?? null,
-    reasoning: { effort: (req.reasoning?.effort as string | undefined) ?? null, summary: (req.reasoning?.summary as string | undefined) ?? null },
-    safety_identifier: req.safety_identifier ?? null,
-    service_tier: req.service_tier ?? 'default',
-    store: req.store ?? true,
-    temperature: req.temperature ?? 1,
-    text: req.text ?? { format: { type: 'text' }, verbosity: 'medium' },
-    tool_choice: req.tool_choice ?? 'auto',
-    tools: req.tools ?? [],
-    top_logprobs: req.top_logprobs ?? 0,
-    top_p: req.top_p ?? 1,
-    truncation: req.truncation ?? 'disabled',
     usage: init.usage ?? null,
-    user: req.user ?? null,
-    metadata: req.metadata ?? {},
-  };
+    ...echoedFields(req),
+  } as ResponseObject;
 }
 
 /** The spec's `build_response_object(response_id, model, output_items)`. */

@@ -80,6 +80,8 @@ export interface ResponseObject {
   service_tier: string | null;
   store: boolean;
   temperature: number | null;
+  presence_penalty: number;
+  frequency_penalty: number;
   text: JsonObject;
   tool_choice: unknown;
   tools: unknown[];
@@ -97,40 +99,6 @@ export interface StreamEvent {
   type: string;
   sequence_number: number;
   [field: string]: unknown;
-}
-
-/** The validated body of POST /v1/responses (see protocol/validate.ts). */
-export interface CreateRequest {
-  model: string;
-  input: string | InputItem[];
-  instructions?: string | null;
-  previous_response_id?: string | null;
-  /** The conversation this turn belongs to (its items are the history; the turn is appended). */
-  conversation?: string | { id: string } | null;
-  stream?: boolean;
-  store?: boolean;
-  background?: boolean;
-  tools?: JsonObject[];
-  tool_choice?: unknown;
-  text?: JsonObject;
-  reasoning?: JsonObject | null;
-  temperature?: number | null;
-  top_p?: number | null;
-  max_output_tokens?: number | null;
-  max_tool_calls?: number | null;
-  parallel_tool_calls?: boolean | null;
-  metadata?: Record<string, string> | null;
-  user?: string | null;
-  safety_identifier?: string | null;
-  prompt_cache_key?: string | null;
-  service_tier?: string | null;
-  truncation?: string | null;
-  top_logprobs?: number | null;
-  include?: string[] | null;
-  stream_options?: JsonObject | null;
-  /** Our extension (the Python router's): per-request options such as `{cache: true}`. */
-  nomyo?: JsonObject;
-  [extra: string]: unknown;
 }
 
 // ── Chat Completions ─────────────────────────────────────────────────────────
@@ -170,6 +138,8 @@ export interface ChatRequest {
   response_format?: unknown;
   temperature?: number;
   top_p?: number;
+  presence_penalty?: number;
+  frequency_penalty?: number;
   max_tokens?: number;
   max_completion_tokens?: number;
   parallel_tool_calls?: boolean;

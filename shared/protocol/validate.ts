@@ -1,9 +1,8 @@
 import * as z from 'zod';
 import { badRequest, type ApiError } from './errors.ts';
-import type { CreateRequest } from './types.ts';
 
-// The body of POST /v1/responses. Known fields are checked for type; unknown ones are let
-// through (newer SDKs send fields we do not know yet, and the native path forwards them).
+// Request bodies: JSON parsing, zod validation with OpenAI's error for the first bad parameter,
+// and the input item schema every route shares (request-fields.ts has the create request's fields).
 
 const part = z.looseObject({ type: z.string() });
 const messageContent = z.union([z.string(), z.array(part)]);
@@ -14,39 +13,6 @@ export const inputItem = z.looseObject({
   content: messageContent.optional(),
 }).refine((item) => item.type !== undefined || item.role !== undefined, {
   message: "each input item needs a 'type' or a 'role'",
-});
-
-const functionTool = z.looseObject({ type: z.string(), name: z.string().optional() });
-const nullableNumber = (min: number, max: number) => z.number().min(min).max(max).nullable().optional();
-
-const createRequest = z.looseObject({
-  model: z.string().min(1),
-  input: z.union([z.string(), z.array(inputItem)]),
-  instructions: z.union([z.string(), z.array(inputItem)]).nullable().optional(),
-  previous_response_id: z.string().min(1).nullable().optional(),
-  conversation: z.union([z.string().min(1), z.looseObject({ id: z.string().min(1) })]).nullable().optional(),
-  stream: z.boolean().nullable().optional(),
-  store: z.boolean().nullable().optional(),
-  background: z.boolean().nullable().optional(),
-  tools: z.array(functionTool).nullable().optional(),
-  tool_choice: z.union([z.enum(['auto', 'none', 'required']), z.looseObject({ type: z.string() })]).nullable().optional(),
-  text: z.looseObject({ format: z.looseObject({ type: z.enum(['text', 'json_schema', 'json_object']) }).optional() }).nullable().optional(),
-  reasoning: z.looseObject({ effort: z.string().nullable().optional(), summary: z.string().nullable().optional() }).nullable().optional(),
-  temperature: nullableNumber(0, 2),
-  top_p: nullableNumber(0, 1),
-  max_output_tokens: z.number().int().min(1).nullable().optional(),
-  max_tool_calls: z.number().int().min(1).nullable().optional(),
-  parallel_tool_calls: z.boolean().nullable().optional(),
-  metadata: z.record(z.string().max(64), z.string().max(512)).nullable().optional(),
-  user: z.string().nullable().optional(),
-  safety_identifier: z.string().nullable().optional(),
-  prompt_cache_key: z.string().nullable().optional(),
-  service_tier: z.string().nullable().optional(),
-  truncation: z.enum(['auto', 'disabled']).nullable().optional(),
-  top_logprobs: z.number().int().min(0).max(20).nullable().optional(),
-  include: z.array(z.string()).nullable().optional(),
-  stream_options: z.looseObject({}).nullable().optional(),
-  nomyo: z.looseObject({ cache: z.boolean().optional() }).optional(),
 });
 
 const typeName = (value: unknown): string =>
@@ -107,18 +73,6 @@ export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   return result.data;
 }
 
-/** Validates a parsed JSON body; throws an ApiError (400) naming the first bad parameter. */
-export function parseCreateRequest(body: unknown): CreateRequest {
-  const req = parseBody(createRequest, body) as CreateRequest;
-  if (req.background && req.store === false) {
-    throw badRequest('Background mode requires store=true.', 'background', 'invalid_value');
-  }
-  if (req.conversation != null && req.previous_response_id != null) {
-    throw badRequest("Mutually exclusive parameters: Ensure you are only providing one of: 'previous_response_id' or 'conversation'.", 'conversation', 'mutually_exclusive_parameters');
-  }
-  return req;
-}
-
 /** JSON.parse with OpenAI's error for bodies that are not JSON. */
 export function parseJsonBody(text: string): unknown {
   try {
@@ -130,4 +84,23 @@ export function parseJsonBody(text: string): unknown {
       'invalid_json',
     );
   }
+}
+
+/** The query of OpenAI's cursor lists (input items, conversation items). */
+export interface ListQuery {
+  limit?: string | null;
+  order?: string | null;
+  after?: string | null;
+  before?: string | null;
+}
+
+/** `limit` 1-100 (default 20) and `order` asc or desc (default desc, newest first), or a 400 naming the bad one. */
+export function listParams(q: ListQuery): { limit: number; order: 'asc' | 'desc' } {
+  const limit = q.limit == null ? 20 : Number(q.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+    throw badRequest(`Invalid 'limit': integer between 1 and 100 expected, got '${q.limit}'.`, 'limit', 'invalid_value');
+  }
+  const order = q.order ?? 'desc';
+  if (order !== 'asc' && order !== 'desc') throw badRequest(`Invalid 'order': expected 'asc' or 'desc', got '${order}'.`, 'order', 'invalid_value');
+  return { limit, order };
 }

@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError } from '../protocol/errors.ts';
+import { log } from '../log.ts';
 import { slotKey, type Choice, type EndpointChooser } from './choose-endpoint.ts';
 import type { Lease, SlotLeases } from './slots.ts';
 
@@ -24,7 +26,6 @@ const POLL_FIRST_MS = 25;
 const POLL_MAX_MS = 500;
 const BACKOFF_MAX_MS = 10_000;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Between half and all of `ms`: retries of many requests failing at once spread out. */
 const jitter = (ms: number) => ms / 2 + Math.random() * (ms / 2);
 const retryable = (err: unknown) => (err as { retryable?: unknown })?.retryable === true;
@@ -73,7 +74,7 @@ export class Router {
       } catch (err) {
         await lease.release();
         if (!retryable(err) || n >= this.opts.maxAttempts || signal?.aborted) throw err;
-        console.error(JSON.stringify({ level: 'warn', msg: 'upstream failed before answering; retrying', endpoint: choice.endpoint.url, model: choice.model, attempt: n, error: String((err as Error)?.message ?? err) }));
+        log.warn('upstream failed before answering; retrying', { endpoint: choice.endpoint.url, model: choice.model, attempt: n, error: String((err as Error)?.message ?? err) });
         start = (ranked.indexOf(choice) + 1) % ranked.length;
         await sleep(jitter(Math.min(BACKOFF_MAX_MS, this.opts.retryBackoffMs * 2 ** (n - 1))));
       }

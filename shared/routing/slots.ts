@@ -1,5 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Clock, SlotStore } from '../ports.ts';
+import { log } from '../log.ts';
 
 // `max_concurrent_connections` per endpoint-model, held across every process: a request leases
 // one of the key's `max` slots in the SlotStore (DynamoDB), renews the lease while it runs (a
@@ -20,9 +21,6 @@ export interface Lease {
   /** Frees the slot (idempotent, never throws). */
   release(): Promise<void>;
 }
-
-const log = (level: string, msg: string, fields: Record<string, unknown>) =>
-  console.error(JSON.stringify({ level, msg, ...fields }));
 
 export class SlotLeases {
   /** Slots this process holds or is taking, per key: guessed first, so its own requests never collide. */
@@ -112,8 +110,8 @@ export class SlotLeases {
     const renew = () => {
       this.store.renew(key, slot, holder, this.clock.nowMs() + this.opts.leaseMs).then(
         // Only after a whole lease without a successful renewal (a stalled process): say so.
-        (ok) => { if (!ok) log('warn', 'slot lease lost: the limit may be exceeded until this request ends', { key, slot }); },
-        (err: unknown) => log('warn', 'slot lease renewal failed', { key, slot, error: String(err) }),
+        (ok) => { if (!ok) log.warn('slot lease lost: the limit may be exceeded until this request ends', { key, slot }); },
+        (err: unknown) => log.warn('slot lease renewal failed', { key, slot, error: String(err) }),
       );
     };
     const heartbeat = setInterval(renew, Math.max(1, Math.floor(this.opts.leaseMs / 3)));
@@ -125,7 +123,7 @@ export class SlotLeases {
         await this.store.release(key, slot, holder);
       } catch (err) {
         // Not renewed any more, so it frees itself at expiry.
-        log('warn', 'slot release failed; it frees itself when its lease expires', { key, slot, error: String(err) });
+        log.warn('slot release failed; it frees itself when its lease expires', { key, slot, error: String(err) });
       }
       this.mine.get(key)?.delete(slot);
       const next = this.wakers.get(key)?.values().next();

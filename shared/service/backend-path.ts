@@ -2,7 +2,7 @@ import type { ResponseObject, StreamEvent } from '../protocol/types.ts';
 import { UPSTREAM_DONE } from '../ports.ts';
 import type { Choice } from '../routing/choose-endpoint.ts';
 import type { Services } from './context.ts';
-import type { Job } from './create.ts';
+import type { Job } from './turn.ts';
 
 /** A streamed run whose upstream has already answered (its first chunk is in hand). */
 export interface StreamRun {

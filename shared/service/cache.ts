@@ -1,12 +1,10 @@
-import type { IdPrefix } from '../protocol/ids.ts';
-// The response cache step of createResponse: the key of a request, the lookup, and saving a
-// completed answer. A cache failure is logged and treated as a miss: it never fails a request.
+// The response cache step of a turn: the key of a request, the lookup, and saving a completed
+// answer. A cache failure is logged and treated as a miss: it never fails a request.
 import { cacheKey } from '../cache/key.ts';
-import { cachedEvents, servedFromCache } from '../cache/serve.ts';
-import type { CreateRequest, InputItem, ResponseObject } from '../protocol/types.ts';
-import type { StoredResponse } from '../ports.ts';
+import type { CreateRequest } from '../protocol/request-fields.ts';
+import type { InputItem, ResponseObject } from '../protocol/types.ts';
+import { log } from '../log.ts';
 import type { Caller, Services } from './context.ts';
-import type { CreateResult } from './create.ts';
 
 /** The spec's route name for Responses API answers (`get_llm_cache` keys by it). */
 export const CACHE_ROUTE = 'openai_responses';
@@ -34,7 +32,7 @@ export async function lookupCached(svc: Services, key: string): Promise<Response
   try {
     return await svc.cache.get(key, svc.clock.nowMs());
   } catch (err) {
-    logError('cache lookup failed', err);
+    log.error('cache lookup failed', err as Error);
     return null;
   }
 }
@@ -45,37 +43,8 @@ export async function saveCompleted(svc: Services, key: string, response: Respon
   try {
     await svc.cache.put(key, response, svc.config.cacheTtlSeconds);
   } catch (err) {
-    logError('cache put failed', err, response.id);
+    log.error('cache put failed', { id: response.id, error: err as Error });
   }
-}
-
-export interface Hit {
-  cached: ResponseObject;
-  /** This request's Response so far (new id, echoed settings). */
-  base: ResponseObject;
-  /** This turn's input items and the response it continues, for the stored record. */
-  input: InputItem[];
-  parent: StoredResponse | null;
-  /** Ids for the served items (they name this response, as any response's items do). */
-  newId: (prefix: IdPrefix) => string;
-}
-
-/**
- * Serves a hit without reaching any backend: as JSON or the full event lifecycle, stored like
- * any other response when `store` is true (so a cached answer can be chained from).
- */
-export async function serveHit(svc: Services, caller: Caller, req: CreateRequest, hit: Hit): Promise<CreateResult> {
-  const response = servedFromCache(hit.cached, hit.base, hit.newId);
-  if (response.store) {
-    const ttl = svc.config.responseTtlSeconds;
-    await svc.store.create({
-      id: response.id, owner: caller.principal, response, input: hit.input, endpoint: null,
-      updatedAt: svc.clock.nowMs(), expiresAt: ttl === null ? null : response.created_at + ttl,
-    }, hit.parent);
-  }
-  if (!req.stream) return { kind: 'json', body: response };
-  const events = cachedEvents(response);
-  return { kind: 'stream', events: (async function* () { yield events; })() };
 }
 
 /** `GET /v1/cache/stats`: global hit and miss counts (counts of other processes arrive within a flush interval). */
@@ -83,8 +52,4 @@ export async function cacheStats(svc: Services) {
   const { hits, misses } = await svc.cache.stats();
   const lookups = hits + misses;
   return { object: 'cache.stats' as const, hits, misses, hit_rate: lookups === 0 ? 0 : hits / lookups };
-}
-
-function logError(msg: string, err: unknown, id?: string): void {
-  console.error(JSON.stringify({ level: 'error', msg, ...(id ? { id } : {}), error: String(err) }));
 }

@@ -2,12 +2,14 @@ import { outputTextOf } from '../protocol/response.ts';
 import type { ResponseObject } from '../protocol/types.ts';
 import { ChatStreamTranslator } from '../stream/index.ts';
 import { buildChatRequest, chatMessageToOutputItems, responsesInputToMessages, usageChatToResponses } from '../translate/index.ts';
-import { UpstreamError } from '../adapters/upstream-http.ts';
+import { droppedForChat } from '../protocol/request-fields.ts';
+import { UpstreamError } from '../ports.ts';
+import { log } from '../log.ts';
 import type { BackendPath } from './backend-path.ts';
 import { linkedAbort, streamThrough } from './backend-path.ts';
 import { failureOf } from './upstream-errors.ts';
 import type { Services } from './context.ts';
-import type { Job } from './create.ts';
+import type { Job } from './turn.ts';
 import type { Choice } from '../routing/choose-endpoint.ts';
 
 // The translated path: Responses -> Chat Completions -> Responses.
@@ -15,6 +17,8 @@ import type { Choice } from '../routing/choose-endpoint.ts';
 const INCOMPLETE_REASONS: Record<string, string> = { length: 'max_output_tokens', content_filter: 'content_filter' };
 
 function chatRequest(svc: Services, choice: Choice, job: Job, stream: boolean) {
+  const dropped = droppedForChat(job.req);
+  if (Object.keys(dropped).length) log.info('request fields a Chat backend cannot take were dropped', { id: job.base.id, endpoint: choice.endpoint.url, dropped });
   const messages = responsesInputToMessages([...job.history, ...job.input], job.req.instructions, { reasoning: svc.config.reasoningHistory });
   return buildChatRequest(job.req, messages, choice.model, { stream });
 }

@@ -1,13 +1,15 @@
 import type { Config } from '../config.ts';
-import type { Backend, BackgroundLauncher, CacheStore, Clock, ConversationStore, ResponseStore } from '../ports.ts';
+import type { Backend, BackgroundLauncher, CacheStore, Clock, ConversationStore, EventLog, ResponseStore } from '../ports.ts';
 import type { Router } from '../routing/router.ts';
 
-/** Everything a service call needs; built once per process (cold start) and reused. */
+/** Everything a service call needs: built by the composition root (functions/services.ts) and passed in. */
 export interface Services {
   store: ResponseStore;
+  /** Background responses' event logs. */
+  events: EventLog;
   /** Conversations and their items (`/v1/conversations`, `conversation` on create). */
   conversations: ConversationStore;
-  /** The response cache (issue 5): completed answers by request key. */
+  /** The response cache: completed answers by request key. */
   cache: CacheStore;
   backend: Backend;
   /** Endpoint choice, global concurrency slots, retries and failover. */

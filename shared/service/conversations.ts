@@ -3,33 +3,33 @@
 // output are appended to it. Everything is scoped to the caller, like stored responses: someone
 // else's conversation is a 404 on every route and on create.
 import { ApiError, badRequest, notFound } from '../protocol/errors.ts';
-import { isConversationId, newId, type IdPrefix } from '../protocol/ids.ts';
+import { idPrefixOf, isConversationId, newId } from '../protocol/ids.ts';
 import {
   itemList, MAX_ITEM_ID_LENGTH, type ConversationObject, type CreateConversationBody, type CreateItemsBody,
   type ItemList, type UpdateConversationBody,
 } from '../protocol/conversation.ts';
-import type { CreateRequest, InputItem, ResponseObject, StreamEvent } from '../protocol/types.ts';
+import type { CreateRequest } from '../protocol/request-fields.ts';
+import type { InputItem, ResponseObject } from '../protocol/types.ts';
+import { listParams, type ListQuery } from '../protocol/validate.ts';
+import { log } from '../log.ts';
 import type { StoredConversation } from '../ports.ts';
 import { normalizeInputItems } from '../translate/index.ts';
 import { resolveItemReferences } from './item-references.ts';
 import type { Caller, Services } from './context.ts';
-import type { ListQuery } from './read.ts';
 
 const conversationNotFound = (id: string, param: string | null = null) => notFound(`Conversation with id '${id}' not found.`, param);
 const itemNotFound = (id: string) => notFound(`Item with id '${id}' not found.`);
 
 const toObject = (c: StoredConversation): ConversationObject => ({ id: c.id, object: 'conversation', created_at: c.createdAt, metadata: c.metadata });
 
-/** Ids of new items by type (items keep the ids they come with). */
-const PREFIX: Record<string, IdPrefix> = { message: 'msg', function_call: 'fc', reasoning: 'rs' };
-
 /**
  * Items as a conversation holds them: normalized like stored input (typed, message content as
- * parts) and each with a string id, unique among them. Throws 400 naming `param[i].id`.
+ * parts) and each with a string id (new ones by type; items keep the ids they come with), unique
+ * among them. Throws 400 naming `param[i].id`.
  */
 function toConversationItems(items: InputItem[], param: string): InputItem[] {
   const out = normalizeInputItems(items).map((item) => (item.id === undefined || item.id === null
-    ? { ...item, id: newId(PREFIX[String(item.type)] ?? 'item') }
+    ? { ...item, id: newId(idPrefixOf(item.type)) }
     : item));
   checkItemIds(out, param);
   return out;
@@ -115,12 +115,7 @@ export async function createItems(svc: Services, caller: Caller, id: string, bod
 
 /** `GET /v1/conversations/{id}/items`: OpenAI's cursor list, newest first by default. */
 export async function listItems(svc: Services, caller: Caller, id: string, q: Pick<ListQuery, 'limit' | 'order' | 'after'>): Promise<ItemList> {
-  const limit = q.limit == null ? 20 : Number(q.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
-    throw badRequest(`Invalid 'limit': integer between 1 and 100 expected, got '${q.limit}'.`, 'limit', 'invalid_value');
-  }
-  const order = q.order ?? 'desc';
-  if (order !== 'asc' && order !== 'desc') throw badRequest(`Invalid 'order': expected 'asc' or 'desc', got '${order}'.`, 'order', 'invalid_value');
+  const { limit, order } = listParams(q);
   if (q.after != null && !isItemId(q.after)) throw badRequest(`No item with id '${q.after}' in conversation '${id}'.`, 'after', 'invalid_value');
   const page = isConversationId(id)
     ? await svc.conversations.listItems(id, caller.principal, { order, limit, ...(q.after != null ? { after: q.after } : {}) })
@@ -187,26 +182,9 @@ export async function appendTurn(
       items = items.filter((item) => !there.has(String(item.id)));
     }
     if (!(await svc.conversations.append(conversationId, owner, items))) {
-      log('warn', 'the conversation was deleted before the turn could be added', response.id, conversationId);
+      log.warn('the conversation was deleted before the turn could be added', { id: response.id, conversation: conversationId });
     }
   } catch (err) {
-    log('error', 'could not add the turn to the conversation', response.id, conversationId, err);
+    log.error('could not add the turn to the conversation', { id: response.id, conversation: conversationId, error: err as Error });
   }
-}
-
-/** Event batches passed through; the terminal event's response is appended to the conversation before its batch goes on. */
-export async function* appendingTurn(
-  svc: Services, owner: string, conversationId: string, input: readonly InputItem[], events: AsyncIterable<StreamEvent[]>,
-): AsyncGenerator<StreamEvent[]> {
-  for await (const batch of events) {
-    const end = batch.find((ev) => TERMINAL.has(ev.type) && ev.response);
-    if (end) await appendTurn(svc, owner, conversationId, input, end.response as ResponseObject);
-    yield batch;
-  }
-}
-
-const TERMINAL = new Set(['response.completed', 'response.incomplete', 'response.failed']);
-
-function log(level: string, msg: string, id: string, conversation: string, err?: unknown): void {
-  console.error(JSON.stringify({ level, msg, id, conversation, ...(err ? { error: String(err) } : {}) }));
 }

@@ -1,151 +1,80 @@
-import { ApiError, badRequest, notFound } from '../protocol/errors.ts';
-import { isResponseId, itemIdsFor, newId, type IdPrefix } from '../protocol/ids.ts';
-import { resolveItemReferences } from './item-references.ts';
-import { newResponseObject } from '../protocol/response.ts';
-import type { CreateRequest, InputItem, JsonObject, ResponseObject, StreamEvent } from '../protocol/types.ts';
-import type { NewStoredResponse, StoredResponse } from '../ports.ts';
+// POST /v1/responses, as a pipeline: prepare the turn, start it in the background, or answer
+// from the cache, or run it on the best endpoint (as JSON or as a stream). Anything that fails
+// before the first streamed byte is thrown as an ApiError, so the client gets a proper HTTP
+// status; after that, failures end the stream with response.failed.
+import { cachedEvents, servedFromCache } from '../cache/serve.ts';
+import { ApiError, badRequest } from '../protocol/errors.ts';
+import type { CreateRequest } from '../protocol/request-fields.ts';
+import type { ResponseObject, StreamEvent } from '../protocol/types.ts';
 import type { Choice } from '../routing/choose-endpoint.ts';
-import { upstreamToApiError } from './upstream-errors.ts';
-import { retryingWrite } from './store-retry.ts';
+import { TranslationError } from '../translate/index.ts';
+import { log } from '../log.ts';
+import { startBackground } from './background.ts';
+import { lookupCached } from './cache.ts';
 import { chatPath } from './chat-path.ts';
-import { nativePath } from './native-path.ts';
 import type { Caller, Services } from './context.ts';
-import { normalizeInputItems, outputItemsToInputItems, TranslationError } from '../translate/index.ts';
-import { ChatStreamTranslator } from '../stream/index.ts';
-import { markFailed, tailEvents } from './background.ts';
-import { cacheWanted, lookupCached, requestCacheKey, saveCompleted, serveHit } from './cache.ts';
-import { appendingTurn, appendTurn, checkTurnInput, conversationHistory, conversationIdOf } from './conversations.ts';
+import { nativePath } from './native-path.ts';
+import { retryingWrite } from './store-retry.ts';
+import { endTurn, prepareTurn, recordOf, type CreateResult, type Turn } from './turn.ts';
+import { upstreamToApiError } from './upstream-errors.ts';
 
-export type CreateResult =
-  | { kind: 'json'; body: ResponseObject }
-  /** Batches of events as they become ready together (one upstream read, one log read): written out whole. */
-  | { kind: 'stream'; events: AsyncIterable<StreamEvent[]> };
+export async function createResponse(svc: Services, caller: Caller, req: CreateRequest, signal?: AbortSignal): Promise<CreateResult> {
+  const { turn, ranked } = await prepareTurn(svc, caller, req);
+  if (req.background) return startBackground(svc, turn);
+  // A cached request chooses its endpoint only after a miss: a hit never reaches a backend.
+  const cached = turn.cacheKey ? await lookupCached(svc, turn.cacheKey) : null;
+  if (cached) return serveHit(svc, turn, cached);
+  const choices = ranked ?? await svc.router.rank(req.model);
+  return req.stream ? streamTurn(svc, turn, choices, signal) : answerTurn(svc, turn, choices, signal);
+}
 
-/** What a backend path needs to run one response. */
-export interface Job {
-  req: CreateRequest;
-  /** Our Response object so far: id, model, echoed settings; status in_progress. */
-  base: ResponseObject;
-  /** Earlier turns (inputs and outputs of the chain), then this turn's input. */
-  history: InputItem[];
-  input: InputItem[];
-  signal?: AbortSignal;
-  /** Background: the first sequence number of this run's events, after those already logged. */
-  nextSequence?: number;
-  /** Background: created/queued/in_progress were already logged; emit no opening events. */
-  resumed?: boolean;
-  /** Ids for this response's items (they name the response: protocol/ids.ts itemIdsFor). */
-  newId: (prefix: IdPrefix) => string;
+const pathOf = (c: Choice) => (c.endpoint.kind === 'responses' ? nativePath : chatPath);
+
+/** The whole answer as JSON. The router holds a concurrency slot for the call and retries failures before the first byte on the next endpoint. */
+async function answerTurn(svc: Services, turn: Turn, choices: Choice[], signal?: AbortSignal): Promise<CreateResult> {
+  const routed = await svc.router.call(choices, (c) => pathOf(c).run(svc, c, { ...turn, signal }), signal).catch(rethrowUpstream);
+  const response = routed.value;
+  const released = routed.release(); // the upstream is done: free its slot while we store
+  try {
+    await endTurn(svc, turn, response, async () => {
+      if (response.store) await svc.store.create(recordOf(svc, turn, response, routed.choice.endpoint.url), turn.parent);
+    });
+  } finally {
+    await released;
+  }
+  return { kind: 'json', body: response };
 }
 
 /**
- * POST /v1/responses. Resolves the chain, picks an endpoint and runs the translated or native
- * path. Anything that fails before the first streamed byte is thrown as an ApiError, so the
- * client gets a proper HTTP status; after that, failures end the stream with response.failed.
+ * The answer as it streams. A stored one is written as in_progress once the upstream has
+ * answered (so it can be retrieved, and swept if this process dies), keeps a heartbeat with its
+ * partial output, and its turn ends before the client sees the terminal event.
  */
-export async function createResponse(svc: Services, caller: Caller, req: CreateRequest, signal?: AbortSignal): Promise<CreateResult> {
-  if (req.background) return createBackground(svc, caller, req);
-  const store = req.store !== false;
-  const nowMs = svc.clock.nowMs();
-
-  // A cached request chooses its endpoint only after a miss: a hit never reaches a backend.
-  const useCache = cacheWanted(svc, req);
-  // A conversation's items are the history, as a chain's would be (the two are exclusive).
-  const conversation = conversationIdOf(req);
-  const [chain, chosen, conversationItems] = await Promise.all([
-    req.previous_response_id ? loadChain(svc, caller, req.previous_response_id) : Promise.resolve([]),
-    useCache ? null : svc.router.rank(req.model),
-    conversation ? conversationHistory(svc, caller.principal, conversation) : null,
-  ]);
-  const parent = chain.at(-1) ?? null;
-  const history = conversationItems ?? historyOf(chain);
-  const id = newId('resp');
-  const ids = itemIdsFor(id);
-  const input = normalizeInputItems(await resolveItemReferences(svc, caller, req.input), ids);
-  if (conversationItems) checkTurnInput(conversationItems, input);
-  // Once the turn is done (before the client hears so), its input and output join the conversation.
-  const withTurn = (result: CreateResult): CreateResult => (conversation && result.kind === 'stream'
-    ? { kind: 'stream', events: appendingTurn(svc, caller.principal, conversation, input, result.events) }
-    : result);
-
-  const base = newResponseObject({
-    id,
-    model: req.model,
-    createdAt: Math.floor(nowMs / 1000),
-    status: 'in_progress',
-    request: { ...req, store },
-  });
-
-  // The cache step: a hit is served (and stored) as is; a miss runs below and is cached once completed.
-  const cacheKey = useCache ? requestCacheKey(svc, caller, req, [...history, ...input]) : null;
-  const cached = cacheKey ? await lookupCached(svc, cacheKey) : null;
-  if (cached) {
-    const hit = await serveHit(svc, caller, req, { cached, base, input, parent, newId: ids });
-    if (conversation && hit.kind === 'json') await appendTurn(svc, caller.principal, conversation, input, hit.body);
-    return withTurn(hit);
-  }
-  const ranked = chosen ?? await svc.router.rank(req.model);
-
-  const job: Job = { req, base, history, input, signal, newId: ids };
-  const pathOf = (c: Choice) => (c.endpoint.kind === 'responses' ? nativePath : chatPath);
-
-  const record = (response: ResponseObject, endpoint: string): NewStoredResponse => ({
-    id: base.id,
-    owner: caller.principal,
-    response,
-    input,
-    endpoint,
-    updatedAt: svc.clock.nowMs(),
-    expiresAt: svc.config.responseTtlSeconds === null ? null : Math.floor(nowMs / 1000) + svc.config.responseTtlSeconds,
-  });
-
-  // The router holds a concurrency slot for the call and retries failures before the first
-  // byte on the next endpoint; the slot is ours to release once the upstream is done.
-  if (!req.stream) {
-    const routed = await svc.router.call(ranked, (c) => pathOf(c).run(svc, c, job), signal).catch(rethrowUpstream);
-    const response = routed.value;
-    const released = routed.release(); // the upstream is done: free its slot while we store
-    try {
-      if (store) await svc.store.create(record(response, routed.choice.endpoint.url), parent);
-      if (cacheKey) await saveCompleted(svc, cacheKey, response);
-      if (conversation) await appendTurn(svc, caller.principal, conversation, input, response);
-    } finally {
-      await released;
-    }
-    return { kind: 'json', body: response };
-  }
-
-  const routed = await svc.router.call(ranked, (c) => pathOf(c).stream(svc, c, job), signal).catch(rethrowUpstream);
+async function streamTurn(svc: Services, turn: Turn, choices: Choice[], signal?: AbortSignal): Promise<CreateResult> {
+  const store = turn.base.store;
+  const routed = await svc.router.call(choices, (c) => pathOf(c).stream(svc, c, { ...turn, signal }), signal).catch(rethrowUpstream);
   const run = routed.value;
-  // Stored as in_progress once the upstream has answered, so it can be retrieved (and swept
-  // if this process dies) while it streams; the terminal write happens before the client
-  // sees the terminal event, so what it was told is what is stored.
   try {
-    if (store) await svc.store.create(record(run.snapshot(), routed.choice.endpoint.url), parent);
+    if (store) await svc.store.create(recordOf(svc, turn, run.snapshot(), routed.choice.endpoint.url), turn.parent);
   } catch (err) {
     run.abort(); // nothing will read the stream: do not leave the upstream generating
     await routed.release();
     throw err;
   }
   async function* events(): AsyncGenerator<StreamEvent[]> {
-    // The heartbeat (with the partial output) keeps the sweeper off a long, live stream.
     let beat: Promise<unknown> = Promise.resolve();
     const heartbeat = store ? setInterval(() => {
-      beat = svc.store.update(base.id, run.snapshot(), { from: ['in_progress'] }).catch(() => undefined);
+      beat = svc.store.update(turn.base.id, run.snapshot(), { from: ['in_progress'] }).catch(() => undefined);
     }, svc.config.heartbeatMs) : undefined;
-    let toCache = cacheKey; // cached once, before the client sees the terminal event
+    let ended = false;
     try {
       for await (const batch of run.events) {
-        // The upstream is done: its slot is freed while the final state is written.
-        if (run.finished()) void routed.release();
-        if (store && run.finished()) {
+        if (run.finished() && !ended) {
+          ended = true;
+          void routed.release(); // the upstream is done: its slot is freed while the turn ends
           clearInterval(heartbeat);
           await beat;
-          await persistFinal(svc, run.snapshot());
-        }
-        if (toCache && run.finished()) {
-          await saveCompleted(svc, toCache, run.snapshot());
-          toCache = null;
+          await endTurn(svc, turn, run.snapshot(), () => (store ? persistFinal(svc, run.snapshot()) : Promise.resolve()));
         }
         yield batch;
       }
@@ -155,7 +84,18 @@ export async function createResponse(svc: Services, caller: Caller, req: CreateR
       await routed.release();
     }
   }
-  return withTurn({ kind: 'stream', events: events() });
+  return { kind: 'stream', events: events() };
+}
+
+/** A cached answer, served without reaching any backend, as JSON or the full event lifecycle, and stored like any other (so it can be chained from). */
+async function serveHit(svc: Services, turn: Turn, cached: ResponseObject): Promise<CreateResult> {
+  const response = servedFromCache(cached, turn.base, turn.newId);
+  await endTurn(svc, { ...turn, cacheKey: null }, response, async () => {
+    if (response.store) await svc.store.create(recordOf(svc, turn, response, null), turn.parent);
+  });
+  if (!turn.req.stream) return { kind: 'json', body: response };
+  const events = cachedEvents(response);
+  return { kind: 'stream', events: (async function* () { yield events; })() };
 }
 
 /** How long a stream's final write rides out a DynamoDB outage while its client waits for the terminal event. */
@@ -169,75 +109,12 @@ async function persistFinal(svc: Services, response: ResponseObject): Promise<vo
   try {
     await retryingWrite(() => svc.store.update(response.id, response, { from: ['in_progress'] }), FINAL_WRITE_RETRY_MS);
   } catch (err) {
-    console.error(JSON.stringify({ level: 'error', msg: 'could not store the final response', id: response.id, error: String(err) }));
+    log.error('could not store the final response', { id: response.id, error: err as Error });
   }
-}
-
-/** What a chain of stored responses was, as input items: each turn's input, then its output. */
-export function historyOf(chain: readonly StoredResponse[]): InputItem[] {
-  return chain.flatMap((rec) => [...rec.input, ...outputItemsToInputItems(rec.response.output)]);
-}
-
-async function loadChain(svc: Services, caller: Caller, id: string): Promise<StoredResponse[]> {
-  // An id we could never have issued is not looked up (DynamoDB rejects keys over 2 KB).
-  const chain = isResponseId(id) ? await svc.store.getChain(id, caller.principal) : null;
-  if (!chain) throw notFound(`Previous response with id '${id}' not found.`, 'previous_response_id');
-  return chain;
 }
 
 function rethrowUpstream(err: unknown): never {
   if (err instanceof TranslationError) throw badRequest(err.message, err.param ?? null);
   if (err instanceof ApiError) throw err;
   throw upstreamToApiError(err);
-}
-
-/** Fields of our request that a native upstream must not see. */
-export function nativeRequestBody(req: CreateRequest, model: string, items: InputItem[]): JsonObject {
-  const { previous_response_id: _p, background: _b, nomyo: _n, store: _s, stream: _st, conversation: _c, ...rest } = req;
-  return { ...rest, model, input: items, store: false };
-}
-
-/**
- * `background: true`: store the response as queued with its first events, start the workflow,
- * and answer at once (JSON), or stream the log as the worker fills it.
- */
-async function createBackground(svc: Services, caller: Caller, req: CreateRequest): Promise<CreateResult> {
-  const nowMs = svc.clock.nowMs();
-  const conversation = conversationIdOf(req);
-  const [parent, , conversationItems] = await Promise.all([
-    req.previous_response_id ? loadParent(svc, caller, req.previous_response_id) : Promise.resolve(null),
-    svc.router.rank(req.model), // an unknown model is a 404 now, not a failed job later
-    conversation ? conversationHistory(svc, caller.principal, conversation) : null, // the worker reads it again when it starts
-  ]);
-  const base = newResponseObject({
-    id: newId('resp'), model: req.model, createdAt: Math.floor(nowMs / 1000), status: 'queued', request: { ...req, store: true },
-  });
-  const input = normalizeInputItems(await resolveItemReferences(svc, caller, req.input), itemIdsFor(base.id));
-  if (conversationItems) checkTurnInput(conversationItems, input);
-  const opening = new ChatStreamTranslator({ response: base });
-  const events = [...opening.created(), ...opening.queued()];
-  await svc.store.create({
-    id: base.id, owner: caller.principal, response: base, input, endpoint: null,
-    updatedAt: nowMs, expiresAt: null, lastSeq: events.at(-1)!.sequence_number,
-  }, parent);
-  await svc.store.appendEvents(base.id, events, base.created_at);
-  try {
-    await svc.launcher.start(base.id);
-  } catch (err) {
-    console.error(JSON.stringify({ level: 'error', msg: 'could not start the background job', id: base.id, error: String(err) }));
-    await markFailed(svc, { responseId: base.id, error: { Error: 'StartFailed', Cause: 'the workflow could not be started' } });
-    throw new ApiError(500, 'The background job could not be started.', 'server_error', null, 'server_error');
-  }
-  if (!req.stream) return { kind: 'json', body: base };
-  async function* live(): AsyncGenerator<StreamEvent[]> {
-    yield events;
-    yield* tailEvents(svc, base.id, events.at(-1)!.sequence_number);
-  }
-  return { kind: 'stream', events: live() };
-}
-
-async function loadParent(svc: Services, caller: Caller, id: string): Promise<StoredResponse> {
-  const parent = isResponseId(id) ? await svc.store.get(id, caller.principal) : null;
-  if (!parent) throw notFound(`Previous response with id '${id}' not found.`, 'previous_response_id');
-  return parent;
 }

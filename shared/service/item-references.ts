@@ -1,6 +1,7 @@
 import { badRequest } from '../protocol/errors.ts';
 import { responseIdOfItem } from '../protocol/ids.ts';
-import type { CreateRequest, InputItem } from '../protocol/types.ts';
+import type { CreateRequest } from '../protocol/request-fields.ts';
+import type { InputItem } from '../protocol/types.ts';
 import { outputItemsToInputItems } from '../translate/index.ts';
 import type { Caller, Services } from './context.ts';
 

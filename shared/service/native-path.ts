@@ -1,13 +1,13 @@
-import type { InputItem } from '../protocol/types.ts';
+import { nativeFields } from '../protocol/request-fields.ts';
+import type { InputItem, JsonObject } from '../protocol/types.ts';
 import { NativeStreamRewriter, rewriteNativeResponse } from '../stream/index.ts';
+import type { UpstreamEvent } from '../ports.ts';
 import type { BackendPath } from './backend-path.ts';
 import { linkedAbort, streamThrough } from './backend-path.ts';
+import type { Job } from './turn.ts';
 import { failureOf } from './upstream-errors.ts';
-import type { UpstreamEvent } from '../ports.ts';
 
 const OPENING = new Set(['response.created', 'response.queued']);
-import type { Job } from './create.ts';
-import { nativeRequestBody } from './create.ts';
 
 // The native path: a Responses upstream (OpenAI) with `store: false`. We keep the state, so the
 // chain is sent as items, never as our previous_response_id, and every upstream id is
@@ -27,7 +27,8 @@ function toUpstreamItems(items: InputItem[]): InputItem[] {
   return out;
 }
 
-const body = (job: Job, model: string) => nativeRequestBody(job.req, model, toUpstreamItems([...job.history, ...job.input]));
+/** The request as the client sent it (request-fields.ts `native`), on our model, history and `store: false`. */
+const body = (job: Job, model: string): JsonObject => ({ ...nativeFields(job.req), model, input: toUpstreamItems([...job.history, ...job.input]), store: false });
 
 export const nativePath: BackendPath = {
   async run(svc, choice, job) {

@@ -1,10 +1,11 @@
 import { badRequest, responseNotFound } from '../protocol/errors.ts';
+import { listParams, type ListQuery } from '../protocol/validate.ts';
 import { isResponseId } from '../protocol/ids.ts';
 import type { InputItem, ResponseObject, StreamEvent } from '../protocol/types.ts';
 import type { StoredResponse } from '../ports.ts';
 import { responseToEvents } from '../stream/index.ts';
 import type { Caller, Services } from './context.ts';
-import { tailEvents } from './background.ts';
+import { tailEvents } from './event-log.ts';
 
 // Retrieve, delete and list input items: reads of what create stored, scoped to the caller.
 
@@ -34,21 +35,9 @@ export async function deleteResponse(svc: Services, caller: Caller, id: string) 
   return { id, object: 'response' as const, deleted: true as const };
 }
 
-export interface ListQuery {
-  limit?: string | null;
-  order?: string | null;
-  after?: string | null;
-  before?: string | null;
-}
-
 /** `GET /v1/responses/{id}/input_items`: OpenAI's cursor list, newest first by default. */
 export async function listInputItems(svc: Services, caller: Caller, id: string, q: ListQuery) {
-  const limit = q.limit == null ? 20 : Number(q.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
-    throw badRequest(`Invalid 'limit': integer between 1 and 100 expected, got '${q.limit}'.`, 'limit', 'invalid_value');
-  }
-  const order = q.order ?? 'desc';
-  if (order !== 'asc' && order !== 'desc') throw badRequest(`Invalid 'order': expected 'asc' or 'desc', got '${order}'.`, 'order', 'invalid_value');
+  const { limit, order } = listParams(q);
   const rec = await load(svc, caller, id);
   let items: InputItem[] = order === 'asc' ? rec.input : [...rec.input].reverse();
   for (const [param, cursor] of [['after', q.after], ['before', q.before]] as const) {

@@ -4,6 +4,8 @@
 // table is back, before the sweeper could take a live response for an abandoned one. The writes
 // it wraps are idempotent: conditional updates to the same state, puts of the same item.
 
+import { setTimeout as sleep } from 'node:timers/promises';
+
 const FIRST_DELAY_MS = 50;
 const MAX_DELAY_MS = 250;
 
@@ -14,7 +16,7 @@ export async function retryingWrite<T>(write: () => Promise<T>, forMs: number): 
       return await write();
     } catch (err) {
       if (performance.now() + delay > deadline) throw err;
-      await new Promise((r) => setTimeout(r, delay));
+      await sleep(delay);
     }
   }
 }

@@ -1,6 +1,7 @@
 import { ApiError } from '../protocol/errors.ts';
 import type { ResponseError } from '../protocol/types.ts';
-import { UpstreamError } from '../adapters/upstream-http.ts';
+import { UpstreamError } from '../ports.ts';
+import { log } from '../log.ts';
 
 /**
  * An upstream failure before anything was streamed, as the client should see it: the upstream's
@@ -9,7 +10,7 @@ import { UpstreamError } from '../adapters/upstream-http.ts';
  */
 export function upstreamToApiError(err: unknown): ApiError {
   if (!(err instanceof UpstreamError)) {
-    console.error(JSON.stringify({ level: 'error', msg: 'unexpected error', error: String((err as Error)?.stack ?? err) }));
+    log.error('unexpected error', err as Error);
     return new ApiError(500, 'The server had an error while processing your request.', 'server_error', null, 'server_error');
   }
   if (err.kind === 'http' && err.status === 429) {

@@ -57,6 +57,9 @@ export type LifecycleType =
   | 'response.created' | 'response.queued' | 'response.in_progress'
   | 'response.completed' | 'response.incomplete' | 'response.failed';
 
+/** The events that end a stream (a cancelled response ends with response.failed: see replay.ts). */
+export const TERMINAL_EVENT_TYPES: ReadonlySet<string> = new Set(['response.completed', 'response.incomplete', 'response.failed']);
+
 /** A lifecycle event around a detached copy: the live object keeps changing after it is sent. */
 export const lifecycle = (seq: number, type: LifecycleType, response: ResponseObject): StreamEvent =>
   ({ type, sequence_number: seq, response: snapshotOf(response) });

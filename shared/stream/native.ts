@@ -1,7 +1,7 @@
 // A native Responses upstream's events, passed through with our identity: its response id and
 // item ids become ours, our request fields are overlaid, sequence numbers are ours. The upstream
 // runs with store: false, so nothing of its ids must reach the client.
-import { newId as randomId, type IdPrefix } from '../protocol/ids.ts';
+import { idPrefixOf, newId as randomId, type IdPrefix } from '../protocol/ids.ts';
 import { outputTextOf } from '../protocol/response.ts';
 import type { JsonObject, OutputItem, ResponseError, ResponseObject, StreamEvent } from '../protocol/types.ts';
 import * as E from './events.ts';
@@ -12,8 +12,6 @@ type Item = JsonObject & { type: string; id?: string };
 /** Fields the upstream decides; every other Response field is ours (from the base object). */
 const UPSTREAM_OWNED = new Set(['output', 'output_text', 'usage', 'status', 'error', 'incomplete_details', 'completed_at', 'model']);
 
-const ITEM_PREFIX: Record<string, IdPrefix> = { message: 'msg', function_call: 'fc', reasoning: 'rs' };
-const prefixOf = (itemType: unknown): IdPrefix => ITEM_PREFIX[String(itemType)] ?? 'item';
 
 /** The item type an item-scoped event implies, for ids first seen on an event (not an item). */
 function itemTypeOfEvent(type: string): string | undefined {
@@ -34,7 +32,7 @@ class IdMapper {
 
   map(upstreamId: string, itemType: unknown, outputIndex?: number): string {
     let ours = this.ids.get(upstreamId);
-    if (ours === undefined) this.ids.set(upstreamId, (ours = this.newId(prefixOf(itemType))));
+    if (ours === undefined) this.ids.set(upstreamId, (ours = this.newId(idPrefixOf(itemType))));
     if (outputIndex !== undefined && !this.byIndex.has(outputIndex)) this.byIndex.set(outputIndex, ours);
     return ours;
   }
@@ -43,7 +41,7 @@ class IdMapper {
     const copy: Item = { ...item };
     const known = outputIndex === undefined ? undefined : this.byIndex.get(outputIndex);
     if (typeof item.id === 'string' && item.id !== '') copy.id = this.map(item.id, item.type);
-    else copy.id = known ?? this.newId(prefixOf(item.type));
+    else copy.id = known ?? this.newId(idPrefixOf(item.type));
     if (outputIndex !== undefined) this.byIndex.set(outputIndex, copy.id);
     return copy;
   }
@@ -79,8 +77,6 @@ export interface NativeRewriterOptions {
   /** The stream's response.created was already sent (a background run continuing its log). */
   started?: boolean;
 }
-
-const TERMINAL = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 
 export class NativeStreamRewriter {
   private readonly base: ResponseObject;
@@ -130,7 +126,7 @@ export class NativeStreamRewriter {
       if (this.res.status === 'completed' && this.res.completed_at == null) this.res.completed_at = Math.floor(this.now() / 1000);
       // A detached copy: the event must not change when we update our state later.
       ev.response = E.snapshotOf(this.res);
-      if (TERMINAL.has(type)) this.done = true;
+      if (E.TERMINAL_EVENT_TYPES.has(type)) this.done = true;
     }
     if (isObj(ev.item)) ev.item = this.ids.item(ev.item as Item, oi);
     if (typeof ev.item_id === 'string') {

@@ -1,6 +1,46 @@
-import type { ChatMessage, ChatRequest, CreateRequest } from '../protocol/types.ts';
+import type { ChatMappedField, CreateRequest } from '../protocol/request-fields.ts';
+import type { ChatMessage, ChatRequest } from '../protocol/types.ts';
 import { textFormatToResponseFormat } from './format.ts';
 import { toolChoiceResponsesToChat, toolsResponsesToChat } from './tools.ts';
+
+type Mapper = (req: CreateRequest, out: ChatRequest) => void;
+
+/**
+ * How each field the table (protocol/request-fields.ts) marks `chat: 'mapped'` reaches a Chat
+ * request: exactly those, or this does not compile. In table order, so `tools` is set before
+ * the fields that only go with tools.
+ */
+const MAPPERS: Record<ChatMappedField, Mapper> = {
+  tools: (req, out) => {
+    const tools = toolsResponsesToChat(req.tools);
+    if (tools?.length) out.tools = tools;
+  },
+  // Chat servers reject tool_choice / parallel_tool_calls without tools.
+  tool_choice: (req, out) => {
+    const tc = out.tools ? toolChoiceResponsesToChat(req.tool_choice) : undefined;
+    if (tc !== undefined) out.tool_choice = tc;
+  },
+  parallel_tool_calls: (req, out) => {
+    if (out.tools && req.parallel_tool_calls != null) out.parallel_tool_calls = req.parallel_tool_calls;
+  },
+  // Kept alongside tools: structured output for the final answer still applies.
+  text: (req, out) => {
+    const format = textFormatToResponseFormat(req.text);
+    if (format) out.response_format = format;
+  },
+  reasoning: (req, out) => {
+    const effort = req.reasoning?.effort;
+    if (typeof effort === 'string') out.reasoning_effort = effort;
+  },
+  temperature: (req, out) => { if (req.temperature != null) out.temperature = req.temperature; },
+  top_p: (req, out) => { if (req.top_p != null) out.top_p = req.top_p; },
+  presence_penalty: (req, out) => { if (req.presence_penalty != null) out.presence_penalty = req.presence_penalty; },
+  frequency_penalty: (req, out) => { if (req.frequency_penalty != null) out.frequency_penalty = req.frequency_penalty; },
+  // max_tokens rather than max_completion_tokens: Ollama and vLLM both accept it.
+  max_output_tokens: (req, out) => { if (req.max_output_tokens != null) out.max_tokens = req.max_output_tokens; },
+  user: (req, out) => { if (req.user != null) out.user = req.user; },
+  safety_identifier: (req, out) => { if (req.user == null && req.safety_identifier != null) out.user = req.safety_identifier; },
+};
 
 /** The Chat Completions body for a Responses request. Unset settings are left out, not sent as null. */
 export function buildChatRequest(req: CreateRequest, messages: ChatMessage[], model: string, opts: { stream: boolean }): ChatRequest {
@@ -9,25 +49,6 @@ export function buildChatRequest(req: CreateRequest, messages: ChatMessage[], mo
     out.stream = true;
     out.stream_options = { include_usage: true }; // else no usage arrives on the stream
   }
-  const tools = toolsResponsesToChat(req.tools);
-  if (tools?.length) {
-    // Chat servers reject tool_choice / parallel_tool_calls without tools.
-    out.tools = tools;
-    const tc = toolChoiceResponsesToChat(req.tool_choice);
-    if (tc !== undefined) out.tool_choice = tc;
-    if (req.parallel_tool_calls != null) out.parallel_tool_calls = req.parallel_tool_calls;
-  }
-  // Kept alongside tools: structured output for the final answer still applies.
-  const format = textFormatToResponseFormat(req.text);
-  if (format) out.response_format = format;
-  if (req.temperature != null) out.temperature = req.temperature;
-  if (req.top_p != null) out.top_p = req.top_p;
-  // max_tokens rather than max_completion_tokens: Ollama and vLLM both accept it.
-  if (req.max_output_tokens != null) out.max_tokens = req.max_output_tokens;
-  // metadata is not forwarded: Chat servers reject it (OpenAI unless store=true).
-  const user = req.user ?? req.safety_identifier;
-  if (user != null) out.user = user;
-  const effort = req.reasoning?.effort;
-  if (typeof effort === 'string') out.reasoning_effort = effort;
+  for (const map of Object.values(MAPPERS)) map(req, out);
   return out;
 }

@@ -13,7 +13,7 @@ import { ResponsesGatewayStack, TABLE_ITEM_ACTIONS, WORKER_ARN_SUBSTITUTION, WOR
 import { settingsFromContext } from '../../infra/settings.ts';
 import { WILDCARD_RESOURCE_EXCEPTIONS } from '../../infra/nag.ts';
 import { FUNCTIONS, PROJECT_ROOT, bundleSettings, cdkBundlingOptions, esbuildOptions } from '../../infra/bundling.ts';
-import { RESPONSES_TABLE, createTableInput } from '../../shared/adapters/tables.ts';
+import { RESPONSES_TABLE, createTableInput } from '../../shared/adapters/dynamo/layout.ts';
 import { parseConfig } from '../../shared/config.ts';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -184,7 +184,7 @@ describe('function URL', () => {
 });
 
 describe('tables', () => {
-  it('map shared/adapters/tables.ts: keys, GSIs, TTL, on-demand, PITR, KMS encryption, retained', () => {
+  it('map shared/adapters/dynamo/layout.ts: keys, GSIs, TTL, on-demand, PITR, KMS encryption, retained', () => {
     const tables = resources(base, 'AWS::DynamoDB::GlobalTable');
     expect(tables).toHaveLength(1);
     const [, table] = tables[0]!;

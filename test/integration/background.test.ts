@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getJson, postJson, sseEvents, startSystem, type SseEvent, type System } from '../helpers/harness.ts';
 import { newId } from '../../shared/protocol/ids.ts';
 import { newResponseObject } from '../../shared/protocol/response.ts';
-import { handler as sweeperHandler } from '../../functions/sweeper/handler.ts';
 
 let sys: System;
 let up: System['upstreams'][number];
@@ -46,6 +45,22 @@ async function replay(id: string, startingAfter?: number): Promise<SseEvent[]> {
   return sseEvents(await res.text(), { startingAfter });
 }
 
+/** The environment the worker and sweeper Lambdas build their services from, as in AWS, on this gateway's table. */
+function lambdaEnv(): void {
+  Object.assign(process.env, {
+    CONFIG_YAML: JSON.stringify({ endpoints: sys.upstreams.map((u) => u.url), orphan_after_ms: 60_000, upstream_timeout_ms: 5000 }),
+    DYNAMODB_ENDPOINT: sys.gw.dynamo.endpoint, RESPONSES_TABLE: sys.gw.dynamo.tables.responses,
+    AWS_REGION: 'local', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local',
+  });
+}
+
+/** The sweeper Lambda's own entry. */
+async function sweeperLambda(): Promise<number> {
+  lambdaEnv();
+  const { handler } = await import('../../functions/sweeper/handler.ts');
+  return (await handler()).failed;
+}
+
 function expectGapFree(events: SseEvent[], from = 0) {
   expect(events.map((e) => e.data.sequence_number)).toEqual(events.map((_, i) => from + i));
 }
@@ -72,8 +87,8 @@ describe('TestBackgroundMode', () => {
     // The spec stores it with created_at 0; here the heartbeat is what is old (a record created
     // at epoch 0 would be past its 30-day retention and read as gone).
     const response = newResponseObject({ id, model: 'm', createdAt: Math.floor(Date.now() / 1000), status: 'in_progress', request: { background: true } });
-    await sys.gw.svc.store.create({ id, owner: 'default', response, input: [], endpoint: null, updatedAt: 0, expiresAt: null }, null);
-    const { failed } = await sweeperHandler();
+    await sys.gw.svc.store.create({ id, owner: 'default', response, input: [], endpoint: null, updatedAt: 0 }, null);
+    const failed = await sweeperLambda();
     expect(failed).toBeGreaterThanOrEqual(1);
     const row = await retrieve(id);
     expect(row.status).toBe('failed');
@@ -147,7 +162,7 @@ describe('cancel', () => {
   it('while queued: the record becomes cancelled and a late worker does not run it', async () => {
     const id = newId('resp');
     const response = newResponseObject({ id, model, createdAt: Math.floor(Date.now() / 1000), status: 'queued', request: { background: true } });
-    await sys.gw.svc.store.create({ id, owner: 'default', response, input: [], endpoint: null, updatedAt: Date.now(), expiresAt: null, lastSeq: -1 }, null);
+    await sys.gw.svc.store.create({ id, owner: 'default', response, input: [], endpoint: null, updatedAt: Date.now(), lastSeq: -1 }, null);
     const before = up.requests.length;
     const cancelled = await postJson(`${sys.base}/responses/${id}/cancel`, {});
     expect(cancelled.status).toBe(200);
@@ -231,11 +246,11 @@ describe('faults', () => {
     const id = newId('resp');
     const response = newResponseObject({ id, model, createdAt: Math.floor(Date.now() / 1000), status: 'in_progress', request: { background: true } });
     const store = sys.gw.svc.store;
-    await store.create({ id, owner: 'default', response, input: [], endpoint: null, updatedAt: Date.now() - 10 * 60_000, expiresAt: null, lastSeq: 2 }, null);
+    await store.create({ id, owner: 'default', response, input: [], endpoint: null, updatedAt: Date.now() - 10 * 60_000, lastSeq: 2 }, null);
     const { ChatStreamTranslator } = await import('../../shared/stream/index.ts');
     const t = new ChatStreamTranslator({ response });
-    await store.appendEvents(id, [...t.created(), ...t.queued(), ...t.inProgress()], response.created_at);
-    const { failed } = await sweeperHandler();
+    await sys.gw.svc.events.append(id, [...t.created(), ...t.queued(), ...t.inProgress()], response.created_at);
+    const failed = await sweeperLambda();
     expect(failed).toBeGreaterThanOrEqual(1);
     const row = await retrieve(id);
     expect(row.status).toBe('failed');
@@ -248,7 +263,7 @@ describe('faults', () => {
     // A stored job whose model no endpoint serves any more: the worker throws (not transient).
     const id = newId('resp');
     const response = newResponseObject({ id, model: 'vanished-model', createdAt: Math.floor(Date.now() / 1000), status: 'queued', request: { background: true } });
-    await sys.gw.svc.store.create({ id, owner: 'default', response, input: [], endpoint: null, updatedAt: Date.now(), expiresAt: null, lastSeq: -1 }, null);
+    await sys.gw.svc.store.create({ id, owner: 'default', response, input: [], endpoint: null, updatedAt: Date.now(), lastSeq: -1 }, null);
     await sys.gw.svc.launcher.start(id);
     const final = await waitTerminal(id);
     expect(final.status).toBe('failed');
@@ -285,14 +300,15 @@ describe('faults', () => {
   it('a job near the Lambda time limit ends failed with a clear error, never stuck', async () => {
     // The worker's Lambda entry point, given a context with 31 s left: it keeps a 30 s margin,
     // so it must stop the upstream after about 1 s and finish the response as failed.
+    lambdaEnv();
     const { handler: worker } = await import('../../functions/worker/handler.ts');
     const id = newId('resp');
     const response = newResponseObject({ id, model, createdAt: Math.floor(Date.now() / 1000), status: 'queued', request: { background: true } });
     // As the API leaves it: queued, with response.created and response.queued logged.
-    await sys.gw.svc.store.create({ id, owner: 'default', response, input: [], endpoint: null, updatedAt: Date.now(), expiresAt: null, lastSeq: 1 }, null);
+    await sys.gw.svc.store.create({ id, owner: 'default', response, input: [], endpoint: null, updatedAt: Date.now(), lastSeq: 1 }, null);
     const { ChatStreamTranslator } = await import('../../shared/stream/index.ts');
     const opening = new ChatStreamTranslator({ response });
-    await sys.gw.svc.store.appendEvents(id, [...opening.created(), ...opening.queued()], response.created_at);
+    await sys.gw.svc.events.append(id, [...opening.created(), ...opening.queued()], response.created_at);
     up.script({ text: 'z'.repeat(600), chunkSize: 1, chunkDelayMs: 10 });
     const result = await worker({ action: 'run', responseId: id, executionId: `exec-${id}` }, { getRemainingTimeInMillis: () => 31_000 });
     expect(result.status).toBe('failed');

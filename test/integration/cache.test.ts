@@ -5,8 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { GetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cacheKey } from '../../shared/cache/key.ts';
-import { DynamoCacheStore } from '../../shared/adapters/dynamo-cache.ts';
-import { countCalls } from '../../shared/adapters/dynamo-store.ts';
+import { DynamoCacheStore } from '../../shared/adapters/dynamo/cache.ts';
+import { countCalls } from '../helpers/count-calls.ts';
+import { logLines } from '../helpers/log-lines.ts';
 import { newResponseObject } from '../../shared/protocol/response.ts';
 import { getJson, postJson, sseEvents, startSystem, type System } from '../helpers/harness.ts';
 import { streamWithSdk } from '../helpers/sdk-validate.ts';
@@ -239,17 +240,16 @@ describe('per request (nomyo.cache), two tenants', () => {
   });
 
   it('an answer too large to cache is served, logged and not cached', async () => {
-    const log = vi.spyOn(console, 'log');
     const input = fresh('huge');
     const text = randomBytes(450_000).toString('base64'); // ~600 KB of JSON, ~455 KB gzipped
     up.script({ text });
-    const res = await create({ input, store: false, ...cache });
+    let res!: Awaited<ReturnType<typeof create>>;
+    const lines = (await logLines(async () => { res = await create({ input, store: false, ...cache }); }))
+      .filter((l) => l.message === 'cache entry too large, not cached');
     expect(res.status).toBe(200);
     expect(res.json.output_text).toBe(text);
-    const lines = log.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('cache entry too large'));
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'warn', id: res.json.id });
-    log.mockRestore();
+    expect(lines[0]).toMatchObject({ level: 'WARN', id: res.json.id });
     up.script({ text: 'small now' });
     expect(await wasHit({ input, store: false, ...cache })).toBe(false);
   });
@@ -383,10 +383,8 @@ describe('DynamoCacheStore (on dynalite)', () => {
 
   it('skips an entry above maxBytes', async () => {
     const s = store({ maxBytes: 10 });
-    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
-    await s.put('k-big', response, null);
-    expect(log).toHaveBeenCalledTimes(1);
-    log.mockRestore();
+    const lines = await logLines(() => s.put('k-big', response, null));
+    expect(lines.filter((l) => l.level === 'WARN' && l.message === 'cache entry too large, not cached')).toHaveLength(1);
     expect(await s.get('k-big', Date.now())).toBeNull();
   });
 

@@ -6,8 +6,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { startDynalite, type LocalDynamo } from '../../shared/adapters/dynalite.ts';
-import { DynamoResponseStore, countCalls, type CallCounter } from '../../shared/adapters/dynamo-store.ts';
-import type { NewStoredResponse, StoredResponse } from '../../shared/ports.ts';
+import { DynamoResponseStore } from '../../shared/adapters/dynamo/responses.ts';
+import { countCalls, type CallCounter } from '../helpers/count-calls.ts';
+import { systemClock, type NewStoredResponse, type StoredResponse } from '../../shared/ports.ts';
+import type { Services } from '../../shared/service/context.ts';
+import { sweepOrphans } from '../../shared/service/sweep.ts';
 import { newId } from '../../shared/protocol/ids.ts';
 import { newResponseObject } from '../../shared/protocol/response.ts';
 import type { InputItem, ResponseStatus } from '../../shared/protocol/types.ts';
@@ -29,7 +32,6 @@ function newRecord(opts: { status?: ResponseStatus; input?: InputItem[]; updated
     input: opts.input ?? [{ type: 'message', role: 'user', id: newId('msg'), content: `hello ${id}` }],
     endpoint: null,
     updatedAt: opts.updatedAt ?? Date.now(),
-    expiresAt: null,
   };
 }
 
@@ -285,7 +287,8 @@ describe('delete', () => {
   });
 });
 
-describe('failOrphaned (spec: fail_orphaned_responses)', () => {
+describe('sweepOrphans (spec: fail_orphaned_responses): the service over this store', () => {
+  const sweep = () => sweepOrphans({ store, clock: systemClock, config: { orphanAfterMs: 60_000 } } as unknown as Services);
   it('fails a stale in_progress record, keeps a fresh one, ignores a terminal one', async () => {
     const orphan = newRecord({ status: 'in_progress', updatedAt: 0 });
     const fresh = newRecord({ status: 'in_progress' });
@@ -296,7 +299,7 @@ describe('failOrphaned (spec: fail_orphaned_responses)', () => {
     expect(await store.update(revived.id, { ...revived.response, status: 'in_progress' }, { from: ['queued'] })).toBe(true);
 
     calls.reset();
-    const n = await store.failOrphaned(60_000, Date.now());
+    const n = await sweep();
     expect(n).toBeGreaterThanOrEqual(1);
     expect(calls.byCommand.Scan).toBeUndefined();
 
@@ -311,7 +314,7 @@ describe('failOrphaned (spec: fail_orphaned_responses)', () => {
     expect((await store.get(revived.id, OWNER))!.response.status).toBe('in_progress');
     expect(await store.get(done.id, OWNER)).toMatchObject({ response: done.response, updatedAt: 0 });
 
-    expect(await store.failOrphaned(60_000, Date.now())).toBe(0); // already failed: not again
+    expect(await sweep()).toBe(0); // already failed: not again
   });
 });
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../functions/local/gateway.ts';
 import { startDynalite, type LocalDynamo } from '../../shared/adapters/dynalite.ts';
-import { countCalls } from '../../shared/adapters/dynamo-store.ts';
+import { countCalls } from '../helpers/count-calls.ts';
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from '../helpers/fake-upstream.ts';
 import { getJson, postJson, sseEvents } from '../helpers/harness.ts';
 

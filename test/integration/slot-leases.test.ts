@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startDynalite, type LocalDynamo } from '../../shared/adapters/dynalite.ts';
-import { countCalls, type CallCounter } from '../../shared/adapters/dynamo-store.ts';
-import { DynamoSlotStore } from '../../shared/adapters/dynamo-slots.ts';
+import { countCalls, type CallCounter } from '../helpers/count-calls.ts';
+import { DynamoSlotStore } from '../../shared/adapters/dynamo/slots.ts';
 import { SlotLeases } from '../../shared/routing/slots.ts';
 import { systemClock } from '../../shared/ports.ts';
 

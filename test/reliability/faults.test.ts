@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../functions/local/gateway.ts';
 import { startDynalite, type LocalDynamo } from '../../shared/adapters/dynalite.ts';
+import { sweepOrphans } from '../../shared/service/sweep.ts';
 import { startFakeUpstream, type FakeUpstream, type Reply } from '../helpers/fake-upstream.ts';
 import { sseEvents } from '../helpers/harness.ts';
 import {
@@ -640,6 +641,6 @@ describe('DynamoDB (dynalite) stopped mid-request', () => {
     expect((await retrieve(base, res.json.id)).json.status).toBe('completed');
     // The sweeper's own query: nothing live older than the orphan limit.
     await sleep(ORPHAN_AFTER_MS);
-    expect(await gw.svc.store.failOrphaned(ORPHAN_AFTER_MS, Date.now())).toBe(0);
+    expect(await sweepOrphans(gw.svc)).toBe(0);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cacheKey, canonicalJson, type CacheKeyParts } from '../../shared/cache/key.ts';
-import type { CreateRequest } from '../../shared/protocol/types.ts';
+import type { CreateRequest } from '../../shared/protocol/request-fields.ts';
 
 const tool = { type: 'function', name: 'lookup', parameters: { type: 'object', properties: { q: { type: 'string' } } } };
 const request: CreateRequest = {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Backend, Endpoint } from '../../shared/ports.ts';
 import { systemClock } from '../../shared/ports.ts';
 import { EndpointChooser, Router, SlotLeases, slotKey, type Choice } from '../../shared/routing/index.ts';
-import { UpstreamError } from '../../shared/adapters/upstream-http.ts';
+import { UpstreamError } from '../../shared/ports.ts';
 import { ApiError } from '../../shared/protocol/errors.ts';
 import { MemorySlotStore } from '../helpers/memory-slots.ts';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildResponseObject } from '../../shared/protocol/response.ts';
-import type { ChatMessage, CreateRequest, InputItem } from '../../shared/protocol/types.ts';
+import type { CreateRequest } from '../../shared/protocol/request-fields.ts';
+import type { ChatMessage, InputItem } from '../../shared/protocol/types.ts';
 import {
   buildChatRequest,
   chatMessageToOutputItems,

@@ -1,16 +1,13 @@
-// SlotStore on the `responses` table (tables.ts), one partition per endpoint-model:
-//
-//   pk 'slot#<endpoint>|<model>'  sk '<n>'  holder, lease_until (ms), expires_at (s, TTL)
-//
+// SlotStore on the table (layout.ts: `slot#<endpoint>|<model>` partitions, one item per slot).
 // Every write is conditional, so two processes can never both hold slot n: a take succeeds only
 // on a missing or expired item, renew and release only for the holder that wrote it.
 // `expires_at` lets DynamoDB's TTL delete abandoned items; expiry itself is read from
 // `lease_until` (TTL deletes late, and dynalite never).
 import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { SlotStore } from '../ports.ts';
-import { conditionalWrite } from './dynamo-conditional.ts';
+import type { SlotStore } from '../../ports.ts';
+import { conditionalWrite } from './batch.ts';
+import { slotKeys } from './layout.ts';
 
-const pk = (key: string) => `slot#${key}`;
 /** Well after the lease: an item TTL deletes is one nobody can be renewing. */
 const ttlOf = (untilMs: number) => Math.ceil(untilMs / 1000) + 3600;
 const NAMES = { '#h': 'holder', '#u': 'lease_until' };
@@ -24,7 +21,7 @@ export class DynamoSlotStore implements SlotStore {
   take(key: string, slot: number, holder: string, untilMs: number, nowMs: number): Promise<boolean> {
     return conditional(this.doc.send(new PutCommand({
       TableName: this.tableName,
-      Item: { pk: pk(key), sk: String(slot), holder, lease_until: untilMs, expires_at: ttlOf(untilMs) },
+      Item: { ...slotKeys.slot(key, slot), holder, lease_until: untilMs, expires_at: ttlOf(untilMs) },
       ConditionExpression: 'attribute_not_exists(pk) OR #u < :now',
       ExpressionAttributeNames: { '#u': 'lease_until' },
       ExpressionAttributeValues: { ':now': nowMs },
@@ -36,7 +33,7 @@ export class DynamoSlotStore implements SlotStore {
     const out = await this.doc.send(new QueryCommand({
       TableName: this.tableName,
       KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': pk(key) },
+      ExpressionAttributeValues: { ':pk': slotKeys.pk(key) },
       ProjectionExpression: 'sk, #u',
       ExpressionAttributeNames: { '#u': 'lease_until' },
       ConsistentRead: true,
@@ -47,7 +44,7 @@ export class DynamoSlotStore implements SlotStore {
   renew(key: string, slot: number, holder: string, untilMs: number): Promise<boolean> {
     return conditional(this.doc.send(new UpdateCommand({
       TableName: this.tableName,
-      Key: { pk: pk(key), sk: String(slot) },
+      Key: slotKeys.slot(key, slot),
       UpdateExpression: 'SET #u = :u, expires_at = :e',
       ConditionExpression: '#h = :h',
       ExpressionAttributeNames: NAMES,
@@ -58,7 +55,7 @@ export class DynamoSlotStore implements SlotStore {
   async release(key: string, slot: number, holder: string): Promise<void> {
     await conditional(this.doc.send(new DeleteCommand({
       TableName: this.tableName,
-      Key: { pk: pk(key), sk: String(slot) },
+      Key: slotKeys.slot(key, slot),
       ConditionExpression: '#h = :h',
       ExpressionAttributeNames: { '#h': 'holder' },
       ExpressionAttributeValues: { ':h': holder },

@@ -1,25 +1,15 @@
-// CacheStore on the responses table (tables.ts), beside the stored responses. Items:
-//
-//   pk 'cache#<key>'  sk 'c'   blob (gzipped JSON of the Response), expires_ms (exact expiry,
-//                              what reads check), expires_at (epoch s: DynamoDB's TTL, which
-//                              deletes late, and never on dynalite)
-//   pk 'cache#stats'  sk 'c'   hits, misses: every process's counts, added with ADD
-//
-// Keys are sha256 hex, so no entry can be named `cache#stats`.
-import { promisify } from 'node:util';
-import { gunzip, gzip } from 'node:zlib';
+// CacheStore on the table (layout.ts: `cache#<key>` entries and the `cache#stats` counters).
+// An entry carries expires_ms (exact expiry, what reads check) and expires_at (DynamoDB's TTL,
+// which deletes late, and never on dynalite). Hit and miss counts are kept per process and added
+// to the counter item with ADD at most every `flushMs`.
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { CacheStats, CacheStore, Clock } from '../ports.ts';
-import { systemClock } from '../ports.ts';
-import type { ResponseObject } from '../protocol/types.ts';
+import type { CacheStats, CacheStore, Clock } from '../../ports.ts';
+import { systemClock } from '../../ports.ts';
+import type { ResponseObject } from '../../protocol/types.ts';
+import { log } from '../../log.ts';
+import { pack, PART_BYTES, unpack } from './blob.ts';
+import { cacheKeys } from './layout.ts';
 
-const gzipAsync = promisify(gzip);
-const gunzipAsync = promisify(gunzip);
-
-const SK = 'c';
-const STATS_PK = 'cache#stats';
-/** Under the 400 KB item limit with room for keys and attributes. */
-const MAX_BYTES = 350_000;
 const FLUSH_MS = 5_000;
 
 export interface DynamoCacheOptions {
@@ -47,26 +37,26 @@ export class DynamoCacheStore implements CacheStore {
   constructor(private readonly doc: DynamoDBDocumentClient, private readonly tableName: string, opts: DynamoCacheOptions = {}) {
     this.clock = opts.clock ?? systemClock;
     this.flushMs = opts.flushMs ?? FLUSH_MS;
-    this.maxBytes = opts.maxBytes ?? MAX_BYTES;
+    this.maxBytes = opts.maxBytes ?? PART_BYTES;
     this.emit = opts.emit ?? ((line) => process.stdout.write(`${line}\n`));
     this.lastFlushMs = this.clock.nowMs();
   }
 
   async get(key: string, nowMs: number): Promise<ResponseObject | null> {
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: `cache#${key}`, sk: SK } }));
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: cacheKeys.entry(key) }));
     const live = Item !== undefined && !(typeof Item.expires_ms === 'number' && Item.expires_ms <= nowMs);
-    const response = live ? (JSON.parse((await gunzipAsync(Item.blob as Uint8Array)).toString('utf8')) as ResponseObject) : null;
+    const response = live ? await unpack<ResponseObject>(Item.blob) : null;
     this.count(response !== null, nowMs);
     return response;
   }
 
   async put(key: string, response: ResponseObject, ttlSeconds: number | null): Promise<void> {
-    const blob = await gzipAsync(Buffer.from(JSON.stringify(response)));
+    const blob = await pack(response);
     if (blob.length > this.maxBytes) {
-      console.log(JSON.stringify({ level: 'warn', msg: 'cache entry too large, not cached', id: response.id, bytes: blob.length, max_bytes: this.maxBytes }));
+      log.warn('cache entry too large, not cached', { id: response.id, bytes: blob.length, max_bytes: this.maxBytes });
       return;
     }
-    const item: Record<string, unknown> = { pk: `cache#${key}`, sk: SK, blob };
+    const item: Record<string, unknown> = { ...cacheKeys.entry(key), blob };
     if (ttlSeconds !== null) {
       const expiresMs = this.clock.nowMs() + ttlSeconds * 1000;
       item.expires_ms = expiresMs;
@@ -77,7 +67,7 @@ export class DynamoCacheStore implements CacheStore {
 
   async stats(): Promise<CacheStats> {
     await this.flush();
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: STATS_PK, sk: SK }, ConsistentRead: true }));
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: cacheKeys.stats, ConsistentRead: true }));
     // A failed flush left counts pending: they are still ours to report.
     return { hits: Number(Item?.hits ?? 0) + this.pending.hits, misses: Number(Item?.misses ?? 0) + this.pending.misses };
   }
@@ -105,7 +95,7 @@ export class DynamoCacheStore implements CacheStore {
     try {
       await this.doc.send(new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: STATS_PK, sk: SK },
+        Key: cacheKeys.stats,
         UpdateExpression: 'ADD hits :h, misses :m',
         ExpressionAttributeValues: { ':h': hits, ':m': misses },
       }));
@@ -114,7 +104,7 @@ export class DynamoCacheStore implements CacheStore {
     } catch (err) {
       this.pending.hits += hits;
       this.pending.misses += misses;
-      console.error(JSON.stringify({ level: 'error', msg: 'could not flush cache counters', error: String(err) }));
+      log.error('could not flush cache counters', err as Error);
     }
   }
 }

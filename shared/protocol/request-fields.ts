@@ -1,0 +1,159 @@
+// The one table of POST /v1/responses request fields. Each row says how the field is validated,
+// echoed on the Response object, given to a Chat Completions backend, given to a native Responses
+// backend, and whether it is part of the response cache key. The zod schema and the
+// `CreateRequest` type are derived from it, so a field has no other home; translate/request.ts
+// must map exactly the rows marked `chat: 'mapped'` (a compile error otherwise).
+//
+// Fields not in the table are let through (newer SDKs send fields we do not know yet): a native
+// upstream gets them, a Chat backend does not (logged), and they are part of the cache key.
+import * as z from 'zod';
+import { badRequest } from './errors.ts';
+import type { InputItem, JsonObject } from './types.ts';
+import { inputItem, parseBody } from './validate.ts';
+
+/** What a Chat Completions backend gets: handled by the gateway itself, mapped, or dropped (with a reason for the log). */
+export type ChatRule = 'gateway' | 'mapped' | { drop: string };
+
+interface Rule<T> {
+  /** The Response field for this request value (undefined when absent), or false: not echoed. */
+  echo: false | ((value: T | undefined) => unknown);
+  chat: ChatRule;
+  /** Sent to a native (Responses) upstream as the client sent it; false: the gateway decides it. */
+  native: boolean;
+  /** Part of the response cache key (false: it never changes the answer, or the key has it another way). */
+  cacheKey: boolean;
+}
+
+const field = <S extends z.ZodType, C extends ChatRule>(schema: S, rule: Rule<z.output<S>> & { chat: C }) => ({ schema, ...rule });
+
+const or = <T>(fallback: T) => <V>(value: V | undefined | null): V | T => value ?? fallback;
+const nullable = or(null);
+const number = (min: number, max: number) => z.number().min(min).max(max).nullable().optional();
+const item = inputItem as z.ZodType<InputItem>;
+const object = z.looseObject({}) as unknown as z.ZodType<JsonObject>;
+const metadata = z.record(z.string().max(64), z.string().max(512))
+  .refine((m) => Object.keys(m).length <= 16, { message: 'at most 16 key-value pairs' });
+
+const DROP_TRUNCATION = 'the gateway sends the whole history; a Chat backend cuts nothing';
+
+export const FIELDS = {
+  model: field(z.string().min(1), { echo: false, chat: 'gateway', native: false, cacheKey: true }),
+  input: field(z.union([z.string(), z.array(item)]), { echo: false, chat: 'gateway', native: false, cacheKey: false }),
+  instructions: field(z.union([z.string(), z.array(item)]).nullable().optional(), { echo: nullable, chat: 'gateway', native: true, cacheKey: true }),
+  previous_response_id: field(z.string().min(1).nullable().optional(), { echo: nullable, chat: 'gateway', native: false, cacheKey: false }),
+  conversation: field(z.union([z.string().min(1), z.looseObject({ id: z.string().min(1) })]).nullable().optional(), {
+    echo: (c) => (c == null ? null : { id: typeof c === 'string' ? c : c.id }), chat: 'gateway', native: false, cacheKey: true,
+  }),
+  stream: field(z.boolean().nullable().optional(), { echo: false, chat: 'gateway', native: false, cacheKey: false }),
+  stream_options: field(z.looseObject({}).nullable().optional(), { echo: false, chat: 'gateway', native: true, cacheKey: false }),
+  store: field(z.boolean().nullable().optional(), { echo: or(true), chat: 'gateway', native: false, cacheKey: false }),
+  background: field(z.boolean().nullable().optional(), { echo: or(false), chat: 'gateway', native: false, cacheKey: false }),
+  metadata: field(metadata.nullable().optional(), { echo: or({}), chat: 'gateway', native: true, cacheKey: false }),
+  tools: field(z.array(z.looseObject({ type: z.string(), name: z.string().optional() }) as unknown as z.ZodType<JsonObject>).nullable().optional(), {
+    echo: or([]), chat: 'mapped', native: true, cacheKey: true,
+  }),
+  tool_choice: field(z.union([z.enum(['auto', 'none', 'required']), z.looseObject({ type: z.string() })]).nullable().optional(), {
+    echo: or('auto'), chat: 'mapped', native: true, cacheKey: true,
+  }),
+  parallel_tool_calls: field(z.boolean().nullable().optional(), { echo: or(true), chat: 'mapped', native: true, cacheKey: true }),
+  max_tool_calls: field(z.number().int().min(1).nullable().optional(), {
+    echo: nullable, chat: { drop: 'Chat Completions has no limit on tool calls' }, native: true, cacheKey: true,
+  }),
+  text: field(z.looseObject({ format: z.looseObject({ type: z.enum(['text', 'json_schema', 'json_object']) }).optional() }).nullable().optional(), {
+    echo: or({ format: { type: 'text' }, verbosity: 'medium' }), chat: 'mapped', native: true, cacheKey: true,
+  }),
+  reasoning: field(z.looseObject({ effort: z.string().nullable().optional(), summary: z.string().nullable().optional() }).nullable().optional(), {
+    echo: (r) => ({ effort: r?.effort ?? null, summary: r?.summary ?? null }), chat: 'mapped', native: true, cacheKey: true,
+  }),
+  temperature: field(number(0, 2), { echo: or(1), chat: 'mapped', native: true, cacheKey: true }),
+  top_p: field(number(0, 1), { echo: or(1), chat: 'mapped', native: true, cacheKey: true }),
+  presence_penalty: field(number(-2, 2), { echo: or(0), chat: 'mapped', native: true, cacheKey: true }),
+  frequency_penalty: field(number(-2, 2), { echo: or(0), chat: 'mapped', native: true, cacheKey: true }),
+  max_output_tokens: field(z.number().int().min(1).nullable().optional(), { echo: nullable, chat: 'mapped', native: true, cacheKey: true }),
+  top_logprobs: field(z.number().int().min(0).max(20).nullable().optional(), {
+    echo: or(0), chat: { drop: 'log probabilities are not carried back from Chat backends' }, native: true, cacheKey: true,
+  }),
+  truncation: field(z.enum(['auto', 'disabled']).nullable().optional(), { echo: or('disabled'), chat: { drop: DROP_TRUNCATION }, native: true, cacheKey: true }),
+  include: field(z.array(z.string()).nullable().optional(), {
+    echo: false, chat: { drop: 'Chat backends have no optional output to include' }, native: true, cacheKey: true,
+  }),
+  user: field(z.string().nullable().optional(), { echo: nullable, chat: 'mapped', native: true, cacheKey: false }),
+  safety_identifier: field(z.string().nullable().optional(), { echo: nullable, chat: 'mapped', native: true, cacheKey: false }),
+  prompt_cache_key: field(z.string().nullable().optional(), {
+    echo: nullable, chat: { drop: 'Chat Completions has no prompt cache key' }, native: true, cacheKey: false,
+  }),
+  service_tier: field(z.string().nullable().optional(), {
+    echo: or('default'), chat: { drop: 'Chat backends have no service tiers' }, native: true, cacheKey: false,
+  }),
+  /** Our extension (the Python router's): per-request options such as `{cache: true}`. */
+  nomyo: field(z.looseObject({ cache: z.boolean().optional() }).optional(), { echo: false, chat: 'gateway', native: false, cacheKey: false }),
+};
+
+type Fields = typeof FIELDS;
+export type FieldName = keyof Fields;
+/** The fields a Chat request builder must map (translate/request.ts). */
+export type ChatMappedField = { [K in FieldName]: Fields[K]['chat'] extends 'mapped' ? K : never }[FieldName];
+
+const shape = Object.fromEntries(Object.entries(FIELDS).map(([name, row]) => [name, row.schema])) as { [K in FieldName]: Fields[K]['schema'] };
+const createRequestSchema = z.looseObject(shape);
+
+/** The validated body of POST /v1/responses. */
+export type CreateRequest = z.output<typeof createRequestSchema>;
+
+/** Validates a parsed JSON body; throws an ApiError (400) naming the first bad parameter. */
+export function parseCreateRequest(body: unknown): CreateRequest {
+  const req = parseBody(createRequestSchema, body);
+  if (req.background && req.store === false) {
+    throw badRequest('Background mode requires store=true.', 'background', 'invalid_value');
+  }
+  if (req.conversation != null && req.previous_response_id != null) {
+    throw badRequest("Mutually exclusive parameters: Ensure you are only providing one of: 'previous_response_id' or 'conversation'.", 'conversation', 'mutually_exclusive_parameters');
+  }
+  return req;
+}
+
+const rows = Object.entries(FIELDS) as Array<[FieldName, Fields[FieldName]]>;
+const isKnown = (name: string): name is FieldName => Object.hasOwn(FIELDS, name);
+
+/** The request's settings as the Response object echoes them (null or OpenAI's default where unset). */
+export function echoedFields(req: Partial<CreateRequest>): JsonObject {
+  const out: JsonObject = {};
+  for (const [name, row] of rows) if (row.echo) out[name] = (row.echo as (v: unknown) => unknown)(req[name]);
+  return out;
+}
+
+/** The settings a Response echoes, as a request again (for records stored without their request). */
+export function requestEchoedBy(response: JsonObject & { model: string }): RequestSettings {
+  const req: JsonObject = { model: response.model };
+  for (const [name, row] of rows) if (row.echo && response[name] != null) req[name] = response[name];
+  return req as RequestSettings;
+}
+
+/** The request as a native upstream gets it: every field it sent but those the gateway decides. */
+export function nativeFields(req: CreateRequest): JsonObject {
+  const out: JsonObject = {};
+  for (const [name, value] of Object.entries(req)) if (!isKnown(name) || FIELDS[name].native) out[name] = value;
+  return out;
+}
+
+/** The settings that decide the answer (unknown fields too: a field we do not know makes a miss, never a wrong hit). */
+export function cacheKeyFields(req: CreateRequest): JsonObject {
+  const out: JsonObject = {};
+  // null is the API's "default", the same as leaving the field out.
+  for (const [name, value] of Object.entries(req)) if ((!isKnown(name) || FIELDS[name].cacheKey) && value != null) out[name] = value;
+  return out;
+}
+
+/** Set fields a Chat backend does not get, and why: for the log. Unknown fields included. */
+export function droppedForChat(req: CreateRequest): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req)) {
+    if (value == null) continue;
+    const rule: ChatRule = isKnown(name) ? FIELDS[name].chat : { drop: 'not a field this gateway knows' };
+    if (typeof rule === 'object') out[name] = rule.drop;
+  }
+  return out;
+}
+
+/** A request without its input (a stored background request: its input is stored apart). */
+export type RequestSettings = { [K in keyof CreateRequest as K extends 'input' ? never : K]: CreateRequest[K] };

@@ -1,0 +1,117 @@
+// A background response's event log, written by its worker and read by its live streams.
+//
+// The contract with readers: `lastSeq` on the record is written in the same conditional update
+// that precedes each batch, so a reader that has seen every event up to `lastSeq` of a terminal
+// record, without a terminal event among them, knows the writer was stopped (cancel, sweep,
+// workflow catch) and closes the stream with the record's own terminal snapshot.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TERMINAL_STATUSES, type ResponseObject, type StreamEvent } from '../protocol/types.ts';
+import { lifecycle, TERMINAL_EVENT_TYPES, terminalType } from '../stream/events.ts';
+import type { Services } from './context.ts';
+import { retryingWrite } from './store-retry.ts';
+
+const LIFECYCLE = new Set(['response.created', 'response.queued', 'response.in_progress']);
+/**
+ * How long a log write rides out a DynamoDB outage before the job gives up (and the workflow's
+ * catch marks it failed): the upstream waits meanwhile (the worker reads no further).
+ */
+const LOG_WRITE_RETRY_MS = 5_000;
+
+/**
+ * Batches events into the log: one conditional record update (status, lease, heartbeat,
+ * snapshot, lastSeq) then one event item per flush. Flushes are serialized.
+ */
+export class LogWriter {
+  private pending: StreamEvent[] = [];
+  private lastFlushMs = 0;
+  private chain: Promise<boolean> = Promise.resolve(true);
+  private stopped = false;
+  private wroteOutput = false;
+  private queued = 0;
+
+  constructor(
+    private readonly svc: Services, private readonly id: string, private readonly lease: string,
+    private readonly createdAt: number, private lastSeq: number,
+  ) {}
+
+  add(events: StreamEvent[]): void {
+    this.pending.push(...events);
+  }
+
+  /** The opening and the first output go out at once (time to first token); later ones every `flushMs`. */
+  due(flushMs: number): boolean {
+    return this.pending.length > 0 && (!this.wroteOutput || this.svc.clock.nowMs() - this.lastFlushMs >= flushMs);
+  }
+
+  /** A flush is queued or under way. */
+  get busy(): boolean {
+    return this.queued > 0;
+  }
+
+  /** Writes the snapshot and the pending events; false once the record is no longer ours (cancelled, swept). */
+  flush(snapshot: ResponseObject): Promise<boolean> {
+    this.queued++;
+    const settled = () => { this.queued--; };
+    this.chain = this.chain.then(async (ok) => {
+      if (!ok || this.stopped) return false;
+      const events = this.pending;
+      this.pending = [];
+      const lastSeq = events.length ? events[events.length - 1]!.sequence_number : this.lastSeq;
+      const updated = await retryingWrite(() => this.svc.store.update(this.id, snapshot, { from: ['in_progress'], lease: this.lease, lastSeq }), LOG_WRITE_RETRY_MS);
+      if (!updated) {
+        this.stopped = true;
+        return false;
+      }
+      this.lastSeq = lastSeq;
+      this.lastFlushMs = this.svc.clock.nowMs();
+      if (events.length) {
+        await retryingWrite(() => this.svc.events.append(this.id, events, this.createdAt), LOG_WRITE_RETRY_MS);
+        this.wroteOutput ||= events.some((e) => !LIFECYCLE.has(e.type));
+      }
+      return true;
+    });
+    this.chain.then(settled, settled);
+    return this.chain;
+  }
+}
+
+/**
+ * Events of a background response after `afterSeq`, live, in batches (one per read of the log):
+ * polls the log until the terminal event (or the record's terminal state when the writer was
+ * stopped), then ends.
+ */
+export async function* tailEvents(svc: Services, id: string, afterSeq: number, signal?: AbortSignal): AsyncGenerator<StreamEvent[]> {
+  let last = afterSeq;
+  let stalledSince: number | null = null;
+  // Back off from 25 ms to poll_ms while the log is quiet: a fresh job's first events (and each
+  // flush of a running one) are seen soon, an idle wait costs at most 1000/poll_ms reads a second.
+  let wait = 25;
+  while (!signal?.aborted) {
+    const events = await svc.events.read(id, last);
+    if (events.length) wait = 25;
+    const end = events.findIndex((ev) => TERMINAL_EVENT_TYPES.has(ev.type));
+    if (end >= 0) {
+      yield events.slice(0, end + 1);
+      return;
+    }
+    if (events.length) {
+      yield events;
+      last = events[events.length - 1]!.sequence_number;
+      continue;
+    }
+    const rec = await svc.store.getAny(id);
+    if (!rec) return;
+    if (TERMINAL_STATUSES.includes(rec.response.status)) {
+      // Every committed event seen and none was terminal: the writer was stopped.
+      const now = svc.clock.nowMs();
+      stalledSince ??= now;
+      if (last >= rec.lastSeq || now - stalledSince > svc.config.logGraceMs) {
+        const type = terminalType(rec.response.status);
+        if (type) yield [lifecycle(last + 1, type, rec.response)];
+        return;
+      }
+    }
+    await sleep(Math.min(wait, svc.config.pollMs));
+    wait *= 2;
+  }
+}

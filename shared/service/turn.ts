@@ -1,0 +1,127 @@
+// A turn: one response in the making, from the validated request to its terminal state. Every
+// way of making one (JSON, stream, cache hit, background worker) prepares it here and ends it
+// here, in `endTurn`, so what a finished turn leaves behind is the same whichever way it went.
+import { notFound } from '../protocol/errors.ts';
+import { isResponseId, itemIdsFor, newId, type IdPrefix } from '../protocol/ids.ts';
+import { requestEchoedBy, type CreateRequest } from '../protocol/request-fields.ts';
+import { newResponseObject } from '../protocol/response.ts';
+import type { InputItem, ResponseObject, StreamEvent } from '../protocol/types.ts';
+import type { NewStoredResponse, StoredResponse } from '../ports.ts';
+import type { Choice } from '../routing/choose-endpoint.ts';
+import { normalizeInputItems, outputItemsToInputItems } from '../translate/index.ts';
+import { cacheWanted, requestCacheKey, saveCompleted } from './cache.ts';
+import type { Caller, Services } from './context.ts';
+import { appendTurn, checkTurnInput, conversationHistory, conversationIdOf } from './conversations.ts';
+import { resolveItemReferences } from './item-references.ts';
+
+export interface Turn {
+  /** The principal that owns it. */
+  owner: string;
+  /** The request as validated (a background run's: as stored; its `input` is then `input` below). */
+  req: CreateRequest;
+  /** Our Response object so far: id, model, echoed settings, status. */
+  base: ResponseObject;
+  /** This turn's input items, normalized, with ids that name the response. */
+  input: InputItem[];
+  /** What the model sees before them: the chain's turns, or the conversation's items. */
+  history: InputItem[];
+  /** The response it continues (previous_response_id), for the stored record's chain. */
+  parent: StoredResponse | null;
+  conversation: string | null;
+  /** Its response cache key, when the cache is used. */
+  cacheKey: string | null;
+  /** Ids for its items (they name the response: protocol/ids.ts itemIdsFor). */
+  newId: (prefix: IdPrefix) => string;
+  /** A background run: its opening events are logged already; it may be a retry of an earlier try. */
+  resumed?: boolean;
+  /** The first sequence number of this run's events (after those already logged). */
+  nextSequence?: number;
+}
+
+/** A turn as a backend path runs it. */
+export type Job = Turn & { signal?: AbortSignal };
+
+export type CreateResult =
+  | { kind: 'json'; body: ResponseObject }
+  /** Batches of events as they become ready together (one upstream read, one log read): written out whole. */
+  | { kind: 'stream'; events: AsyncIterable<StreamEvent[]> };
+
+/**
+ * A new turn from a validated request: its history (chain or conversation) and, unless the cache
+ * may answer, the ranked endpoints, read in parallel; its input resolved and given ids. Unknown
+ * ids and models are 404s here, before anything is stored.
+ */
+export async function prepareTurn(svc: Services, caller: Caller, req: CreateRequest): Promise<{ turn: Turn; ranked: Choice[] | null }> {
+  const background = req.background === true;
+  const useCache = cacheWanted(svc, req);
+  const conversation = conversationIdOf(req);
+  const [chain, ranked, conversationItems] = await Promise.all([
+    // A background job needs only its parent now; its worker reads the chain when it starts.
+    req.previous_response_id ? loadChain(svc, caller, req.previous_response_id, background) : [],
+    useCache ? null : svc.router.rank(req.model), // an unknown model is a 404 now, not a failed job later
+    conversation ? conversationHistory(svc, caller.principal, conversation) : null,
+  ]);
+  const id = newId('resp');
+  const ids = itemIdsFor(id);
+  const input = normalizeInputItems(await resolveItemReferences(svc, caller, req.input), ids);
+  if (conversationItems) checkTurnInput(conversationItems, input);
+  const history = background ? [] : conversationItems ?? historyOf(chain);
+  const base = newResponseObject({
+    id, model: req.model, createdAt: Math.floor(svc.clock.nowMs() / 1000),
+    status: background ? 'queued' : 'in_progress', request: { ...req, store: background || req.store !== false },
+  });
+  const cacheKey = useCache ? requestCacheKey(svc, caller, req, [...history, ...input]) : null;
+  const turn: Turn = { owner: caller.principal, req, base, input, history, parent: chain.at(-1) ?? null, conversation, cacheKey, newId: ids };
+  return { turn, ranked };
+}
+
+/** A background response's turn as its worker runs it: the stored request, a conversation's items or the chain's. */
+export function resumeTurn(rec: StoredResponse, history: InputItem[], outputIdsFrom: number): Turn {
+  return {
+    owner: rec.owner,
+    // Records queued before requests were stored: the request as their Response echoes it.
+    req: { ...(rec.request ?? requestEchoedBy(rec.response)), input: rec.input },
+    base: { ...rec.response, status: 'in_progress' },
+    input: rec.input,
+    history,
+    parent: null,
+    conversation: rec.response.conversation?.id ?? null,
+    cacheKey: null,
+    newId: itemIdsFor(rec.id, outputIdsFrom),
+    resumed: true,
+    nextSequence: rec.lastSeq + 1,
+  };
+}
+
+/** The stored record of a turn with this Response (the one builder of records). */
+export function recordOf(svc: Services, turn: Turn, response: ResponseObject, endpoint: string | null): NewStoredResponse {
+  return { id: turn.base.id, owner: turn.owner, response, input: turn.input, endpoint, updatedAt: svc.clock.nowMs() };
+}
+
+/**
+ * The one place a turn ends, before anyone can see how: its input and output join the
+ * conversation (when it completed or ended incomplete), a completed answer is cached, then
+ * `commit` stores the final state, which is what retrieve, log readers and the client are
+ * shown next. A stored terminal state thus always means the rest is done.
+ */
+export async function endTurn<T>(svc: Services, turn: Turn, response: ResponseObject, commit: () => Promise<T>): Promise<T> {
+  // A resumed run may be a retry that appended already: only what is not there yet.
+  if (turn.conversation) await appendTurn(svc, turn.owner, turn.conversation, turn.input, response, turn.resumed === true);
+  if (turn.cacheKey) await saveCompleted(svc, turn.cacheKey, response);
+  return commit();
+}
+
+/** What a chain of stored responses was, as input items: each turn's input, then its output. */
+export function historyOf(chain: readonly StoredResponse[]): InputItem[] {
+  return chain.flatMap((rec) => [...rec.input, ...outputItemsToInputItems(rec.response.output)]);
+}
+
+/** The chain ending at `id` (only that response when `parentOnly`), or a 404 naming previous_response_id. */
+async function loadChain(svc: Services, caller: Caller, id: string, parentOnly: boolean): Promise<StoredResponse[]> {
+  // An id we could never have issued is not looked up (DynamoDB rejects keys over 2 KB).
+  const chain = !isResponseId(id) ? null
+    : parentOnly ? await svc.store.get(id, caller.principal).then((rec) => rec && [rec])
+      : await svc.store.getChain(id, caller.principal);
+  if (!chain) throw notFound(`Previous response with id '${id}' not found.`, 'previous_response_id');
+  return chain;
+}

@@ -1,0 +1,125 @@
+// The background worker (one Step Functions task): claims a queued response with a lease naming
+// its execution, runs the stored request on the backend, and appends the events to the log in
+// batches (event-log.ts). Every write is conditional on `in_progress` + its lease, so a cancel or
+// a sweep makes the next write fail, and the worker then aborts the upstream request.
+import { ApiError } from '../protocol/errors.ts';
+import { TERMINAL_STATUSES, type ResponseError, type ResponseObject, type ResponseStatus } from '../protocol/types.ts';
+import { UpstreamError, type StoredResponse } from '../ports.ts';
+import { chatPath } from './chat-path.ts';
+import type { Services } from './context.ts';
+import { LogWriter } from './event-log.ts';
+import { nativePath } from './native-path.ts';
+import { endTurn, historyOf, resumeTurn } from './turn.ts';
+
+const isTerminal = (s: ResponseStatus) => TERMINAL_STATUSES.includes(s);
+/** Output item ids of a background run are numbered apart from its input's. */
+const OUTPUT_IDS_FROM = 0x40000000;
+
+/** Thrown for failures a workflow retry may fix (nothing was streamed yet): the ASL retries it. */
+export class TransientError extends Error {
+  override readonly name = 'TransientError';
+}
+
+export interface RunInput {
+  responseId: string;
+  executionId: string;
+  /** Epoch ms by which the worker must have finished (the Lambda's own limit, less a margin). */
+  deadlineMs?: number;
+}
+
+/** The worker's task: run one background response to a terminal state. */
+export async function runBackground(svc: Services, input: RunInput): Promise<{ status: string }> {
+  const { responseId: id, executionId: lease } = input;
+  const rec = await claim(svc, id, lease);
+  if (typeof rec === 'string') return { status: rec };
+  // (A retry of this execution continues the same log: nothing was streamed by the failed try.)
+
+  // A conversation's items are the history (read now, when the job starts), else the chain's.
+  const conversation = rec.response.conversation?.id ?? null;
+  const loaded = conversation ? await svc.conversations.load(conversation, rec.owner) : null;
+  if (conversation && !loaded) {
+    await finishWithoutEvent(svc, id, lease, { code: 'server_error', message: `Conversation with id '${conversation}' not found (it was deleted before the job started).` });
+    return { status: 'failed' };
+  }
+  const chain = rec.response.previous_response_id ? (await svc.store.getChain(rec.response.previous_response_id, rec.owner)) ?? [] : [];
+  const turn = resumeTurn(rec, loaded?.items ?? historyOf(chain), OUTPUT_IDS_FROM);
+  const abort = new AbortController();
+  const deadline = input.deadlineMs ? setTimeout(() => abort.abort(new UpstreamError(
+    'The background job reached the time limit of its worker (15 minutes) and was stopped.', 0, 'aborted',
+  )), Math.max(0, input.deadlineMs - svc.clock.nowMs())) : undefined;
+
+  const writer = new LogWriter(svc, id, lease, rec.response.created_at, rec.lastSeq);
+  // The heartbeat starts now, not at the first byte: a model that is slow to answer (loading,
+  // long prompt) is still a live job, and the sweeper must not take it for a dead one.
+  let snapshot = (): ResponseObject => turn.base;
+  const heartbeat = setInterval(() => {
+    if (writer.busy) return; // a write under way (perhaps riding out an outage) is the heartbeat
+    void writer.flush(snapshot()).then((ok) => { if (!ok) abort.abort(); }, () => abort.abort()); // a failed write must not be an unhandled rejection
+  }, svc.config.heartbeatMs);
+  try {
+    const ranked = await svc.router.rank(turn.req.model);
+    let routed;
+    try {
+      // Retried on the next endpoint first; what is still failing goes to the workflow's retry.
+      const job = { ...turn, signal: abort.signal };
+      routed = await svc.router.call(ranked, (c) => (c.endpoint.kind === 'responses' ? nativePath : chatPath).stream(svc, c, job), abort.signal);
+    } catch (err) {
+      if (err instanceof UpstreamError && err.retryable) throw new TransientError(err.message);
+      if (err instanceof ApiError && err.status === 429) throw new TransientError(err.message); // no free slot yet
+      const message = err instanceof UpstreamError ? err.upstreamMessage ?? err.message : 'The background job could not start.';
+      await finishWithoutEvent(svc, id, lease, { code: 'server_error', message });
+      return { status: 'failed' };
+    }
+    const run = routed.value;
+    snapshot = () => run.snapshot();
+    try {
+      for await (const batch of run.events) {
+        writer.add(batch);
+        if (run.finished()) {
+          void routed.release(); // the upstream is done: free its slot while the turn ends
+          break;
+        }
+        if (writer.due(svc.config.flushMs) && !(await writer.flush(run.snapshot()))) {
+          abort.abort(); // cancelled or swept: stop the upstream at once
+          return { status: 'stopped' };
+        }
+      }
+      if (!run.finished()) return { status: 'stopped' };
+      const ok = await endTurn(svc, turn, run.snapshot(), () => writer.flush(run.snapshot()));
+      return { status: ok ? run.snapshot().status : 'stopped' };
+    } finally {
+      await routed.release();
+      abort.abort();
+    }
+  } finally {
+    clearInterval(heartbeat);
+    if (deadline) clearTimeout(deadline);
+  }
+}
+
+/** The record, claimed for this execution (queued -> in_progress with our lease), or why not. */
+async function claim(svc: Services, id: string, lease: string): Promise<StoredResponse | string> {
+  const rec = await svc.store.getAny(id);
+  if (!rec || isTerminal(rec.response.status)) return rec?.response.status ?? 'missing';
+  if (rec.response.status === 'in_progress') return rec.lease === lease ? rec : 'not_claimed'; // ours: a retry; else another execution's
+  const claimed = await svc.store.update(id, { ...rec.response, status: 'in_progress' }, { from: ['queued'], setLease: lease });
+  return claimed ? { ...rec, response: { ...rec.response, status: 'in_progress' }, lease } : 'not_claimed';
+}
+
+/** A terminal state with no terminal event in the log: readers close streams from the record. */
+async function finishWithoutEvent(svc: Services, id: string, lease: string | null, error: ResponseError): Promise<boolean> {
+  const rec = await svc.store.getAny(id);
+  if (!rec || isTerminal(rec.response.status)) return false;
+  const failed: ResponseObject = { ...rec.response, status: 'failed', error, completed_at: null };
+  return svc.store.update(id, failed, lease ? { from: ['in_progress'], lease } : { from: ['queued', 'in_progress'] });
+}
+
+/** The workflow's catch: mark the response failed unless it already ended. */
+export async function markFailed(svc: Services, input: { responseId: string; error?: { Error?: string; Cause?: string } }): Promise<{ status: string }> {
+  const cause = input.error?.Cause ? `: ${String(input.error.Cause).slice(0, 500)}` : '';
+  const ok = await finishWithoutEvent(svc, input.responseId, null, {
+    code: 'server_error',
+    message: `The background job failed (${input.error?.Error ?? 'unknown error'})${cause}`,
+  });
+  return { status: ok ? 'failed' : 'unchanged' };
+}

@@ -1,0 +1,74 @@
+// The composition root (functions/services.ts): services are built per gateway and passed in, so
+// two gateways run side by side in one process, and a failed build is retried, never kept.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDynalite, type LocalDynamo } from '../../shared/adapters/dynalite.ts';
+import { apiHandler } from '../../functions/api/app.ts';
+import { startServer, type LocalServer } from '../../functions/local/server.ts';
+import type { StreamingHandler } from '../../functions/local/lambda-runtime.ts';
+import { lazy, noLauncher, servicesFromEnv } from '../../functions/services.ts';
+import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.ts';
+import { getJson, postJson, startSystem, type System } from '../helpers/harness.ts';
+
+describe('two gateways in one process', () => {
+  let a: System;
+  let b: System;
+  beforeAll(async () => {
+    [a, b] = await Promise.all([
+      startSystem({ upstreams: [{ flavor: 'ollama', models: ['m:latest'] }] }),
+      startSystem({ upstreams: [{ flavor: 'vllm', models: ['m'] }] }),
+    ]);
+    a.upstreams[0]!.fallback = { text: 'from A' };
+    b.upstreams[0]!.fallback = { text: 'from B' };
+  });
+  afterAll(() => Promise.all([a.close(), b.close()]));
+
+  it('each serves from its own config, backends and table', async () => {
+    const [ra, rb] = await Promise.all([
+      postJson(`${a.base}/responses`, { model: 'm', input: 'hi' }),
+      postJson(`${b.base}/responses`, { model: 'm', input: 'hi' }),
+    ]);
+    expect([ra.json.output_text, rb.json.output_text]).toEqual(['from A', 'from B']);
+    expect((await getJson(`${a.base}/responses/${ra.json.id}`)).status).toBe(200);
+    expect((await getJson(`${b.base}/responses/${ra.json.id}`)).status).toBe(404);
+  });
+});
+
+describe('a Lambda whose first initialisation fails', () => {
+  let dir: string;
+  let dynamo: LocalDynamo;
+  let upstream: FakeUpstream;
+  let server: LocalServer;
+  const configPath = () => join(dir, 'config.yaml');
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gw-init-'));
+    [dynamo, upstream] = await Promise.all([startDynalite(), startFakeUpstream({ flavor: 'ollama', models: ['m:latest'] })]);
+    upstream.fallback = { text: 'served' };
+    // The API Lambda's own way of building its services (handler.ts), from an environment whose
+    // config file does not exist yet: the first requests fail to initialise.
+    Object.assign(process.env, { AWS_REGION: 'local', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
+    const env = { NOMYO_ROUTER_CONFIG_PATH: configPath(), DYNAMODB_ENDPOINT: dynamo.endpoint, RESPONSES_TABLE: dynamo.tables.responses };
+    server = await startServer({ loadHandler: async () => apiHandler(lazy(() => servicesFromEnv(env, noLauncher))) as unknown as StreamingHandler });
+  });
+  afterAll(async () => {
+    await server.close();
+    await Promise.all([dynamo.close(), upstream.close()]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers 500 while it cannot initialise, then serves once it can: the failure is not kept', async () => {
+    for (let i = 0; i < 2; i++) {
+      const res = await getJson(`${server.url}/health`);
+      expect(res.status).toBe(500);
+      expect(res.json.error).toMatchObject({ type: 'server_error', code: 'server_error' });
+    }
+    writeFileSync(configPath(), `endpoints: ["${upstream.url}"]\n`);
+    expect((await getJson(`${server.url}/health`)).status).toBe(200);
+    const res = await postJson(`${server.url}/v1/responses`, { model: 'm', input: 'hi' });
+    expect(res.status).toBe(200);
+    expect(res.json.output_text).toBe('served');
+  });
+});
