@@ -2,10 +2,10 @@
 // the three Lambda functions (from their environment) and the local server (functions/local).
 // Nothing here is kept at module level: each caller holds the services it built, so one process
 // can host several gateways (tests do), and a failed build is retried by the next caller.
-import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { parseConfig, type Config } from '../shared/config.ts';
+import type { Config } from '../shared/config.ts';
+import { configFrom, loadConfigFile, logConfigNotices } from '../shared/config-file.ts';
 import { HttpBackend } from '../shared/adapters/http-backend.ts';
 import { DynamoCacheStore } from '../shared/adapters/dynamo/cache.ts';
 import { DynamoConversationStore } from '../shared/adapters/dynamo/conversations.ts';
@@ -52,9 +52,11 @@ export const noLauncher: LauncherFactory = () => ({
  */
 export async function servicesFromEnv(processEnv: Record<string, string | undefined>, launcher: LauncherFactory): Promise<Services> {
   const env = await withSecretParameters(processEnv);
-  const yaml = env.CONFIG_YAML ?? readFileSync(env.NOMYO_ROUTER_CONFIG_PATH ?? 'config.yaml', 'utf8');
+  const source = env.CONFIG_YAML !== undefined ? 'CONFIG_YAML' : env.NOMYO_ROUTER_CONFIG_PATH ?? 'config.yaml';
+  const config = env.CONFIG_YAML !== undefined ? configFrom(env.CONFIG_YAML, source, env) : loadConfigFile(source, env);
+  logConfigNotices(config, source);
   const dynamo = new DynamoDBClient(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {});
-  return buildServices(parseConfig(yaml, env), dynamo, env.RESPONSES_TABLE ?? 'responses', launcher, env);
+  return buildServices(config, dynamo, env.RESPONSES_TABLE ?? 'responses', launcher, env);
 }
 
 /** Built on first use and kept; a build that failed is not kept, so the next caller tries again. */

@@ -1,15 +1,16 @@
 // Deployment settings from CDK context (cdk.json's defaults, or `-c key=value` on the command
 // line, where every value arrives as a string).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { parse as parseYaml } from 'yaml';
 import { parseConfig } from '../shared/config.ts';
+import { configPathOf } from '../shared/config-file.ts';
 import { PROJECT_ROOT } from './bundling.ts';
 
 export interface GatewaySettings {
-  /** The config file (same YAML as `npm start`), relative to the project root. */
+  /** The config file, found as `npm start` finds it (shared/config-file.ts), relative to the project root. */
   configPath: string;
   /** ENV NAME -> SSM SecureString parameter name (or ARN); read by the functions at cold start. */
   secretParameters: Record<string, string>;
@@ -25,8 +26,7 @@ export interface GatewaySettings {
   alarmTopicArn: string;
 }
 
-export const DEFAULT_SETTINGS: GatewaySettings = {
-  configPath: 'config.example.yaml',
+export const DEFAULT_SETTINGS: Omit<GatewaySettings, 'configPath'> = {
   secretParameters: {},
   secretsKmsKeyArn: '',
   removalPolicy: 'retain',
@@ -48,8 +48,8 @@ function bool(value: unknown): boolean {
   return value === true || value === 'true';
 }
 
-export function settingsFromContext(node: Node): GatewaySettings {
-  const get = <K extends keyof GatewaySettings>(key: K): unknown => node.tryGetContext(key) ?? DEFAULT_SETTINGS[key];
+export function settingsFromContext(node: Node, env: Record<string, string | undefined> = process.env): GatewaySettings {
+  const get = <K extends keyof typeof DEFAULT_SETTINGS>(key: K): unknown => node.tryGetContext(key) ?? DEFAULT_SETTINGS[key];
   const removalPolicy = String(get('removalPolicy'));
   if (removalPolicy !== 'retain' && removalPolicy !== 'destroy') throw new Error(`context removalPolicy: 'retain' or 'destroy', not '${removalPolicy}'`);
   const logRetentionDays = Number(get('logRetentionDays'));
@@ -64,7 +64,7 @@ export function settingsFromContext(node: Node): GatewaySettings {
     }
   }
   return {
-    configPath: String(get('configPath')),
+    configPath: String(node.tryGetContext('configPath') ?? configPathOf(env, (p) => existsSync(join(PROJECT_ROOT, p)))),
     secretParameters,
     secretsKmsKeyArn: String(get('secretsKmsKeyArn') ?? ''),
     removalPolicy,

@@ -2,22 +2,42 @@ import * as z from 'zod';
 import { parse as parseYaml } from 'yaml';
 import type { Endpoint } from './ports.ts';
 
-// The config file: the Python router's keys as they are, plus ours (documented in
-// config.example.yaml). Parsing is pure; reading the file is the caller's job.
+// The config file: NOMYO Router's keys as they are (github.com/nomyo-ai/nomyo-router, its
+// config.yaml), plus ours (documented in config.example.yaml). Parsing is pure; reading the file
+// is the caller's job. It fails closed: a `${NAME}` whose variable is unset, an empty or shared
+// client key, or an unknown key that looks like it controls access stops the start, naming it.
+
+/** A config the gateway cannot run with safely; the message names the key (and the file, once known). */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
 
 const endpointEntry = z.union([
   z.string().min(1),
   z.object({ url: z.string().min(1), type: z.enum(['ollama', 'chat', 'openai', 'responses']).optional() }),
 ]);
 
+/** NOMYO Router's spellings of its one client key (its config.yaml writes `nomyo-router-api-key`). */
+const ROUTER_KEY_ALIASES = ['router_api_key', 'nomyo-router-api-key', 'nomyo_router_api_key', 'nomyo-router_api_key', 'nomyo_router-api_key', 'NOMYO-ROUTER_API_KEY', 'NOMYO_ROUTER_API_KEY'];
+
 const fileSchema = z.object({
   endpoints: z.array(endpointEntry).default([]),
+  /** NOMYO Router: llama.cpp llama-server endpoints (OpenAI-compatible, /v1 in the URL): served as Chat endpoints. */
+  llama_server_endpoints: z.array(z.string().min(1)).nullable().default([]),
   api_keys: z.record(z.string(), z.string()).nullable().default({}),
   max_concurrent_connections: z.number().int().min(0).default(1), // 0: no limit, no leases
   router_api_key: z.string().nullable().optional(),
   router_api_keys: z.record(z.string(), z.string()).nullable().optional(),
   cache_enabled: z.boolean().default(false),
   cache_ttl: z.number().int().min(1).nullable().default(3600),
+  /** NOMYO Router: cosine-similarity threshold; only 1.0 (exact matching) exists here. */
+  cache_similarity: z.number().min(0).max(1).default(1),
+  cache_history_weight: z.number().min(0).max(1).nullable().optional(),
+  /** NOMYO Router's storage keys: DynamoDB holds the cache and the counts here instead. */
+  cache_backend: z.string().nullable().optional(),
+  cache_db_path: z.string().nullable().optional(),
+  cache_redis_url: z.string().nullable().optional(),
+  db_path: z.string().nullable().optional(),
   /** One cache for every principal (otherwise each tenant has its own entries). */
   cache_shared: z.boolean().default(false),
   /** Days a stored response is kept (DynamoDB TTL); null keeps them forever. */
@@ -50,6 +70,11 @@ const fileSchema = z.object({
   retry_backoff_ms: z.number().int().min(0).default(200),
 });
 
+type FileConfig = z.output<typeof fileSchema>;
+
+/** Something about the config worth saying at start: a key replaced by something else, or not known. */
+export interface ConfigNotice { key: string; message: string }
+
 export interface Config {
   endpoints: Endpoint[];
   maxConcurrentConnections: number;
@@ -75,14 +100,27 @@ export interface Config {
   slotLeaseMs: number;
   maxAttempts: number;
   retryBackoffMs: number;
+  /** To be logged at start (the config is parsed before anything can log it). */
+  notices: ConfigNotice[];
 }
 
-/** `${NAME}` -> the environment's value (empty when unset), in every string of the document. */
-function expandEnv(value: unknown, env: Record<string, string | undefined>): unknown {
-  if (typeof value === 'string') return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => env[name] ?? '');
-  if (Array.isArray(value)) return value.map((v) => expandEnv(v, env));
+const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+const KNOWN = new Set([...Object.keys(fileSchema.shape), ...ROUTER_KEY_ALIASES]);
+/** An unknown key with one of these in its name may be meant to control access: never ignored. */
+const ACCESS_WORDS = /key|auth|token|secret|passw|credential|principal|allow|deny|acl|iam/i;
+
+/** `${NAME}` -> the environment's value in every string; an unset or empty variable is an error naming it and where. */
+function expandEnv(value: unknown, env: Record<string, string | undefined>, path: string): unknown {
+  if (typeof value === 'string') {
+    return value.replace(VAR, (_, name: string) => {
+      const v = env[name];
+      if (!v) throw new ConfigError(`${path}: \${${name}} is not set in the environment (set it, or remove the reference)`);
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, `${path}[${i}]`));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandEnv(v, env)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandEnv(v, env, path ? `${path}.${k}` : k)]));
   }
   return value;
 }
@@ -100,28 +138,75 @@ export function isNativeEndpoint(url: string, allUrls: readonly string[]): boole
   return !allUrls.some((other) => trimSlash(other) === base);
 }
 
+/** The one router key, under any of NOMYO Router's spellings; an explicitly empty one means none (as there). */
+function routerKeyOf(raw: Record<string, unknown>, env: Record<string, string | undefined>): { key: string | null; from: string } {
+  const given = ROUTER_KEY_ALIASES.filter((k) => raw[k] !== undefined && raw[k] !== null);
+  if (new Set(given.map((k) => raw[k])).size > 1) throw new ConfigError(`${given.join(', ')}: the client key is given twice, differently; keep one`);
+  const from = given[0] ?? 'router_api_key';
+  const value = given.length ? raw[from] : undefined;
+  if (value !== undefined && typeof value !== 'string') throw new ConfigError(`${from}: a string expected`);
+  if (value) return { key: value, from };
+  // NOMYO Router's fallback: its environment variable, when the file leaves the key out or empty.
+  if (env.NOMYO_ROUTER_API_KEY) return { key: env.NOMYO_ROUTER_API_KEY, from: 'NOMYO_ROUTER_API_KEY (environment)' };
+  return { key: null, from };
+}
+
+function clientKeysOf(c: FileConfig, routerKey: { key: string | null; from: string }): Map<string, string> {
+  const byKey = new Map<string, string>();
+  const add = (key: string, principal: string, where: string) => {
+    if (key.trim() === '') throw new ConfigError(`${where}: the client key of principal '${principal}' is empty`);
+    const other = byKey.get(key);
+    if (other !== undefined) throw new ConfigError(`${where}: principals '${other}' and '${principal}' have the same key; give each its own`);
+    byKey.set(key, principal);
+  };
+  if (routerKey.key) add(routerKey.key, 'default', routerKey.from);
+  for (const [principal, key] of Object.entries(c.router_api_keys ?? {})) add(key, principal, `router_api_keys.${principal}`);
+  return byKey;
+}
+
+function noticesOf(raw: Record<string, unknown>, c: FileConfig): ConfigNotice[] {
+  const notices: ConfigNotice[] = [];
+  for (const key of Object.keys(raw)) {
+    if (KNOWN.has(key)) continue;
+    if (ACCESS_WORDS.test(key)) throw new ConfigError(`${key}: not a key this gateway knows, and it looks like it controls access; remove it or use router_api_key / router_api_keys`);
+    notices.push({ key, message: 'not a key this gateway knows: ignored' });
+  }
+  for (const key of ['cache_backend', 'cache_db_path', 'cache_redis_url'] as const) {
+    if (c[key] != null) notices.push({ key, message: 'the cache lives in DynamoDB here (the cache table): this key is not used' });
+  }
+  if (c.db_path != null) notices.push({ key: 'db_path', message: 'state lives in DynamoDB here (under DATA_DIR locally): this key is not used' });
+  if (c.cache_similarity < 1) notices.push({ key: 'cache_similarity', message: 'semantic caching is not supported yet: entries match exactly (as with 1.0)' });
+  if (c.cache_history_weight != null && c.cache_similarity < 1) notices.push({ key: 'cache_history_weight', message: 'used only by semantic caching, which is not supported yet' });
+  return notices;
+}
+
 export function parseConfig(yamlText: string, env: Record<string, string | undefined> = process.env): Config {
-  const raw = expandEnv(parseYaml(yamlText) ?? {}, env);
+  const parsed: unknown = parseYaml(yamlText) ?? {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError('(root): a mapping of keys expected');
+  const raw = expandEnv(parsed, env, '') as Record<string, unknown>;
   const result = fileSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    throw new Error(`config: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new ConfigError(`${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
   const c = result.data;
-  const urls = c.endpoints.map((e) => (typeof e === 'string' ? e : e.url));
+  const clientKeys = clientKeysOf(c, routerKeyOf(raw, env));
+  const notices = noticesOf(raw, c);
+  if (clientKeys.size === 0) notices.push({ key: 'router_api_key', message: 'no client key is set: without AWS IAM in front (npm start), requests are not authenticated and every caller is principal "default"' });
+  const llama = (c.llama_server_endpoints ?? []).map(trimSlash);
+  const entries = [...c.endpoints.map((e) => (typeof e === 'string' ? { url: e } : e)), ...llama.map((url) => ({ url, type: 'chat' as const }))];
+  const urls = entries.map((e) => e.url);
   const keys = c.api_keys ?? {};
-  const endpoints: Endpoint[] = c.endpoints.map((e) => {
-    const url = trimSlash(typeof e === 'string' ? e : e.url);
-    const type = typeof e === 'string' ? undefined : e.type;
-    const kind = type ? (type === 'openai' || type === 'responses' ? 'responses' : 'chat') : isNativeEndpoint(url, urls) ? 'responses' : 'chat';
+  const endpoints = new Map<string, Endpoint>();
+  for (const e of entries) {
+    const url = trimSlash(e.url);
+    const kind = e.type ? (e.type === 'openai' || e.type === 'responses' ? 'responses' : 'chat')
+      : llama.includes(url) ? 'chat' : isNativeEndpoint(url, urls) ? 'responses' : 'chat';
     const apiKey = keys[url] ?? keys[`${url}/`] ?? undefined;
-    return apiKey ? { url, kind, apiKey } : { url, kind };
-  });
-  const clientKeys = new Map<string, string>();
-  if (c.router_api_key) clientKeys.set(c.router_api_key, 'default');
-  for (const [principal, key] of Object.entries(c.router_api_keys ?? {})) if (key) clientKeys.set(key, principal);
+    endpoints.set(url, apiKey ? { url, kind, apiKey } : { url, kind }); // a URL listed twice is one endpoint
+  }
   return {
-    endpoints,
+    endpoints: [...endpoints.values()],
     maxConcurrentConnections: c.max_concurrent_connections,
     clientKeys,
     cacheEnabled: c.cache_enabled,
@@ -142,5 +227,6 @@ export function parseConfig(yamlText: string, env: Record<string, string | undef
     slotLeaseMs: c.slot_lease_ms,
     maxAttempts: c.max_attempts,
     retryBackoffMs: c.retry_backoff_ms,
+    notices,
   };
 }

@@ -13,7 +13,11 @@ export function callerOf(event: FunctionUrlEvent, clientKeys: Map<string, string
   if (arn) return { principal: roleOf(arn) };
   if (clientKeys.size === 0) return { principal: 'default' };
   const header = event.headers?.authorization ?? '';
-  const key = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+  // Repeated headers arrive joined with ',' (Function URLs and node:http alike): which one counts is
+  // not ours to guess. The scheme is case-insensitive (RFC 9110), the key itself is not.
+  if (header.includes(',')) throw new ApiError(401, 'Send one Authorization header.', 'invalid_request_error', null, 'invalid_api_key');
+  const m = /^bearer\s+(.+)$/i.exec(header.trim());
+  const key = m ? m[1]!.trim() : '';
   const principal = key ? clientKeys.get(key) : undefined;
   if (!principal) {
     throw new ApiError(401, key ? 'Incorrect API key provided.' : "You didn't provide an API key. Provide it in the Authorization header as 'Bearer YOUR_KEY'.", 'invalid_request_error', null, 'invalid_api_key');

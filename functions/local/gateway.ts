@@ -1,6 +1,7 @@
-import { readFileSync, existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseConfig, type Config } from '../../shared/config.ts';
+import type { Config } from '../../shared/config.ts';
+import { configFrom, configPathOf, loadConfigFile, logConfigNotices } from '../../shared/config-file.ts';
 import { localClient, startDynalite, tableNames, type LocalDynamo } from '../../shared/adapters/dynalite.ts';
 import type { StreamingHandler } from './lambda-runtime.ts';
 import { startServer, type LocalServer } from './server.ts';
@@ -37,14 +38,11 @@ export interface GatewayOptions {
   dynamoEndpoint?: string;
 }
 
-export function defaultConfigPath(env: Record<string, string | undefined> = process.env): string {
-  if (env.NOMYO_ROUTER_CONFIG_PATH) return env.NOMYO_ROUTER_CONFIG_PATH;
-  return existsSync('config.yaml') ? 'config.yaml' : 'config.example.yaml';
-}
-
 export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> {
-  const yaml = opts.configYaml ?? readFileSync(opts.configPath ?? defaultConfigPath(opts.env), 'utf8');
-  const config = parseConfig(yaml, opts.env ?? process.env);
+  const env = opts.env ?? process.env;
+  const source = opts.configYaml !== undefined ? '(inline)' : opts.configPath ?? configPathOf(env);
+  const config = opts.configYaml !== undefined ? configFrom(opts.configYaml, source, env) : loadConfigFile(source, env);
+  logConfigNotices(config, source);
   let dynamo: LocalDynamo;
   if (opts.dynamoEndpoint) {
     const client = localClient(opts.dynamoEndpoint);

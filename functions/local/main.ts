@@ -1,15 +1,22 @@
+import { ConfigError } from '../../shared/config.ts';
+import { configPathOf } from '../../shared/config-file.ts';
 import { log } from '../../shared/log.ts';
-import { startGateway, defaultConfigPath } from './gateway.ts';
+import { startGateway } from './gateway.ts';
 
 // `npm start`: the gateway on 127.0.0.1:${PORT:-12434}, state under ${DATA_DIR:-.data}, or in the
 // DynamoDB at $DYNAMODB_ENDPOINT (tables already created) when set.
 
 const port = Number(process.env.PORT ?? 12434);
 const dataDir = process.env.DATA_DIR ?? '.data';
-const configPath = defaultConfigPath();
+const configPath = configPathOf();
 const dynamoEndpoint = process.env.DYNAMODB_ENDPOINT || undefined;
 
-const gateway = await startGateway({ port, dataDir, configPath, dynamoEndpoint });
+const gateway = await startGateway({ port, dataDir, configPath, dynamoEndpoint }).catch((err: unknown) => {
+  // A config the gateway cannot run with: the message names the file and the key; no stack.
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`Cannot start: ${err.message}\n`);
+  process.exit(1);
+});
 log.info(`Responses API gateway listening on ${gateway.url}/v1`, {
   config: configPath,
   dataDir: dynamoEndpoint ? null : dataDir,

@@ -1,5 +1,6 @@
 // The CDK stack, synthesized in memory with bundling skipped (fast: no esbuild, no Docker, no
 // account). `npm run synth` does the real bundling; bench/bundle.ts measures those bundles.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,9 +26,11 @@ interface Synth {
   json: Json;
 }
 
-function synth(context: Record<string, unknown> = {}): Synth {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
-  const stack = new ResponsesGatewayStack(app, 'Gateway', { settings: settingsFromContext(app.node) });
+function synth(context: Record<string, unknown> = {}, env: Record<string, string | undefined> = {}): Synth {
+  // Without a configPath the file is found as `npm start` finds it; these tests name the example
+  // unless they test that, so a developer's own config.yaml never changes what they see.
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], configPath: 'config.example.yaml', ...context } });
+  const stack = new ResponsesGatewayStack(app, 'Gateway', { settings: settingsFromContext(app.node, env) });
   const template = Template.fromStack(stack);
   return { app, stack, template, json: template.toJSON() };
 }
@@ -455,4 +458,17 @@ describe('settings from context', () => {
     writeFileSync(join(dir, 'bad.yaml'), 'max_concurrent_connections: -1\n');
     expect(() => synth({ configPath: join(dir, 'bad.yaml') })).toThrow(/max_concurrent_connections/);
   });
+
+  it('ship the config `npm start` would use: $NOMYO_ROUTER_CONFIG_PATH (else config.yaml, else the example), and say which', () => {
+    const file = placeholderConfig();
+    const s = synth({ configPath: undefined }, { NOMYO_ROUTER_CONFIG_PATH: file });
+    expect(s.json.Resources[fnId(s, 'Api')].Properties.Environment.Variables.CONFIG_YAML).toContain('https://api.openai.com/v1');
+    // The CDK app itself (cdk.json's command) prints the file it ships.
+    const out = spawnSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'infra/app.ts')], {
+      cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 60_000,
+      env: { ...process.env, NOMYO_ROUTER_CONFIG_PATH: file, CDK_OUTDIR: mkdtempSync(join(tmpdir(), 'gw-cdkout-')), CDK_CONTEXT_JSON: JSON.stringify({ 'aws:cdk:bundling-stacks': [] }) },
+    });
+    expect(out.status, out.stderr).toBe(0);
+    expect(out.stderr).toContain(`Config shipped to the functions: ${file}`);
+  }, 60_000);
 });

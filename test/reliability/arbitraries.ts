@@ -611,7 +611,7 @@ const HEADER_SETS: Array<Array<[string, string]>> = [
 ];
 const AUTH_SETS: Array<[what: string, headers: Array<[string, string]>, bad: boolean]> = [
   ['valid key', AUTH, false], ['valid key', AUTH, false], ['valid key', AUTH, false], ['valid key', AUTH, false], ['valid key', AUTH, false], ['valid key', AUTH, false],
-  ['no key', [], true], ['wrong key', [['authorization', 'Bearer nope']], true], ['lower-case scheme', [['authorization', `bearer ${KEY}`]], true],
+  ['no key', [], true], ['wrong key', [['authorization', 'Bearer nope']], true], ['lower-case scheme (RFC 9110: case-insensitive)', [['authorization', `bearer ${KEY}`]], false],
   ['Basic auth', [['authorization', 'Basic a2V5LWZ1eno6']], true], ['empty Bearer', [['authorization', 'Bearer ']], true], ['key with suffix', [['authorization', `Bearer ${KEY}x`]], true],
   ['8 KB key', [['authorization', `Bearer ${'k'.repeat(8000)}`]], true], ['two keys', [['authorization', `Bearer ${KEY}, Bearer nope`]], true],
 ];

@@ -31,6 +31,14 @@ describe('callerOf', () => {
     expect(callerOf(event(), new Map()).principal).toBe('default');
   });
 
+  it('the scheme is case-insensitive; two Authorization headers (joined with a comma) are refused, not guessed at', () => {
+    const keys = new Map([['key-a', 'alice'], ['key-b', 'bob']]);
+    expect(callerOf(event(undefined, 'bearer key-a'), keys).principal).toBe('alice');
+    expect(callerOf(event(undefined, 'BEARER  key-a '), keys).principal).toBe('alice');
+    expect(() => callerOf(event(undefined, 'Bearer KEY-A'), keys)).toThrow(expect.objectContaining({ status: 401 }));
+    expect(() => callerOf(event(undefined, 'Bearer key-a,Bearer key-b'), keys)).toThrow(expect.objectContaining({ status: 401, message: 'Send one Authorization header.' }));
+  });
+
   it('roleOf keeps the partition of the ARN', () => {
     expect(roleOf('arn:aws-cn:sts::1:assumed-role/R/s')).toBe('arn:aws-cn:iam::1:role/R');
   });

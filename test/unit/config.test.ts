@@ -1,0 +1,112 @@
+// The config file: NOMYO Router's keys honoured or named, and failing closed on anything that
+// controls access (shared/config.ts).
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../shared/config.ts';
+import { configFrom, configPathOf } from '../../shared/config-file.ts';
+
+const fails = (yaml: string, env: Record<string, string> = {}) => {
+  try {
+    parseConfig(yaml, env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected the config to be refused');
+};
+
+/** A config written the way NOMYO Router's own config.yaml is (its keys, its spellings). */
+const NOMYO_CONFIG = `
+endpoints:
+  - http://10.0.0.50:11434
+  - http://10.0.0.51:11434
+  - https://api.openai.com/v1
+llama_server_endpoints:
+  - http://10.0.0.50:8889/v1
+max_concurrent_connections: 2
+nomyo-router-api-key: ""
+api_keys:
+  "http://10.0.0.50:11434": "ollama"
+  "https://api.openai.com/v1": "\${OPENAI_KEY}"
+  "http://10.0.0.50:8889/v1": "llama"
+cache_enabled: true
+cache_backend: redis
+cache_similarity: 0.9
+cache_ttl: 600
+cache_db_path: llm_cache.db
+cache_redis_url: redis://localhost:6379/0
+cache_history_weight: 0.3
+db_path: token_counts.db
+`;
+
+describe('fail closed', () => {
+  it('a ${NAME} whose variable is unset stops the start, naming the variable and the key', () => {
+    const message = fails('router_api_keys:\n  alice: "${ALICE_KEY}"\n  bob: "${BOB_KEY}"\n', { BOB_KEY: 'b' });
+    expect(message).toContain('router_api_keys.alice');
+    expect(message).toContain('${ALICE_KEY}');
+    expect(fails('api_keys:\n  "https://api.openai.com/v1": "${OPENAI_KEY}"\n')).toContain('${OPENAI_KEY}');
+  });
+
+  it('an empty key for a principal, or one key for two principals, stops the start', () => {
+    expect(fails('router_api_keys:\n  alice: ""\n')).toMatch(/router_api_keys\.alice.*empty/);
+    const shared = fails('router_api_keys:\n  alice: "${K}"\n  bob: "${K}"\n', { K: 'same' });
+    expect(shared).toMatch(/'alice' and 'bob' have the same key/);
+    expect(shared).not.toContain('same'.repeat(2));
+    expect(fails('router_api_key: k1\nrouter_api_keys:\n  alice: k1\n')).toMatch(/'default' and 'alice'/);
+  });
+
+  it('an unknown key that looks like access control stops the start; other unknown keys are named', () => {
+    for (const key of ['router-api-key', 'auth_token', 'allowed_principals', 'api_key']) expect(fails(`${key}: x\n`)).toContain(key);
+    const config = parseConfig('colour: blue\nendpoints: []\n', {});
+    expect(config.notices).toContainEqual({ key: 'colour', message: expect.stringMatching(/not a key this gateway knows/) });
+  });
+
+  it('the client key given twice, differently, under two spellings stops the start', () => {
+    expect(fails('router_api_key: a\nnomyo-router-api-key: b\n')).toMatch(/given twice/);
+  });
+});
+
+describe("NOMYO Router's config", () => {
+  it("is honoured as written: its key spellings, llama-server endpoints as Chat endpoints, api_keys by URL", () => {
+    const config = parseConfig(NOMYO_CONFIG, { OPENAI_KEY: 'sk-x' });
+    expect(config.endpoints).toEqual([
+      { url: 'http://10.0.0.50:11434', kind: 'chat', apiKey: 'ollama' },
+      { url: 'http://10.0.0.51:11434', kind: 'chat' },
+      { url: 'https://api.openai.com/v1', kind: 'responses', apiKey: 'sk-x' },
+      { url: 'http://10.0.0.50:8889/v1', kind: 'chat', apiKey: 'llama' },
+    ]);
+    expect(config.maxConcurrentConnections).toBe(2);
+    expect(config.cacheEnabled).toBe(true);
+    expect(config.cacheTtlSeconds).toBe(600);
+    // `nomyo-router-api-key: ""` means no key there ("leave empty to disable")...
+    expect(config.clientKeys.size).toBe(0);
+    // ...unless its environment variable gives one, as NOMYO Router does.
+    expect([...parseConfig(NOMYO_CONFIG, { OPENAI_KEY: 'sk-x', NOMYO_ROUTER_API_KEY: 'rk' }).clientKeys]).toEqual([['rk', 'default']]);
+    expect([...parseConfig('nomyo-router-api-key: "rk2"\n', {}).clientKeys]).toEqual([['rk2', 'default']]);
+  });
+
+  it('names every key it does not use as written, and what happens instead', () => {
+    const notices = Object.fromEntries(parseConfig(NOMYO_CONFIG, { OPENAI_KEY: 'sk-x' }).notices.map((n) => [n.key, n.message]));
+    expect(notices.cache_backend).toMatch(/DynamoDB/);
+    expect(notices.cache_db_path).toMatch(/DynamoDB/);
+    expect(notices.cache_redis_url).toMatch(/DynamoDB/);
+    expect(notices.db_path).toMatch(/DynamoDB/);
+    expect(notices.cache_similarity).toMatch(/semantic caching is not supported/);
+    expect(notices.cache_history_weight).toMatch(/semantic caching/);
+    expect(notices.router_api_key).toMatch(/not authenticated/);
+  });
+
+  it('a broken config names the file and the key, without a stack', () => {
+    const err = (() => { try { configFrom('max_concurrent_connections: lots\n', 'my/config.yaml', {}); } catch (e) { return e as Error; } })()!;
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toMatch(/^config my\/config\.yaml: max_concurrent_connections: /);
+    expect(() => configFrom('endpoints: [\n', 'bad.yaml', {})).toThrow(/^config bad\.yaml: /);
+  });
+});
+
+describe('which file', () => {
+  it('is $NOMYO_ROUTER_CONFIG_PATH, else ./config.yaml, else config.example.yaml', () => {
+    expect(configPathOf({ NOMYO_ROUTER_CONFIG_PATH: 'x.yaml' }, () => true)).toBe('x.yaml');
+    expect(configPathOf({}, (p) => p === 'config.yaml')).toBe('config.yaml');
+    expect(configPathOf({}, () => false)).toBe('config.example.yaml');
+  });
+});
