@@ -1,5 +1,6 @@
 import { ApiError } from '../protocol/errors.ts';
 import type { Backend, Clock, Endpoint } from '../ports.ts';
+import { log } from '../log.ts';
 import { matchModel } from './models.ts';
 
 export interface Choice { endpoint: Endpoint; model: string }
@@ -7,48 +8,75 @@ export interface Choice { endpoint: Endpoint; model: string }
 /** The concurrency key of an endpoint-model: what `max_concurrent_connections` counts. */
 export const slotKey = (c: Choice) => `${c.endpoint.url}|${c.model}`;
 
+/** An endpoint's URL as it may be shown (to clients, in logs): without credentials. */
+export const endpointName = (ep: Endpoint): string => ep.url.replace(/\/\/[^/@]*@/, '//');
+
 export interface ChooserOptions {
   /** How long a fetched list (models, loaded models) is trusted; stale ones are served while refreshed. */
   ttlMs: number;
   /** How long a failed fetch is remembered, so a dead endpoint is not asked on every request. */
   failureTtlMs?: number;
   fetchTimeoutMs?: number;
+  /** A model no list has makes the lists older than this be fetched again at once (a model pulled a moment ago). */
+  missRefreshMs?: number;
   /** Requests this endpoint-model is serving now, as far as this process knows (for "least loaded"). */
   loadOf?: (c: Choice) => number;
 }
 
-interface Cached<T> { value: T; fetchedAt: number; ok: boolean; refreshing?: Promise<void> }
+interface Cached<T> { value: T; fetchedAt: number; error: string | null }
 
-/** Per-endpoint lists with stale-while-revalidate; a failure leaves `fallback(previous)` for a while. */
+/**
+ * Per-endpoint lists with stale-while-revalidate; a failure leaves `fallback(previous)` for a
+ * while, and is logged once per change of the endpoint's state (failing, failing otherwise, back).
+ */
 class ListCache<T> {
   private readonly entries = new Map<string, Cached<T>>();
+  /** Fetches under way, by endpoint: one at a time each, whoever asks. */
+  private readonly fetching = new Map<string, Promise<void>>();
 
   constructor(
+    private readonly what: string,
     private readonly clock: Clock,
     private readonly opts: ChooserOptions,
     private readonly fetch: (ep: Endpoint) => Promise<T>,
     private readonly fallback: (previous: T | undefined) => T,
   ) {}
 
-  async get(ep: Endpoint): Promise<T> {
+  /** The list; `olderThanMs`: fetched again first (single-flight) if it is older than that and not failing. */
+  async get(ep: Endpoint, olderThanMs?: number): Promise<T> {
     const cached = this.entries.get(ep.url);
-    const ttl = cached?.ok === false ? (this.opts.failureTtlMs ?? 5_000) : this.opts.ttlMs;
-    if (cached && this.clock.nowMs() - cached.fetchedAt < ttl) return cached.value;
-    if (cached?.ok) {
-      // Stale: serve it and refresh in the background.
-      cached.refreshing ??= this.refresh(ep).finally(() => { cached.refreshing = undefined; });
-      return cached.value;
+    const age = cached ? this.clock.nowMs() - cached.fetchedAt : Infinity;
+    if (cached?.error === null && olderThanMs !== undefined && age >= olderThanMs) await this.refresh(ep);
+    else if (!cached || age >= (cached.error === null ? this.opts.ttlMs : (this.opts.failureTtlMs ?? 5_000))) {
+      // Stale and good: serve it and refresh in the background; missing or failed: wait for it.
+      if (cached?.error === null) void this.refresh(ep);
+      else await this.refresh(ep);
     }
-    await this.refresh(ep);
     return this.entries.get(ep.url)!.value;
   }
 
-  private async refresh(ep: Endpoint): Promise<void> {
-    try {
-      this.entries.set(ep.url, { value: await this.fetch(ep), fetchedAt: this.clock.nowMs(), ok: true });
-    } catch {
-      this.entries.set(ep.url, { value: this.fallback(this.entries.get(ep.url)?.value), fetchedAt: this.clock.nowMs(), ok: false });
-    }
+  /** Why the endpoint's last fetch failed, or null. */
+  errorOf(ep: Endpoint): string | null {
+    return this.entries.get(ep.url)?.error ?? null;
+  }
+
+  private refresh(ep: Endpoint): Promise<void> {
+    const under = this.fetching.get(ep.url);
+    if (under) return under;
+    const cached = this.entries.get(ep.url);
+    const refreshing = this.fetch(ep).then(
+      (value) => {
+        if (cached?.error) log.info(`${this.what} of an endpoint can be read again`, { endpoint: endpointName(ep) });
+        this.entries.set(ep.url, { value, fetchedAt: this.clock.nowMs(), error: null });
+      },
+      (err: unknown) => {
+        const error = String((err as Error)?.message ?? err);
+        if (cached?.error !== error) log.warn(`${this.what} of an endpoint cannot be read`, { endpoint: endpointName(ep), reason: error });
+        this.entries.set(ep.url, { value: this.fallback(cached?.value), fetchedAt: this.clock.nowMs(), error });
+      },
+    ).finally(() => this.fetching.delete(ep.url));
+    this.fetching.set(ep.url, refreshing);
+    return refreshing;
   }
 }
 
@@ -69,14 +97,31 @@ export class EndpointChooser {
     private readonly opts: ChooserOptions,
   ) {
     const call = () => ({ timeoutMs: opts.fetchTimeoutMs ?? 5_000 });
-    this.models = new ListCache(clock, opts, (ep) => backend.listModels(ep, call()), (prev) => prev ?? []);
+    this.models = new ListCache('the model list', clock, opts, (ep) => backend.listModels(ep, call()), (prev) => prev ?? []);
     // A failed /api/ps says nothing is known to be loaded there.
-    this.loaded = new ListCache(clock, opts, (ep) => backend.listLoaded(ep, call()), () => []);
+    this.loaded = new ListCache('the list of loaded models', clock, opts, (ep) => backend.listLoaded(ep, call()), () => []);
   }
 
-  /** Candidates best first; 404 when no endpoint serves the model. */
+  /**
+   * Candidates best first. A model no list has makes the lists be fetched again at once (so a
+   * model pulled a moment ago is served); still none: 503 naming every endpoint that could not
+   * be asked and why, or 404 when every endpoint answered and none serves it.
+   */
   async rank(model: string): Promise<Choice[]> {
-    const lists = await Promise.all(this.endpoints.map((ep) => Promise.all([this.models.get(ep), this.loaded.get(ep)])));
+    let ranked = await this.candidates(model);
+    if (ranked.length === 0) ranked = await this.candidates(model, this.opts.missRefreshMs ?? 1_000);
+    if (ranked.length > 0) return ranked;
+    const down = this.endpoints.map((ep) => [ep, this.models.errorOf(ep)] as const).filter(([, error]) => error !== null);
+    if (down.length > 0) {
+      const why = down.map(([ep, error]) => `${endpointName(ep)} (${error})`).join('; ');
+      throw new ApiError(503, `The model '${model}' is not served by any endpoint that could be reached. Not reachable: ${why}.`, 'server_error', 'model', 'endpoints_unreachable');
+    }
+    const none = this.endpoints.length === 0 ? ' (none is configured)' : '';
+    throw new ApiError(404, `The model '${model}' does not exist or is not served by any configured endpoint${none}.`, 'invalid_request_error', 'model', 'model_not_found');
+  }
+
+  private async candidates(model: string, olderThanMs?: number): Promise<Choice[]> {
+    const lists = await Promise.all(this.endpoints.map((ep) => Promise.all([this.models.get(ep, olderThanMs), this.loaded.get(ep, olderThanMs)])));
     const ranked: Array<{ choice: Choice; loaded: boolean; load: number; order: number }> = [];
     this.endpoints.forEach((endpoint, order) => {
       const [models, loaded] = lists[order]!;
@@ -85,9 +130,6 @@ export class EndpointChooser {
       const choice = { endpoint, model: endpoint.kind === 'responses' ? name.replace(/:latest$/, '') : name };
       ranked.push({ choice, loaded: loaded === null || matchModel(name, loaded) !== null, load: this.opts.loadOf?.(choice) ?? 0, order });
     });
-    if (ranked.length === 0) {
-      throw new ApiError(404, `The model '${model}' does not exist or is not served by any configured endpoint.`, 'invalid_request_error', 'model', 'model_not_found');
-    }
     ranked.sort((a, b) => Number(b.loaded) - Number(a.loaded) || a.load - b.load || a.order - b.order);
     return ranked.map((r) => r.choice);
   }

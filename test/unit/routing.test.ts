@@ -7,6 +7,7 @@ import { EndpointChooser, Router, SlotLeases, slotKey, type Choice } from '../..
 import { UpstreamError } from '../../shared/ports.ts';
 import { ApiError } from '../../shared/protocol/errors.ts';
 import { MemorySlotStore } from '../helpers/memory-slots.ts';
+import { logLines } from '../helpers/log-lines.ts';
 
 const ep = (url: string, kind: Endpoint['kind'] = 'chat'): Endpoint => ({ url, kind });
 
@@ -51,15 +52,59 @@ describe('EndpointChooser.rank (choose_endpoint)', () => {
     expect((await chooser.rank('m'))[0]!.endpoint.url).toBe('http://b');
   });
 
-  it('404 model_not_found when nobody serves it; a failing endpoint is asked again only after failureTtlMs', async () => {
-    const { backend, calls } = listBackend({ 'http://a': new Error('down'), 'http://b': ['m:latest'] });
-    const chooser = new EndpointChooser([a, b], backend, systemClock, { ttlMs: 60_000, failureTtlMs: 60_000 });
+  it('404 model_not_found when every endpoint answered and none serves it', async () => {
+    const { backend } = listBackend({ 'http://a': ['x:latest'], 'http://b': ['m:latest'] });
+    const chooser = new EndpointChooser([a, b], backend, systemClock, { ttlMs: 60_000 });
     const err = await chooser.rank('nope').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect((err as ApiError).status).toBe(404);
     expect((err as ApiError).code).toBe('model_not_found');
+  });
+
+  it('503 naming each endpoint that could not be asked and why; a failing endpoint is asked again only after failureTtlMs', async () => {
+    const { backend, calls } = listBackend({ 'http://a': new UpstreamError('could not reach upstream a: ECONNREFUSED', 0, 'connect'), 'http://b': ['m:latest'] });
+    const chooser = new EndpointChooser([a, b], backend, systemClock, { ttlMs: 60_000, failureTtlMs: 60_000 });
+    const err = await chooser.rank('nope').catch((e: unknown) => e) as ApiError;
+    expect(err.status).toBe(503);
+    expect(err.toBody().error).toMatchObject({ type: 'server_error', param: 'model', code: 'endpoints_unreachable' });
+    expect(err.message).toBe("The model 'nope' is not served by any endpoint that could be reached. Not reachable: http://a (could not reach upstream a: ECONNREFUSED).");
     await chooser.rank('m');
     expect(calls.filter((x) => x === 'models http://a')).toHaveLength(1);
+  });
+
+  it('a model pulled a moment ago is served: a miss fetches the lists again at once (one fetch for many misses, at most every missRefreshMs)', async () => {
+    let now = 1_000_000;
+    const clock = { nowMs: () => now };
+    const models: Record<string, string[]> = { 'http://a': ['m:latest'] };
+    const { backend, calls } = listBackend(models);
+    const chooser = new EndpointChooser([a], backend, clock, { ttlMs: 60_000, missRefreshMs: 1_000 });
+    await chooser.rank('m');
+    models['http://a'] = ['m:latest', 'new:latest']; // `ollama pull new`
+    now += 1_000;
+    const got = await Promise.all([chooser.rank('new'), chooser.rank('new'), chooser.rank('new')]);
+    expect(got.map((r) => r[0]!.model)).toEqual(['new:latest', 'new:latest', 'new:latest']);
+    expect(calls.filter((x) => x === 'models http://a')).toHaveLength(2);
+    // Misses within missRefreshMs of a fetch do not fetch again.
+    await expect(chooser.rank('ghost')).rejects.toMatchObject({ status: 404 });
+    expect(calls.filter((x) => x === 'models http://a')).toHaveLength(2);
+  });
+
+  it('logs a failing model list once per change of the endpoint state, with the endpoint and the reason', async () => {
+    let now = 0;
+    const models: Record<string, string[] | Error> = { 'http://u:secret@a': new Error('ECONNREFUSED') };
+    const { backend } = listBackend(models);
+    const chooser = new EndpointChooser([ep('http://u:secret@a')], backend, { nowMs: () => now }, { ttlMs: 0, failureTtlMs: 10 });
+    const lines = await logLines(async () => {
+      for (let i = 0; i < 5; i++) { now += 20; await chooser.rank('m').catch(() => undefined); }
+      models['http://u:secret@a'] = ['m:latest'];
+      now += 20;
+      await chooser.rank('m');
+    });
+    const about = lines.filter((l) => /model list of an endpoint/.test(l.message));
+    expect(about.map((l) => [l.level, l.message, l.endpoint, l.reason])).toEqual([
+      ['WARN', 'the model list of an endpoint cannot be read', 'http://a', 'ECONNREFUSED'],
+      ['INFO', 'the model list of an endpoint can be read again', 'http://a', undefined],
+    ]);
   });
 });
 
