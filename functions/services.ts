@@ -16,11 +16,13 @@ import { withSecretParameters } from '../shared/adapters/secrets.ts';
 import { buildRouter } from '../shared/routing/index.ts';
 import { systemClock, type BackgroundLauncher } from '../shared/ports.ts';
 import type { Services } from '../shared/service/context.ts';
+import { log } from '../shared/log.ts';
 
 export type LauncherFactory = (svc: Services, env: Record<string, string | undefined>) => BackgroundLauncher;
 
 /** The services of one gateway on one DynamoDB table (every item kind shares it: layout.ts). */
 export function buildServices(config: Config, dynamo: DynamoDBClient, tableName: string, launcher: LauncherFactory, env: Record<string, string | undefined> = {}): Services {
+  if (!process.env.POWERTOOLS_LOG_LEVEL) log.setLogLevel(config.logLevel.toUpperCase() as 'INFO');
   const backend = new HttpBackend();
   const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
   const svc: Services = {

@@ -68,6 +68,8 @@ const fileSchema = z.object({
   max_attempts: z.number().int().min(1).default(3),
   /** Delay before the first retry; doubled for each further one, with jitter. */
   retry_backoff_ms: z.number().int().min(0).default(200),
+  /** The lowest level logged (POWERTOOLS_LOG_LEVEL, when set, wins). */
+  log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 
 type FileConfig = z.output<typeof fileSchema>;
@@ -100,6 +102,7 @@ export interface Config {
   slotLeaseMs: number;
   maxAttempts: number;
   retryBackoffMs: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** To be logged at start (the config is parsed before anything can log it). */
   notices: ConfigNotice[];
 }
@@ -227,6 +230,7 @@ export function parseConfig(yamlText: string, env: Record<string, string | undef
     slotLeaseMs: c.slot_lease_ms,
     maxAttempts: c.max_attempts,
     retryBackoffMs: c.retry_backoff_ms,
+    logLevel: c.log_level,
     notices,
   };
 }

@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import type { Services } from '../../shared/service/context.ts';
 import type { FunctionUrlEvent, HandlerResponse } from './event.ts';
+import { RequestRecord } from './request-record.ts';
 import { errorResponse, route } from './routes.ts';
 
 /**
@@ -16,12 +17,16 @@ export function apiHandler(services: () => Promise<Services>) {
     // still generated to its end and stored before the invocation ends.
     requestEnd: async (request: { response?: HandlerResponse | null }) => {
       await request.response?.settled;
+      request.response?.record?.end(request.response.statusCode);
     },
   }).handler(async (event: FunctionUrlEvent): Promise<HandlerResponse> => {
+    const record = new RequestRecord(event);
+    let res: HandlerResponse;
     try {
-      return await route(await services(), event);
+      res = await route(await services(), event, record);
     } catch (err) {
-      return errorResponse(err);
+      res = errorResponse(err);
     }
+    return Object.defineProperty(res, 'record', { value: record, enumerable: false });
   });
 }

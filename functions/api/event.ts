@@ -22,4 +22,6 @@ export interface HandlerResponse {
   body: string | NodeJS.ReadableStream;
   /** Work the invocation must finish before it ends (non-enumerable: not part of the prelude). */
   settled?: Promise<void>;
+  /** The request's log line and metrics, written once it has ended (non-enumerable too). */
+  record?: { end(status: number): void };
 }

@@ -14,6 +14,7 @@ import type { Services } from '../../shared/service/context.ts';
 import type { StreamEvent } from '../../shared/protocol/types.ts';
 import { callerOf } from './auth.ts';
 import type { FunctionUrlEvent, HandlerResponse } from './event.ts';
+import type { RequestRecord } from './request-record.ts';
 import { SSE_HEADERS, sseBody } from './sse.ts';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -74,19 +75,23 @@ const RESPONSE_PATH = /^\/v1\/responses\/([^/]+)(\/input_items|\/cancel)?\/?$/;
 const CONVERSATION_PATH = /^\/v1\/conversations(?:\/([^/]+)(\/items(?:\/([^/]+))?)?)?\/?$/;
 
 /** Every route of the API. The handler and the local server both come through here. */
-export async function route(svc: Services, event: FunctionUrlEvent): Promise<HandlerResponse> {
+export async function route(svc: Services, event: FunctionUrlEvent, record: RequestRecord): Promise<HandlerResponse> {
   const method = event.requestContext.http.method.toUpperCase();
   const path = event.rawPath;
   try {
     if (path === '/health' && method === 'GET') return json(200, { status: 'ok' });
     const caller = callerOf(event, svc.config.clientKeys);
+    record.set({ principal: caller.principal });
 
     if (path === '/v1/responses' || path === '/v1/responses/') {
       if (method !== 'POST') throw methodNotAllowed(method, path);
       const req = parseCreateRequest(parseJsonBody(bodyText(event)));
+      record.set({ model: req.model, stream: req.stream === true, background: req.background === true });
       const result = await createResponse(svc, caller, req);
+      record.set({ endpoint: result.endpoint, cacheHit: result.cached });
+      if (result.kind === 'json') record.response(result.body);
       // A stored stream runs to its end even if the client leaves: the answer is kept.
-      return result.kind === 'json' ? json(200, result.body) : sse(result.events, req.store !== false);
+      return result.kind === 'json' ? json(200, result.body) : sse(result.events, req.store !== false, record);
     }
 
     if (path === '/v1/cache/stats') {
@@ -126,7 +131,7 @@ export async function route(svc: Services, event: FunctionUrlEvent): Promise<Han
       if (!sub && method === 'GET') {
         if (flag(event, 'stream')) {
           const events = await replayResponse(svc, caller, id, sequenceParam(event));
-          return sse(events, false);
+          return sse(events, false, record);
         }
         return json(200, await retrieveResponse(svc, caller, id));
       }
@@ -145,8 +150,8 @@ export async function route(svc: Services, event: FunctionUrlEvent): Promise<Han
   }
 }
 
-function sse(events: AsyncIterable<StreamEvent[]>, keepGoing: boolean): HandlerResponse {
-  const { body, settled } = sseBody(events, { keepGoing });
+function sse(events: AsyncIterable<StreamEvent[]>, keepGoing: boolean, record: RequestRecord): HandlerResponse {
+  const { body, settled } = sseBody(events, { keepGoing, observe: (batch) => record.observe(batch) });
   const res: HandlerResponse = { statusCode: 200, headers: SSE_HEADERS, body };
   Object.defineProperty(res, 'settled', { value: settled, enumerable: false });
   return res;

@@ -20,7 +20,7 @@ const FLUSH_BYTES = 64 * 1024;
  * aborted). A failure after the body started cannot change the status any more, so it is
  * reported in-band as an `error` event and the stream ends cleanly.
  */
-export function sseBody(events: AsyncIterable<StreamEvent[]>, opts: { keepGoing: boolean }): SseBody {
+export function sseBody(events: AsyncIterable<StreamEvent[]>, opts: { keepGoing: boolean; observe?: (batch: readonly StreamEvent[]) => void }): SseBody {
   const body = new PassThrough();
   let gone = false;
   body.on('close', () => { if (!body.writableFinished) gone = true; });
@@ -62,6 +62,7 @@ export function sseBody(events: AsyncIterable<StreamEvent[]>, opts: { keepGoing:
         const r = await it.next();
         if (r.done) break;
         if (r.value.length) last = r.value[r.value.length - 1]!.sequence_number;
+        opts.observe?.(r.value);
         if (gone) {
           if (!opts.keepGoing) { await it.return?.(); return; }
           continue;

@@ -17,7 +17,10 @@ const gateway = await startGateway({ port, dataDir, configPath, dynamoEndpoint }
   process.stderr.write(`Cannot start: ${err.message}\n`);
   process.exit(1);
 });
-log.info(`Responses API gateway listening on ${gateway.url}/v1`, {
+// The one line for the person who ran `npm start` (whatever log_level says), then the details.
+process.stdout.write(`Responses API gateway listening on ${gateway.url}/v1\n`);
+log.info('started', {
+  url: `${gateway.url}/v1`,
   config: configPath,
   dataDir: dynamoEndpoint ? null : dataDir,
   dynamoEndpoint,

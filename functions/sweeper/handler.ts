@@ -1,4 +1,5 @@
 import { log } from '../../shared/log.ts';
+import { count, publishMetrics } from '../../shared/metrics.ts';
 import { sweepOrphans } from '../../shared/service/sweep.ts';
 import { lazy, noLauncher, servicesFromEnv } from '../services.ts';
 
@@ -9,5 +10,7 @@ const services = lazy(() => servicesFromEnv(process.env, noLauncher));
 export async function handler(): Promise<{ failed: number }> {
   const failed = await sweepOrphans(await services());
   if (failed > 0) log.info('marked orphaned responses failed', { failed });
+  count('OrphansFailed', failed);
+  publishMetrics();
   return { failed };
 }

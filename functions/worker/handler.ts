@@ -1,3 +1,4 @@
+import { publishMetrics } from '../../shared/metrics.ts';
 import { markFailed, runBackground } from '../../shared/service/worker.ts';
 import { lazy, noLauncher, servicesFromEnv } from '../services.ts';
 
@@ -18,11 +19,15 @@ const services = lazy(() => servicesFromEnv(process.env, noLauncher));
 
 export async function handler(event: WorkerEvent, context?: { getRemainingTimeInMillis?: () => number }) {
   const svc = await services();
-  if (event.action === 'fail') return markFailed(svc, event);
-  const remaining = context?.getRemainingTimeInMillis?.();
-  return runBackground(svc, {
-    responseId: event.responseId,
-    executionId: event.executionId ?? event.responseId,
-    deadlineMs: remaining ? Date.now() + remaining - SAFETY_MARGIN_MS : undefined,
-  });
+  try {
+    if (event.action === 'fail') return await markFailed(svc, event);
+    const remaining = context?.getRemainingTimeInMillis?.();
+    return await runBackground(svc, {
+      responseId: event.responseId,
+      executionId: event.executionId ?? event.responseId,
+      deadlineMs: remaining ? Date.now() + remaining - SAFETY_MARGIN_MS : undefined,
+    });
+  } finally {
+    publishMetrics();
+  }
 }

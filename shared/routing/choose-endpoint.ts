@@ -104,20 +104,21 @@ export class EndpointChooser {
 
   /**
    * Candidates best first. A model no list has makes the lists be fetched again at once (so a
-   * model pulled a moment ago is served); still none: 503 naming every endpoint that could not
-   * be asked and why, or 404 when every endpoint answered and none serves it.
+   * model pulled a moment ago is served). Still none: 503 when no endpoint could be asked, else
+   * 404; either names every endpoint that could not be asked, and why.
    */
   async rank(model: string): Promise<Choice[]> {
     let ranked = await this.candidates(model);
     if (ranked.length === 0) ranked = await this.candidates(model, this.opts.missRefreshMs ?? 1_000);
     if (ranked.length > 0) return ranked;
     const down = this.endpoints.map((ep) => [ep, this.models.errorOf(ep)] as const).filter(([, error]) => error !== null);
-    if (down.length > 0) {
-      const why = down.map(([ep, error]) => `${endpointName(ep)} (${error})`).join('; ');
-      throw new ApiError(503, `The model '${model}' is not served by any endpoint that could be reached. Not reachable: ${why}.`, 'server_error', 'model', 'endpoints_unreachable');
+    const why = down.map(([ep, error]) => `${endpointName(ep)} (${error})`).join('; ');
+    if (down.length > 0 && down.length === this.endpoints.length) {
+      throw new ApiError(503, `The model '${model}' cannot be served: no endpoint could be reached: ${why}.`, 'server_error', 'model', 'endpoints_unreachable');
     }
     const none = this.endpoints.length === 0 ? ' (none is configured)' : '';
-    throw new ApiError(404, `The model '${model}' does not exist or is not served by any configured endpoint${none}.`, 'invalid_request_error', 'model', 'model_not_found');
+    const unasked = down.length > 0 ? ` These endpoints could not be asked: ${why}.` : '';
+    throw new ApiError(404, `The model '${model}' does not exist or is not served by any configured endpoint${none}.${unasked}`, 'invalid_request_error', 'model', 'model_not_found');
   }
 
   private async candidates(model: string, olderThanMs?: number): Promise<Choice[]> {

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError } from '../protocol/errors.ts';
 import { log } from '../log.ts';
-import { slotKey, type Choice, type EndpointChooser } from './choose-endpoint.ts';
+import { count, countBy } from '../metrics.ts';
+import { endpointName, slotKey, type Choice, type EndpointChooser } from './choose-endpoint.ts';
 import type { Lease, SlotLeases } from './slots.ts';
 
 export interface RouterOptions {
@@ -73,8 +74,9 @@ export class Router {
         return { value: await attempt(choice), choice, release: lease.release };
       } catch (err) {
         await lease.release();
+        if (retryable(err)) countBy('UpstreamFailures', 'Endpoint', endpointName(choice.endpoint));
         if (!retryable(err) || n >= this.opts.maxAttempts || signal?.aborted) throw err;
-        log.warn('upstream failed before answering; retrying', { endpoint: choice.endpoint.url, model: choice.model, attempt: n, error: String((err as Error)?.message ?? err) });
+        log.warn('upstream failed before answering; retrying', { endpoint: endpointName(choice.endpoint), model: choice.model, attempt: n, error: String((err as Error)?.message ?? err) });
         start = (ranked.indexOf(choice) + 1) % ranked.length;
         await sleep(jitter(Math.min(BACKOFF_MAX_MS, this.opts.retryBackoffMs * 2 ** (n - 1))));
       }
@@ -91,6 +93,7 @@ export class Router {
     const deadline = Date.now() + this.opts.slotWaitMs;
     const free = await this.tryEach(choices, keys, true);
     if (free) return free;
+    count('SlotWaits');
     // Saturated. This process's waiters for the same endpoints queue up, first come first served,
     // and only the first of them polls: a hundred local waiters cost what one does. (A Lambda
     // instance serves one request at a time: there the queue is always empty.)
@@ -126,6 +129,7 @@ export class Router {
   }
 
   private saturated(model: string): ApiError {
+    count('SlotRejections');
     const max = this.leases.opts.max;
     return new ApiError(
       429,

@@ -4,6 +4,7 @@ import { cacheKey } from '../cache/key.ts';
 import type { CreateRequest } from '../protocol/request-fields.ts';
 import type { InputItem, ResponseObject } from '../protocol/types.ts';
 import { log } from '../log.ts';
+import { count } from '../metrics.ts';
 import type { Caller, Services } from './context.ts';
 
 /** The spec's route name for Responses API answers (`get_llm_cache` keys by it). */
@@ -30,7 +31,9 @@ export function requestCacheKey(svc: Services, caller: Caller, req: CreateReques
 
 export async function lookupCached(svc: Services, key: string): Promise<ResponseObject | null> {
   try {
-    return await svc.cache.get(key, svc.clock.nowMs());
+    const hit = await svc.cache.get(key, svc.clock.nowMs());
+    count(hit ? 'CacheHits' : 'CacheMisses');
+    return hit;
   } catch (err) {
     log.error('cache lookup failed', err as Error);
     return null;

@@ -6,7 +6,7 @@ import { cachedEvents, servedFromCache } from '../cache/serve.ts';
 import { ApiError, badRequest } from '../protocol/errors.ts';
 import type { CreateRequest } from '../protocol/request-fields.ts';
 import type { ResponseObject, StreamEvent } from '../protocol/types.ts';
-import type { Choice } from '../routing/choose-endpoint.ts';
+import { endpointName, type Choice } from '../routing/choose-endpoint.ts';
 import { TranslationError } from '../translate/index.ts';
 import { log } from '../log.ts';
 import { startBackground } from './background.ts';
@@ -42,8 +42,11 @@ async function answerTurn(svc: Services, turn: Turn, choices: Choice[], signal?:
   } finally {
     await released;
   }
-  return { kind: 'json', body: response };
+  return { kind: 'json', body: response, ...served(turn, routed.choice) };
 }
+
+/** Which endpoint answered; whether the cache was asked and missed. */
+const served = (turn: Turn, choice: Choice) => ({ endpoint: endpointName(choice.endpoint), ...(turn.cacheKey ? { cached: false } : {}) });
 
 /**
  * The answer as it streams. A stored one is written as in_progress once the upstream has
@@ -84,7 +87,7 @@ async function streamTurn(svc: Services, turn: Turn, choices: Choice[], signal?:
       await routed.release();
     }
   }
-  return { kind: 'stream', events: events() };
+  return { kind: 'stream', events: events(), ...served(turn, routed.choice) };
 }
 
 /** A cached answer, served without reaching any backend, as JSON or the full event lifecycle, and stored like any other (so it can be chained from). */
@@ -93,9 +96,9 @@ async function serveHit(svc: Services, turn: Turn, cached: ResponseObject): Prom
   await endTurn(svc, { ...turn, cacheKey: null }, response, async () => {
     if (response.store) await svc.store.create(recordOf(svc, turn, response, null), turn.parent);
   });
-  if (!turn.req.stream) return { kind: 'json', body: response };
+  if (!turn.req.stream) return { kind: 'json', body: response, cached: true };
   const events = cachedEvents(response);
-  return { kind: 'stream', events: (async function* () { yield events; })() };
+  return { kind: 'stream', events: (async function* () { yield events; })(), cached: true };
 }
 
 /** How long a stream's final write rides out a DynamoDB outage while its client waits for the terminal event. */

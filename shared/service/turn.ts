@@ -41,10 +41,13 @@ export interface Turn {
 /** A turn as a backend path runs it. */
 export type Job = Turn & { signal?: AbortSignal };
 
-export type CreateResult =
+/** How a create was answered, for the request's log line: the endpoint (shown without credentials) and whether the cache answered. */
+export interface Served { endpoint?: string; cached?: boolean }
+
+export type CreateResult = Served & (
   | { kind: 'json'; body: ResponseObject }
   /** Batches of events as they become ready together (one upstream read, one log read): written out whole. */
-  | { kind: 'stream'; events: AsyncIterable<StreamEvent[]> };
+  | { kind: 'stream'; events: AsyncIterable<StreamEvent[]> });
 
 /**
  * A new turn from a validated request: its history (chain or conversation) and, unless the cache

@@ -15,6 +15,9 @@ let openai: ReturnType<typeof createOpenAI>;
 let upstream: FakeUpstream;
 let seen: number;
 
+// The AI SDK's own console warnings (about features a test does not use) are not ours to print.
+(globalThis as { AI_SDK_LOG_WARNINGS?: boolean }).AI_SDK_LOG_WARNINGS = false;
+
 beforeAll(async () => {
   sys = await startSystem({ upstreams: [{ flavor: 'ollama', models: ['llama3.2:latest'] }] });
   upstream = sys.upstreams[0]!;

@@ -11,6 +11,7 @@ import type { StreamingHandler } from '../../functions/local/lambda-runtime.ts';
 import { lazy, noLauncher, servicesFromEnv } from '../../functions/services.ts';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.ts';
 import { getJson, postJson, startSystem, type System } from '../helpers/harness.ts';
+import { expectErrorLogs } from '../helpers/log-lines.ts';
 
 describe('two gateways in one process', () => {
   let a: System;
@@ -60,6 +61,7 @@ describe('a Lambda whose first initialisation fails', () => {
   });
 
   it('answers 500 while it cannot initialise, then serves once it can: the failure is not kept', async () => {
+    expectErrorLogs(/cannot be read \(ENOENT\)/);
     for (let i = 0; i < 2; i++) {
       const res = await getJson(`${server.url}/health`);
       expect(res.status).toBe(500);

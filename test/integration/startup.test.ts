@@ -21,7 +21,8 @@ function start(config: string, env: Record<string, string> = {}): Promise<{ code
   });
   let stdout = '';
   let stderr = '';
-  proc.stdout.on('data', (c: Buffer) => { stdout += c; if (stdout.includes('listening on')) proc.kill('SIGTERM'); });
+  // Stopped a moment after it listens, so the lines written right after reach us.
+  proc.stdout.on('data', (c: Buffer) => { stdout += c; if (stdout.includes('listening on')) setTimeout(() => proc.kill('SIGTERM'), 300); });
   proc.stderr.on('data', (c: Buffer) => { stderr += c; });
   const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
   return new Promise((resolve) => proc.once('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); }));
@@ -34,6 +35,14 @@ describe('npm start', () => {
     expect(stdout).not.toContain('listening on');
     expect(stderr).toMatch(/^Cannot start: config .*config-\w+\.yaml: router_api_keys\.alice: \$\{ALICE_KEY_UNSET\} is not set/m);
     expect(stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('logs at the level the config names: log_level warn keeps the info lines out', async () => {
+    const quiet = await start('endpoints: ["http://127.0.0.1:9"]\nlog_level: warn\n');
+    expect(quiet.stdout).toContain('listening on');
+    expect(quiet.stdout).not.toContain('"level":"INFO"');
+    const chatty = await start('endpoints: ["http://127.0.0.1:9"]\nlog_level: info\n');
+    expect(chatty.stdout).toMatch(/"level":"INFO","message":"started"/);
   });
 
   it("says at start which of NOMYO Router's keys it does not use as written", async () => {

@@ -20,12 +20,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../functions/local/gateway.ts';
 import { startDynalite, type LocalDynamo } from '../../shared/adapters/dynalite.ts';
 import { sweepOrphans } from '../../shared/service/sweep.ts';
 import { startFakeUpstream, type FakeUpstream, type Reply } from '../helpers/fake-upstream.ts';
 import { sseEvents } from '../helpers/harness.ts';
+import { expectErrorLogs } from '../helpers/log-lines.ts';
 import {
   configYaml, countStored, create, expectCleanStream, expectServerErrorEnvelope, openStream, retrieve, sleep,
   startChildGateway, startRawUpstream, stopDynamo, waitFor, waitTerminal, type RawUpstream,
@@ -495,6 +496,8 @@ describe('background job waiting for a slow first byte', () => {
 
 describe('DynamoDB (dynalite) stopped mid-request', () => {
   let storedBefore = '';
+  // What these tests are about: DynamoDB refusing connections, as the gateway logs it.
+  beforeEach(() => expectErrorLogs(/ECONNREFUSED/));
 
   beforeAll(async () => {
     const res = await create(base, { model: 'chat-model', input: 'stored before the outage' });

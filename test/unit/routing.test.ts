@@ -61,13 +61,19 @@ describe('EndpointChooser.rank (choose_endpoint)', () => {
     expect((err as ApiError).code).toBe('model_not_found');
   });
 
-  it('503 naming each endpoint that could not be asked and why; a failing endpoint is asked again only after failureTtlMs', async () => {
-    const { backend, calls } = listBackend({ 'http://a': new UpstreamError('could not reach upstream a: ECONNREFUSED', 0, 'connect'), 'http://b': ['m:latest'] });
-    const chooser = new EndpointChooser([a, b], backend, systemClock, { ttlMs: 60_000, failureTtlMs: 60_000 });
-    const err = await chooser.rank('nope').catch((e: unknown) => e) as ApiError;
+  it('503 when no endpoint can be asked, 404 when some can: both name each endpoint that could not be asked and why; a failing endpoint is asked again only after failureTtlMs', async () => {
+    const down = new UpstreamError('could not reach upstream a: ECONNREFUSED', 0, 'connect');
+    const alone = new EndpointChooser([a], listBackend({ 'http://a': down }).backend, systemClock, { ttlMs: 60_000 });
+    const err = await alone.rank('m').catch((e: unknown) => e) as ApiError;
     expect(err.status).toBe(503);
     expect(err.toBody().error).toMatchObject({ type: 'server_error', param: 'model', code: 'endpoints_unreachable' });
-    expect(err.message).toBe("The model 'nope' is not served by any endpoint that could be reached. Not reachable: http://a (could not reach upstream a: ECONNREFUSED).");
+    expect(err.message).toBe("The model 'm' cannot be served: no endpoint could be reached: http://a (could not reach upstream a: ECONNREFUSED).");
+
+    const { backend, calls } = listBackend({ 'http://a': down, 'http://b': ['m:latest'] });
+    const chooser = new EndpointChooser([a, b], backend, systemClock, { ttlMs: 60_000, failureTtlMs: 60_000 });
+    const missing = await chooser.rank('nope').catch((e: unknown) => e) as ApiError;
+    expect([missing.status, missing.code]).toEqual([404, 'model_not_found']);
+    expect(missing.message).toMatch(/These endpoints could not be asked: http:\/\/a \(could not reach upstream a: ECONNREFUSED\)\.$/);
     await chooser.rank('m');
     expect(calls.filter((x) => x === 'models http://a')).toHaveLength(1);
   });

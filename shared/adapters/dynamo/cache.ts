@@ -18,8 +18,6 @@ export interface DynamoCacheOptions {
   flushMs?: number;
   /** Compressed entries above this many bytes are not cached. */
   maxBytes?: number;
-  /** Where EMF metric lines go (stdout, which CloudWatch Logs reads in Lambda). */
-  emit?: (line: string) => void;
 }
 
 export class DynamoCacheStore implements CacheStore {
@@ -32,13 +30,11 @@ export class DynamoCacheStore implements CacheStore {
   private readonly clock: Clock;
   private readonly flushMs: number;
   private readonly maxBytes: number;
-  private readonly emit: (line: string) => void;
 
   constructor(private readonly doc: DynamoDBDocumentClient, private readonly tableName: string, opts: DynamoCacheOptions = {}) {
     this.clock = opts.clock ?? systemClock;
     this.flushMs = opts.flushMs ?? FLUSH_MS;
     this.maxBytes = opts.maxBytes ?? PART_BYTES;
-    this.emit = opts.emit ?? ((line) => process.stdout.write(`${line}\n`));
     this.lastFlushMs = this.clock.nowMs();
   }
 
@@ -99,29 +95,10 @@ export class DynamoCacheStore implements CacheStore {
         UpdateExpression: 'ADD hits :h, misses :m',
         ExpressionAttributeValues: { ':h': hits, ':m': misses },
       }));
-      // After the write, so a retried flush never reports the same counts twice.
-      this.emit(emfLine(hits, misses, this.clock.nowMs()));
     } catch (err) {
       this.pending.hits += hits;
       this.pending.misses += misses;
       log.error('could not flush cache counters', err as Error);
     }
   }
-}
-
-/** CloudWatch Embedded Metric Format: Logs turns this line into the two metrics. */
-export function emfLine(hits: number, misses: number, nowMs: number): string {
-  return JSON.stringify({
-    _aws: {
-      Timestamp: nowMs,
-      CloudWatchMetrics: [{
-        Namespace: 'ResponsesGateway',
-        Dimensions: [['Service']],
-        Metrics: [{ Name: 'CacheHits', Unit: 'Count' }, { Name: 'CacheMisses', Unit: 'Count' }],
-      }],
-    },
-    Service: 'responses-gateway',
-    CacheHits: hits,
-    CacheMisses: misses,
-  });
 }
