@@ -11,6 +11,7 @@ import type { Services } from '../../shared/service/context.ts';
 import { sweepOrphans } from '../../shared/service/sweep.ts';
 import { markFailed, runBackground } from '../../shared/service/worker.ts';
 import { buildServices } from '../services.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 
 // One machine's whole system: the embedded DynamoDB, services wired to it, and the API handler
 // served over HTTP. `npm start` and the integration tests both start it through here.
@@ -44,12 +45,16 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   const config = opts.configYaml !== undefined ? configFrom(opts.configYaml, source, env) : loadConfigFile(source, env);
   logConfigNotices(config, source);
   let dynamo: LocalDynamo;
+  let unlock = () => {};
   if (opts.dynamoEndpoint) {
     const client = localClient(opts.dynamoEndpoint);
     dynamo = { endpoint: opts.dynamoEndpoint, client, tables: tableNames(), close: async () => client.destroy() };
   } else {
-    if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
-    dynamo = await startDynalite(opts.dataDir ? { path: join(opts.dataDir, 'dynamodb') } : {});
+    if (opts.dataDir) {
+      mkdirSync(opts.dataDir, { recursive: true });
+      unlock = lockDataDir(opts.dataDir);
+    }
+    dynamo = await startDynalite(opts.dataDir ? { path: join(opts.dataDir, 'dynamodb') } : {}).catch((err: unknown) => { unlock(); throw err; });
   }
   const svc = buildServices(config, dynamo.client, dynamo.tables.responses, (s) => new LocalWorkflowLauncher({
     run: (input) => runBackground(s, input),
@@ -75,6 +80,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
       await server.close();
       await (svc.launcher as LocalWorkflowLauncher).drain();
       await dynamo.close();
+      unlock();
     },
   };
 }

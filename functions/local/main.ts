@@ -1,6 +1,7 @@
 import { ConfigError } from '../../shared/config.ts';
 import { configPathOf } from '../../shared/config-file.ts';
 import { log } from '../../shared/log.ts';
+import { DataDirInUse } from './data-dir-lock.ts';
 import { startGateway } from './gateway.ts';
 
 // `npm start`: the gateway on 127.0.0.1:${PORT:-12434}, state under ${DATA_DIR:-.data}, or in the
@@ -12,8 +13,8 @@ const configPath = configPathOf();
 const dynamoEndpoint = process.env.DYNAMODB_ENDPOINT || undefined;
 
 const gateway = await startGateway({ port, dataDir, configPath, dynamoEndpoint }).catch((err: unknown) => {
-  // A config the gateway cannot run with: the message names the file and the key; no stack.
-  if (!(err instanceof ConfigError)) throw err;
+  // A config the gateway cannot run with (the message names the file and the key), or a DATA_DIR in use: no stack.
+  if (!(err instanceof ConfigError || err instanceof DataDirInUse)) throw err;
   process.stderr.write(`Cannot start: ${err.message}\n`);
   process.exit(1);
 });
