@@ -6,6 +6,7 @@ import { createResponse } from '../../shared/service/create.ts';
 import { deleteResponse, listInputItems, replayResponse, retrieveResponse } from '../../shared/service/read.ts';
 import { cancelResponse } from '../../shared/service/cancel.ts';
 import { cacheStats } from '../../shared/service/cache.ts';
+import { listModels, retrieveModel } from '../../shared/service/models.ts';
 import {
   createConversation, createItems, deleteConversation, deleteItem, listItems, retrieveConversation, retrieveItem, updateConversation,
 } from '../../shared/service/conversations.ts';
@@ -92,6 +93,13 @@ export async function route(svc: Services, event: FunctionUrlEvent, record: Requ
       if (result.kind === 'json') record.response(result.body);
       // A stored stream runs to its end even if the client leaves: the answer is kept.
       return result.kind === 'json' ? json(200, result.body) : sse(result.events, req.store !== false, record);
+    }
+
+    if (path === '/v1/models' || path.startsWith('/v1/models/')) {
+      if (method !== 'GET') throw methodNotAllowed(method, path);
+      // Model names may hold '/' (meta-llama/Llama-3.1-8B-Instruct), sent as is or escaped.
+      const id = pathSegment(path.slice('/v1/models/'.length));
+      return json(200, path === '/v1/models' || id === '' ? await listModels(svc) : await retrieveModel(svc, id));
     }
 
     if (path === '/v1/cache/stats') {

@@ -87,17 +87,19 @@ class ListCache<T> {
  * free slot, else the least loaded with a free slot".
  */
 export class EndpointChooser {
-  private readonly models: ListCache<string[]>;
+  private readonly modelLists: ListCache<string[]>;
   private readonly loaded: ListCache<string[] | null>;
+  /** When each model name was first seen in a list (epoch seconds): its `created` in /v1/models. */
+  private readonly firstSeen = new Map<string, number>();
 
   constructor(
     private readonly endpoints: readonly Endpoint[],
     backend: Backend,
-    clock: Clock,
+    private readonly clock: Clock,
     private readonly opts: ChooserOptions,
   ) {
     const call = () => ({ timeoutMs: opts.fetchTimeoutMs ?? 5_000 });
-    this.models = new ListCache('the model list', clock, opts, (ep) => backend.listModels(ep, call()), (prev) => prev ?? []);
+    this.modelLists = new ListCache('the model list', clock, opts, (ep) => backend.listModels(ep, call()), (prev) => prev ?? []);
     // A failed /api/ps says nothing is known to be loaded there.
     this.loaded = new ListCache('the list of loaded models', clock, opts, (ep) => backend.listLoaded(ep, call()), () => []);
   }
@@ -111,7 +113,7 @@ export class EndpointChooser {
     let ranked = await this.candidates(model);
     if (ranked.length === 0) ranked = await this.candidates(model, this.opts.missRefreshMs ?? 1_000);
     if (ranked.length > 0) return ranked;
-    const down = this.endpoints.map((ep) => [ep, this.models.errorOf(ep)] as const).filter(([, error]) => error !== null);
+    const down = this.endpoints.map((ep) => [ep, this.modelLists.errorOf(ep)] as const).filter(([, error]) => error !== null);
     const why = down.map(([ep, error]) => `${endpointName(ep)} (${error})`).join('; ');
     if (down.length > 0 && down.length === this.endpoints.length) {
       throw new ApiError(503, `The model '${model}' cannot be served: no endpoint could be reached: ${why}.`, 'server_error', 'model', 'endpoints_unreachable');
@@ -121,8 +123,19 @@ export class EndpointChooser {
     throw new ApiError(404, `The model '${model}' does not exist or is not served by any configured endpoint${none}.${unasked}`, 'invalid_request_error', 'model', 'model_not_found');
   }
 
+  /** Every model name the endpoints advertise, each once, with when it was first seen (epoch seconds). */
+  async models(): Promise<Map<string, number>> {
+    const lists = await Promise.all(this.endpoints.map((ep) => this.modelLists.get(ep)));
+    const out = new Map<string, number>();
+    for (const name of lists.flat()) {
+      if (!this.firstSeen.has(name)) this.firstSeen.set(name, Math.floor(this.clock.nowMs() / 1000));
+      out.set(name, this.firstSeen.get(name)!);
+    }
+    return out;
+  }
+
   private async candidates(model: string, olderThanMs?: number): Promise<Choice[]> {
-    const lists = await Promise.all(this.endpoints.map((ep) => Promise.all([this.models.get(ep, olderThanMs), this.loaded.get(ep, olderThanMs)])));
+    const lists = await Promise.all(this.endpoints.map((ep) => Promise.all([this.modelLists.get(ep, olderThanMs), this.loaded.get(ep, olderThanMs)])));
     const ranked: Array<{ choice: Choice; loaded: boolean; load: number; order: number }> = [];
     this.endpoints.forEach((endpoint, order) => {
       const [models, loaded] = lists[order]!;
