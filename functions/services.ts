@@ -12,6 +12,7 @@ import { DynamoConversationStore } from '../shared/adapters/dynamo/conversations
 import { DynamoEventLog } from '../shared/adapters/dynamo/event-log.ts';
 import { DynamoResponseStore } from '../shared/adapters/dynamo/responses.ts';
 import { DynamoSlotStore } from '../shared/adapters/dynamo/slots.ts';
+import { processSlots } from '../shared/adapters/process-slots.ts';
 import { withSecretParameters } from '../shared/adapters/secrets.ts';
 import { buildRouter } from '../shared/routing/index.ts';
 import { systemClock, type BackgroundLauncher } from '../shared/ports.ts';
@@ -21,7 +22,15 @@ import { log } from '../shared/log.ts';
 export type LauncherFactory = (svc: Services, env: Record<string, string | undefined>) => BackgroundLauncher;
 
 /** The services of one gateway on one DynamoDB table (every item kind shares it: layout.ts). */
-export function buildServices(config: Config, dynamo: DynamoDBClient, tableName: string, launcher: LauncherFactory, env: Record<string, string | undefined> = {}): Services {
+/**
+ * `ownsDatabase`: this process is the only one on its database (npm start on its own DATA_DIR),
+ * so concurrency slots are counted in the process, with no lease written; gateways that share a
+ * table (Lambda instances, several processes on one DynamoDB) lease them in it.
+ */
+export function buildServices(
+  config: Config, dynamo: DynamoDBClient, tableName: string, launcher: LauncherFactory,
+  env: Record<string, string | undefined> = {}, opts: { ownsDatabase?: boolean } = {},
+): Services {
   if (!process.env.POWERTOOLS_LOG_LEVEL) log.setLogLevel(config.logLevel.toUpperCase() as 'INFO');
   const backend = new HttpBackend();
   const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
@@ -34,7 +43,7 @@ export function buildServices(config: Config, dynamo: DynamoDBClient, tableName:
     events: new DynamoEventLog(doc, tableName, config.responseTtlSeconds),
     cache: new DynamoCacheStore(doc, tableName),
     conversations: new DynamoConversationStore(doc, tableName),
-    router: buildRouter(config, backend, new DynamoSlotStore(doc, tableName), systemClock),
+    router: buildRouter(config, backend, opts.ownsDatabase ? processSlots : new DynamoSlotStore(doc, tableName), systemClock),
   };
   svc.launcher = launcher(svc, env);
   return svc;

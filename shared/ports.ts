@@ -205,6 +205,8 @@ export interface Backend {
  * (`<endpoint>|<model>`) is held by whoever wrote it last, until `untilMs`.
  */
 export interface SlotStore {
+  /** Only this process can hold a slot (it owns the database): its own bookkeeping is the whole truth, no lease needs renewing. */
+  readonly local?: boolean;
   /** Takes the slot if it is free or its lease has expired by `nowMs`; false when someone holds it. */
   take(key: string, slot: number, holder: string, untilMs: number, nowMs: number): Promise<boolean>;
   /** The slot numbers of `key` whose lease has not expired by `nowMs`. */

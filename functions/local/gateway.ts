@@ -59,7 +59,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   const svc = buildServices(config, dynamo.client, dynamo.tables.responses, (s) => new LocalWorkflowLauncher({
     run: (input) => runBackground(s, input),
     fail: (input) => markFailed(s, input),
-  }, { retryIntervalMs: opts.retryIntervalMs }));
+  }, { retryIntervalMs: opts.retryIntervalMs }), env, { ownsDatabase: !opts.dynamoEndpoint });
   const server = await startServer({
     port: opts.port,
     // Made after the Lambda globals exist (startServer installs them): middy reads `awslambda`.

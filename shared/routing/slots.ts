@@ -114,8 +114,8 @@ export class SlotLeases {
         (err: unknown) => log.warn('slot lease renewal failed', { key, slot, error: String(err) }),
       );
     };
-    const heartbeat = setInterval(renew, Math.max(1, Math.floor(this.opts.leaseMs / 3)));
-    heartbeat.unref();
+    const heartbeat = this.store.local ? undefined : setInterval(renew, Math.max(1, Math.floor(this.opts.leaseMs / 3)));
+    heartbeat?.unref();
     let released: Promise<void> | undefined;
     const release = () => (released ??= (async () => {
       clearInterval(heartbeat);

@@ -305,6 +305,24 @@ describe('no limit: max_concurrent_connections 0', () => {
   });
 });
 
+describe('a limit on a gateway that owns its database (npm start on its own DATA_DIR)', () => {
+  it('holds exactly, and writes no lease: the process is the only holder of its slots', async () => {
+    const u = await startFakeUpstream({ flavor: 'ollama', models: ['lim:latest'] });
+    u.fallback = { text: 'ok', delayMs: 150 };
+    const gw = await startGateway({ configYaml: configYaml([u.url], { api_keys: {}, max_concurrent_connections: 3, slot_wait_ms: 10_000 }) });
+    try {
+      const calls = countCalls(gw.dynamo.client);
+      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => postJson(`${gw.url}/v1/responses`, { model: 'lim', input: `n${i}`, store: false })));
+      expect(results.map((r) => r.status)).toEqual(Array(12).fill(200));
+      expect(u.maxInFlight['lim:latest']).toBe(3);
+      expect(calls.byCommand).toEqual({}); // store: false, slots in the process: not one DynamoDB call
+    } finally {
+      await gw.close();
+      await u.close();
+    }
+  });
+});
+
 describe('two gateway processes sharing one DynamoDB', () => {
   const LIMIT = 2;
   const LEASE_MS = 2400;
