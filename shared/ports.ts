@@ -132,10 +132,14 @@ export interface CacheStats { hits: number; misses: number }
 
 /** Completed answers by cache key (shared/cache/key.ts), on the responses table. */
 export interface CacheStore {
-  /** The cached Response, or null when missing or expired (even if not yet deleted). Counts a hit or a miss. */
-  get(key: string, nowMs: number): Promise<ResponseObject | null>;
-  /** Stores the Response for `ttlSeconds` (null: never expires). An entry too large is skipped with a log line. */
-  put(key: string, response: ResponseObject, ttlSeconds: number | null): Promise<void>;
+  /**
+   * The cached Response, or null when missing, expired (even if not yet deleted) or made from
+   * another history than `history` (a fingerprint: cache/key.ts), which may still be being read
+   * while the entry is. Counts a hit or a miss.
+   */
+  get(key: string, nowMs: number, history: Promise<string>): Promise<ResponseObject | null>;
+  /** Stores the Response, made from `history`, for `ttlSeconds` (null: never expires). An entry too large is skipped with a log line. */
+  put(key: string, response: ResponseObject, ttlSeconds: number | null, history: string): Promise<void>;
   /** Global counts, this process's not yet flushed ones included. */
   stats(): Promise<CacheStats>;
 }

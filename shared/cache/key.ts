@@ -8,10 +8,27 @@ export interface CacheKeyParts {
   route: string;
   /** The caller's principal; null when the cache is shared by every tenant. */
   principal: string | null;
+  /** Its settings, previous_response_id and conversation among them (the history's anchor). */
   request: CreateRequest;
-  /** The whole resolved input: the chain's history items, then this turn's input. */
+  /** This turn's input items (item references as they were sent). */
   input: readonly InputItem[];
 }
+
+/**
+ * The key is known before the history is read (so the lookup runs beside that read); the entry
+ * keeps the fingerprint of the history it was made from, and a lookup is a hit only when the
+ * history read now has the same one (an ancestor deleted, a conversation grown: a miss).
+ */
+export function historyFingerprint(history: readonly InputItem[]): string {
+  return createHash('sha256').update(canonicalJson(history.map(withoutOurIds))).digest('hex');
+}
+
+/** Item ids and statuses are ours, random per request: the same content must match. A reference's id is its content. */
+const withoutOurIds = (item: InputItem) => {
+  if (item.type === 'item_reference') return item;
+  const { id: _id, status: _status, ...rest } = item;
+  return rest;
+};
 
 export function cacheKey(parts: CacheKeyParts): string {
   const doc = {
@@ -19,8 +36,7 @@ export function cacheKey(parts: CacheKeyParts): string {
     principal: parts.principal,
     // Which fields count is the request-field table's `cacheKey` (input: the resolved input below).
     settings: cacheKeyFields(parts.request),
-    // Item ids and statuses are ours, random per request: the same conversation must match.
-    input: parts.input.map(({ id: _id, status: _status, ...rest }) => rest),
+    input: parts.input.map(withoutOurIds),
   };
   return createHash('sha256').update(canonicalJson(doc)).digest('hex');
 }

@@ -40,7 +40,7 @@ export const FIELDS = {
   model: field(z.string().min(1), { echo: false, chat: 'gateway', native: false, cacheKey: true }),
   input: field(z.union([z.string(), z.array(item)]), { echo: false, chat: 'gateway', native: false, cacheKey: false }),
   instructions: field(z.union([z.string(), z.array(item)]).nullable().optional(), { echo: nullable, chat: 'gateway', native: true, cacheKey: true }),
-  previous_response_id: field(z.string().min(1).nullable().optional(), { echo: nullable, chat: 'gateway', native: false, cacheKey: false }),
+  previous_response_id: field(z.string().min(1).nullable().optional(), { echo: nullable, chat: 'gateway', native: false, cacheKey: true }),
   conversation: field(z.union([z.string().min(1), z.looseObject({ id: z.string().min(1) })]).nullable().optional(), {
     echo: (c) => (c == null ? null : { id: typeof c === 'string' ? c : c.id }), chat: 'gateway', native: false, cacheKey: true,
   }),

@@ -55,6 +55,11 @@ class ListCache<T> {
     return this.entries.get(ep.url)!.value;
   }
 
+  /** The list as last fetched, without fetching (undefined when never fetched). */
+  peek(ep: Endpoint): T | undefined {
+    return this.entries.get(ep.url)?.value;
+  }
+
   /** Why the endpoint's last fetch failed, or null. */
   errorOf(ep: Endpoint): string | null {
     return this.entries.get(ep.url)?.error ?? null;
@@ -123,6 +128,11 @@ export class EndpointChooser {
     throw new ApiError(404, `The model '${model}' does not exist or is not served by any configured endpoint${none}.${unasked}`, 'invalid_request_error', 'model', 'model_not_found');
   }
 
+  /** The ranking from the lists already fetched, asking no endpoint (empty when they say nothing of the model). */
+  peek(model: string): Choice[] {
+    return this.rankFrom(model, this.endpoints.map((ep) => [this.modelLists.peek(ep) ?? [], this.loaded.peek(ep) ?? []]));
+  }
+
   /** Every model name the endpoints advertise, each once, with when it was first seen (epoch seconds). */
   async models(): Promise<Map<string, number>> {
     const lists = await Promise.all(this.endpoints.map((ep) => this.modelLists.get(ep)));
@@ -136,6 +146,10 @@ export class EndpointChooser {
 
   private async candidates(model: string, olderThanMs?: number): Promise<Choice[]> {
     const lists = await Promise.all(this.endpoints.map((ep) => Promise.all([this.modelLists.get(ep, olderThanMs), this.loaded.get(ep, olderThanMs)])));
+    return this.rankFrom(model, lists);
+  }
+
+  private rankFrom(model: string, lists: ReadonlyArray<readonly [string[], string[] | null]>): Choice[] {
     const ranked: Array<{ choice: Choice; loaded: boolean; load: number; order: number }> = [];
     this.endpoints.forEach((endpoint, order) => {
       const [models, loaded] = lists[order]!;

@@ -16,6 +16,9 @@ export interface RouterOptions {
   retryBackoffMs: number;
 }
 
+/** A slot taken for a call that has not started yet (see Router.reserve). */
+export interface Held { choice: Choice; lease: Lease }
+
 /** What a routed call produced, and the slot it still holds until `release` (decrement_usage). */
 export interface Routed<T> {
   value: T;
@@ -31,15 +34,24 @@ const BACKOFF_MAX_MS = 10_000;
 const jitter = (ms: number) => ms / 2 + Math.random() * (ms / 2);
 const retryable = (err: unknown) => (err as { retryable?: unknown })?.retryable === true;
 const rotate = <T>(xs: readonly T[], start: number) => [...xs.slice(start), ...xs.slice(0, start)];
+/** The caller no longer wants the slot it waited for (not a 429: nobody was refused). */
+const abandoned = () => new Error('the wait for a slot was abandoned');
 
-/** True when `p` settles within `ms`. */
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+/** True when `p` settles within `ms` (false at once when `signal` aborts). */
+async function within(p: Promise<unknown>, ms: number, signal?: AbortSignal): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((r) => { timer = setTimeout(() => r(false), Math.max(0, ms)); });
+  let onAbort: (() => void) | undefined;
+  const timeout = new Promise<boolean>((r) => {
+    timer = setTimeout(() => r(false), Math.max(0, ms));
+    onAbort = () => r(false);
+    if (signal?.aborted) r(false);
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
   try {
     return await Promise.race([p.then(() => true), timeout]);
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort!);
   }
 }
 
@@ -64,12 +76,13 @@ export class Router {
    * A retryable failure (connection, time-out, 429, 5xx: all before the first byte, since
    * `attempt` resolves once the upstream answered) frees that slot, waits with backoff, and
    * goes on with the NEXT candidate, round again, up to `maxAttempts`. Anything else is thrown
-   * at once. On success the slot stays held until the caller releases it.
+   * at once. On success the slot stays held until the caller releases it. `reserved`: the slot of
+   * the first attempt, taken beforehand (reserve).
    */
-  async call<T>(ranked: readonly Choice[], attempt: (choice: Choice) => Promise<T>, signal?: AbortSignal): Promise<Routed<T>> {
+  async call<T>(ranked: readonly Choice[], attempt: (choice: Choice) => Promise<T>, signal?: AbortSignal, reserved?: Held): Promise<Routed<T>> {
     let start = 0;
     for (let n = 1; ; n++) {
-      const { choice, lease } = await this.acquire(rotate(ranked, start), signal);
+      const { choice, lease } = n === 1 && reserved ? reserved : await this.acquire(rotate(ranked, start), signal);
       try {
         return { value: await attempt(choice), choice, release: lease.release };
       } catch (err) {
@@ -81,6 +94,14 @@ export class Router {
         await sleep(jitter(Math.min(BACKOFF_MAX_MS, this.opts.retryBackoffMs * 2 ** (n - 1))));
       }
     }
+  }
+
+  /**
+   * A slot for a call to make later, taken now, so the wait for it overlaps other work (the
+   * request's reads). Whoever does not go on to `call` with it must release it.
+   */
+  reserve(ranked: readonly Choice[], signal?: AbortSignal): Promise<Held> {
+    return this.acquire(ranked, signal);
   }
 
   /**
@@ -104,13 +125,14 @@ export class Router {
     const tail = ahead.then(() => done);
     this.queues.set(queueKey, tail);
     try {
-      if (!(await within(ahead, deadline - Date.now()))) throw this.saturated(choices[0]!.model);
+      if (!(await within(ahead, deadline - Date.now(), signal))) throw signal?.aborted ? abandoned() : this.saturated(choices[0]!.model);
       let guess = true;
       for (let poll = POLL_FIRST_MS; ; poll = Math.min(POLL_MAX_MS, poll * 2)) {
         const got = await this.tryEach(choices, keys, guess);
         if (got) return got;
         const left = deadline - Date.now();
-        if (left <= 0 || signal?.aborted) throw this.saturated(choices[0]!.model);
+        if (signal?.aborted) throw abandoned();
+        if (left <= 0) throw this.saturated(choices[0]!.model);
         // After a release of our own the freed slot is known: guess again; else read first.
         guess = await this.leases.waitForRelease(keys, Math.min(left, jitter(poll)));
       }

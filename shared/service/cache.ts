@@ -19,19 +19,26 @@ export function cacheWanted(svc: Services, req: CreateRequest): boolean {
   return wanted && !req.background;
 }
 
-/** The key: the request, its whole resolved input (chain history + this turn) and, unless shared, the caller. */
-export function requestCacheKey(svc: Services, caller: Caller, req: CreateRequest, resolvedInput: readonly InputItem[]): string {
+/** Where a turn's answer is cached: its key, and the fingerprint of the history it was made from. */
+export interface CacheSlot { key: string; history: string }
+
+/**
+ * The key: the request (history anchors included: previous_response_id, conversation), this
+ * turn's input and, unless shared, the caller. Known before any read, so the lookup runs beside them.
+ */
+export function requestCacheKey(svc: Services, caller: Caller, req: CreateRequest, input: readonly InputItem[]): string {
   return cacheKey({
     route: CACHE_ROUTE,
     principal: svc.config.cacheShared ? null : caller.principal,
     request: req,
-    input: resolvedInput,
+    input,
   });
 }
 
-export async function lookupCached(svc: Services, key: string): Promise<ResponseObject | null> {
+/** The cached answer for `key` made from the history whose fingerprint `history` gives (still being read). */
+export async function lookupCached(svc: Services, key: string, history: Promise<string>): Promise<ResponseObject | null> {
   try {
-    const hit = await svc.cache.get(key, svc.clock.nowMs());
+    const hit = await svc.cache.get(key, svc.clock.nowMs(), history);
     count(hit ? 'CacheHits' : 'CacheMisses');
     return hit;
   } catch (err) {
@@ -41,10 +48,10 @@ export async function lookupCached(svc: Services, key: string): Promise<Response
 }
 
 /** Caches a finished answer if it completed (failed, incomplete or cancelled ones never). */
-export async function saveCompleted(svc: Services, key: string, response: ResponseObject): Promise<void> {
+export async function saveCompleted(svc: Services, slot: CacheSlot, response: ResponseObject): Promise<void> {
   if (response.status !== 'completed') return;
   try {
-    await svc.cache.put(key, response, svc.config.cacheTtlSeconds);
+    await svc.cache.put(slot.key, response, svc.config.cacheTtlSeconds, slot.history);
   } catch (err) {
     log.error('cache put failed', { id: response.id, error: err as Error });
   }

@@ -6,11 +6,12 @@ import { cachedEvents, servedFromCache } from '../cache/serve.ts';
 import { ApiError, badRequest } from '../protocol/errors.ts';
 import type { CreateRequest } from '../protocol/request-fields.ts';
 import type { ResponseObject, StreamEvent } from '../protocol/types.ts';
-import { endpointName, type Choice } from '../routing/choose-endpoint.ts';
+import { endpointName, slotKey, type Choice } from '../routing/choose-endpoint.ts';
+import type { Held } from '../routing/router.ts';
 import { TranslationError } from '../translate/index.ts';
 import { log } from '../log.ts';
 import { startBackground } from './background.ts';
-import { lookupCached } from './cache.ts';
+import { linkedAbort } from './backend-path.ts';
 import { chatPath } from './chat-path.ts';
 import type { Caller, Services } from './context.ts';
 import { nativePath } from './native-path.ts';
@@ -19,20 +20,57 @@ import { endTurn, prepareTurn, recordOf, type CreateResult, type Turn } from './
 import { upstreamToApiError } from './upstream-errors.ts';
 
 export async function createResponse(svc: Services, caller: Caller, req: CreateRequest, signal?: AbortSignal): Promise<CreateResult> {
-  const { turn, ranked } = await prepareTurn(svc, caller, req);
-  if (req.background) return startBackground(svc, turn);
-  // A cached request chooses its endpoint only after a miss: a hit never reaches a backend.
-  const cached = turn.cacheKey ? await lookupCached(svc, turn.cacheKey) : null;
-  if (cached) return serveHit(svc, turn, cached);
-  const choices = ranked ?? await svc.router.rank(req.model);
-  return req.stream ? streamTurn(svc, turn, choices, signal) : answerTurn(svc, turn, choices, signal);
+  const slot = req.background ? null : reserveEarly(svc, req.model, signal);
+  try {
+    const { turn, ranked, cached } = await prepareTurn(svc, caller, req);
+    if (req.background) return await startBackground(svc, turn);
+    if (cached) {
+      slot?.drop();
+      return await serveHit(svc, turn, cached);
+    }
+    const choices = ranked ?? await svc.router.rank(req.model);
+    const held = await slot?.take(choices);
+    return req.stream ? await streamTurn(svc, turn, choices, held, signal) : await answerTurn(svc, turn, choices, held, signal);
+  } catch (err) {
+    slot?.drop();
+    throw err;
+  }
 }
 
 const pathOf = (c: Choice) => (c.endpoint.kind === 'responses' ? nativePath : chatPath);
 
+/**
+ * A concurrency slot for the call, taken while the turn's reads run (so its round trip overlaps
+ * theirs), on the endpoints the router's lists already name; none when they name none. `take`
+ * gives it to the call (when it is on one of the endpoints finally ranked), `drop` releases it.
+ */
+function reserveEarly(svc: Services, model: string, signal?: AbortSignal) {
+  const choices = svc.router.chooser.peek(model);
+  if (choices.length === 0) return null;
+  const abort = linkedAbort(signal);
+  const held = svc.router.reserve(choices, abort.signal);
+  held.catch(() => undefined); // taken, dropped, or its 429 thrown by take
+  let used = false;
+  return {
+    async take(ranked: readonly Choice[]): Promise<Held | undefined> {
+      used = true;
+      const h = await held;
+      if (ranked.some((c) => slotKey(c) === slotKey(h.choice))) return h;
+      await h.lease.release(); // the lists changed meanwhile: the call takes its own
+      return undefined;
+    },
+    drop(): void {
+      if (used) return;
+      used = true;
+      abort.abort();
+      void held.then((h) => h.lease.release(), () => undefined);
+    },
+  };
+}
+
 /** The whole answer as JSON. The router holds a concurrency slot for the call and retries failures before the first byte on the next endpoint. */
-async function answerTurn(svc: Services, turn: Turn, choices: Choice[], signal?: AbortSignal): Promise<CreateResult> {
-  const routed = await svc.router.call(choices, (c) => pathOf(c).run(svc, c, { ...turn, signal }), signal).catch(rethrowUpstream);
+async function answerTurn(svc: Services, turn: Turn, choices: Choice[], held: Held | undefined, signal?: AbortSignal): Promise<CreateResult> {
+  const routed = await svc.router.call(choices, (c) => pathOf(c).run(svc, c, { ...turn, signal }), signal, held).catch(rethrowUpstream);
   const response = routed.value;
   const released = routed.release(); // the upstream is done: free its slot while we store
   try {
@@ -46,16 +84,16 @@ async function answerTurn(svc: Services, turn: Turn, choices: Choice[], signal?:
 }
 
 /** Which endpoint answered; whether the cache was asked and missed. */
-const served = (turn: Turn, choice: Choice) => ({ endpoint: endpointName(choice.endpoint), ...(turn.cacheKey ? { cached: false } : {}) });
+const served = (turn: Turn, choice: Choice) => ({ endpoint: endpointName(choice.endpoint), ...(turn.cache ? { cached: false } : {}) });
 
 /**
  * The answer as it streams. A stored one is written as in_progress once the upstream has
  * answered (so it can be retrieved, and swept if this process dies), keeps a heartbeat with its
  * partial output, and its turn ends before the client sees the terminal event.
  */
-async function streamTurn(svc: Services, turn: Turn, choices: Choice[], signal?: AbortSignal): Promise<CreateResult> {
+async function streamTurn(svc: Services, turn: Turn, choices: Choice[], held: Held | undefined, signal?: AbortSignal): Promise<CreateResult> {
   const store = turn.base.store;
-  const routed = await svc.router.call(choices, (c) => pathOf(c).stream(svc, c, { ...turn, signal }), signal).catch(rethrowUpstream);
+  const routed = await svc.router.call(choices, (c) => pathOf(c).stream(svc, c, { ...turn, signal }), signal, held).catch(rethrowUpstream);
   const run = routed.value;
   try {
     if (store) await svc.store.create(recordOf(svc, turn, run.snapshot(), routed.choice.endpoint.url), turn.parent);
@@ -93,7 +131,7 @@ async function streamTurn(svc: Services, turn: Turn, choices: Choice[], signal?:
 /** A cached answer, served without reaching any backend, as JSON or the full event lifecycle, and stored like any other (so it can be chained from). */
 async function serveHit(svc: Services, turn: Turn, cached: ResponseObject): Promise<CreateResult> {
   const response = servedFromCache(cached, turn.base, turn.newId);
-  await endTurn(svc, { ...turn, cacheKey: null }, response, async () => {
+  await endTurn(svc, { ...turn, cache: null }, response, async () => {
     if (response.store) await svc.store.create(recordOf(svc, turn, response, null), turn.parent);
   });
   if (!turn.req.stream) return { kind: 'json', body: response, cached: true };

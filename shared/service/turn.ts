@@ -9,7 +9,8 @@ import type { InputItem, ResponseObject, StreamEvent } from '../protocol/types.t
 import type { NewStoredResponse, StoredResponse } from '../ports.ts';
 import type { Choice } from '../routing/choose-endpoint.ts';
 import { normalizeInputItems, outputItemsToInputItems } from '../translate/index.ts';
-import { cacheWanted, requestCacheKey, saveCompleted } from './cache.ts';
+import { historyFingerprint } from '../cache/key.ts';
+import { cacheWanted, lookupCached, requestCacheKey, saveCompleted, type CacheSlot } from './cache.ts';
 import type { Caller, Services } from './context.ts';
 import { appendTurn, checkTurnInput, conversationHistory, conversationIdOf } from './conversations.ts';
 import { resolveItemReferences } from './item-references.ts';
@@ -28,8 +29,8 @@ export interface Turn {
   /** The response it continues (previous_response_id), for the stored record's chain. */
   parent: StoredResponse | null;
   conversation: string | null;
-  /** Its response cache key, when the cache is used. */
-  cacheKey: string | null;
+  /** Where its answer is cached, when the cache is used. */
+  cache: CacheSlot | null;
   /** Ids for its items (they name the response: protocol/ids.ts itemIdsFor). */
   newId: (prefix: IdPrefix) => string;
   /** A background run: its opening events are logged already; it may be a retry of an earlier try. */
@@ -49,33 +50,50 @@ export type CreateResult = Served & (
   /** Batches of events as they become ready together (one upstream read, one log read): written out whole. */
   | { kind: 'stream'; events: AsyncIterable<StreamEvent[]> });
 
+/** A new turn, and what was found while preparing it. */
+export interface Prepared {
+  turn: Turn;
+  /** The endpoints for the call, best first; null when the cache may answer (ranked after a miss, so a hit asks no backend). */
+  ranked: Choice[] | null;
+  /** The answer the cache holds for it, if any. */
+  cached: ResponseObject | null;
+}
+
 /**
- * A new turn from a validated request: its history (chain or conversation) and, unless the cache
- * may answer, the ranked endpoints, read in parallel; its input resolved and given ids. Unknown
- * ids and models are 404s here, before anything is stored.
+ * A new turn from a validated request. Its reads run side by side: the history (chain or
+ * conversation), the items it references, the endpoints (unless the cache may answer) and the
+ * cache lookup, keyed by what is known before any read (request.ts: the history's fingerprint is
+ * checked once read). Unknown ids and models are 404s here, before anything is stored.
  */
-export async function prepareTurn(svc: Services, caller: Caller, req: CreateRequest): Promise<{ turn: Turn; ranked: Choice[] | null }> {
+export async function prepareTurn(svc: Services, caller: Caller, req: CreateRequest): Promise<Prepared> {
   const background = req.background === true;
-  const useCache = cacheWanted(svc, req);
   const conversation = conversationIdOf(req);
-  const [chain, ranked, conversationItems] = await Promise.all([
+  const reads = Promise.all([
     // A background job needs only its parent now; its worker reads the chain when it starts.
     req.previous_response_id ? loadChain(svc, caller, req.previous_response_id, background) : [],
-    useCache ? null : svc.router.rank(req.model), // an unknown model is a 404 now, not a failed job later
     conversation ? conversationHistory(svc, caller.principal, conversation) : null,
+    resolveItemReferences(svc, caller, req.input),
+  ]);
+  const history = reads.then(([chain, items]) => (background ? [] : items ?? historyOf(chain)));
+  const key = cacheWanted(svc, req) ? requestCacheKey(svc, caller, req, normalizeInputItems(req.input)) : null;
+  const fingerprint = history.then(historyFingerprint);
+  fingerprint.catch(() => undefined); // a failed read is thrown below, by `reads`
+  const [[chain, conversationItems, resolved], ranked, cached] = await Promise.all([
+    reads,
+    key ? null : svc.router.rank(req.model), // also for background: an unknown model is a 404 now, not a failed job later
+    key ? lookupCached(svc, key, fingerprint) : null,
   ]);
   const id = newId('resp');
   const ids = itemIdsFor(id);
-  const input = normalizeInputItems(await resolveItemReferences(svc, caller, req.input), ids);
+  const input = normalizeInputItems(resolved, ids);
   if (conversationItems) checkTurnInput(conversationItems, input);
-  const history = background ? [] : conversationItems ?? historyOf(chain);
   const base = newResponseObject({
     id, model: req.model, createdAt: Math.floor(svc.clock.nowMs() / 1000),
     status: background ? 'queued' : 'in_progress', request: { ...req, store: background || req.store !== false },
   });
-  const cacheKey = useCache ? requestCacheKey(svc, caller, req, [...history, ...input]) : null;
-  const turn: Turn = { owner: caller.principal, req, base, input, history, parent: chain.at(-1) ?? null, conversation, cacheKey, newId: ids };
-  return { turn, ranked };
+  const cache = key ? { key, history: await fingerprint } : null;
+  const turn: Turn = { owner: caller.principal, req, base, input, history: await history, parent: chain.at(-1) ?? null, conversation, cache, newId: ids };
+  return { turn, ranked, cached };
 }
 
 /** A background response's turn as its worker runs it: the stored request, a conversation's items or the chain's. */
@@ -89,7 +107,7 @@ export function resumeTurn(rec: StoredResponse, history: InputItem[], outputIdsF
     history,
     parent: null,
     conversation: rec.response.conversation?.id ?? null,
-    cacheKey: null,
+    cache: null,
     newId: itemIdsFor(rec.id, outputIdsFrom),
     resumed: true,
     nextSequence: rec.lastSeq + 1,
@@ -110,7 +128,7 @@ export function recordOf(svc: Services, turn: Turn, response: ResponseObject, en
 export async function endTurn<T>(svc: Services, turn: Turn, response: ResponseObject, commit: () => Promise<T>): Promise<T> {
   // A resumed run may be a retry that appended already: only what is not there yet.
   if (turn.conversation) await appendTurn(svc, turn.owner, turn.conversation, turn.input, response, turn.resumed === true);
-  if (turn.cacheKey) await saveCompleted(svc, turn.cacheKey, response);
+  if (turn.cache) await saveCompleted(svc, turn.cache, response);
   return commit();
 }
 

@@ -29,12 +29,13 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
   const apiKeys = upstreams
     .map((u, i) => (opts.upstreams?.[i]?.apiKey ? `  "${u.flavor === 'openai' ? `${u.url}/v1` : u.url}": "${opts.upstreams[i]!.apiKey}"` : ''))
     .filter(Boolean);
+  // Defaults for tests, unless extraConfig sets the same key.
+  const defaults = ['model_list_ttl_ms: 0', 'upstream_timeout_ms: 5000'].filter((l) => !new RegExp(`^${l.split(':')[0]}:`, 'm').test(opts.extraConfig ?? ''));
   const yaml = [
     'endpoints:',
     ...upstreams.map((u) => `  - ${line(u)}`),
     apiKeys.length ? ['api_keys:', ...apiKeys].join('\n') : 'api_keys: {}',
-    'model_list_ttl_ms: 0',
-    'upstream_timeout_ms: 5000',
+    ...defaults,
     opts.extraConfig ?? '',
   ].join('\n');
   const gw = await startGateway({ configYaml: yaml, retryIntervalMs: opts.retryIntervalMs });

@@ -177,6 +177,21 @@ describe('per request (nomyo.cache), two tenants', () => {
       expect(await wasHit({ ...next, previous_response_id: b.json.id })).toBe(false); // other history
       expect(await wasHit(next)).toBe(false); // no history
     });
+
+    it('the history read now must be the one the answer was made from: a conversation that grew, an ancestor deleted', async () => {
+      const conv = (await postJson(`${sys.base}/conversations`, {}, alice)).json.id;
+      const turn = { input: fresh('in a conversation'), conversation: conv, ...cache };
+      expect(await wasHit(turn)).toBe(false); // ...and the turn joins the conversation: its history grew
+      expect(await wasHit(turn)).toBe(false);
+      up.script({ text: 'root' }, { text: 'child' });
+      const root = await create({ input: fresh('root') });
+      const child = await create({ input: fresh('child'), previous_response_id: root.json.id });
+      const next = { input: fresh('grandchild'), previous_response_id: child.json.id, ...cache };
+      expect(await wasHit(next)).toBe(false);
+      expect(await wasHit(next)).toBe(true);
+      expect((await getJson(`${sys.base}/responses/${root.json.id}`, { ...alice }, 'DELETE')).status).toBe(200);
+      expect(await wasHit(next)).toBe(false); // same key, shorter history
+    });
   });
 
   it('tenants never share an entry', async () => {
@@ -366,22 +381,32 @@ describe('DynamoCacheStore (on dynalite)', () => {
   const response = newResponseObject({ id: 'resp_x', model: 'm', createdAt: 1, output: [] });
   const store = (opts: ConstructorParameters<typeof DynamoCacheStore>[2] = {}) =>
     new DynamoCacheStore(DynamoDBDocumentClient.from(sys.gw.dynamo.client), sys.gw.dynamo.tables.responses, opts);
+  /** The history fingerprint entries are stored with, and a lookup's (as a promise: the history may still be being read). */
+  const H = 'history-fingerprint';
+  const h = Promise.resolve(H);
 
   it('expired entries are misses, by the exact expiry', async () => {
     const now = 1_000_000;
     const s = store({ clock: { nowMs: () => now } });
-    await s.put('k-exp', response, 10);
-    expect(await s.get('k-exp', now + 9_999)).toEqual(response);
-    expect(await s.get('k-exp', now + 10_000)).toBeNull();
-    await s.put('k-never', response, null);
-    expect(await s.get('k-never', Number.MAX_SAFE_INTEGER)).toEqual(response);
+    await s.put('k-exp', response, 10, H);
+    expect(await s.get('k-exp', now + 9_999, h)).toEqual(response);
+    expect(await s.get('k-exp', now + 10_000, h)).toBeNull();
+    await s.put('k-never', response, null, H);
+    expect(await s.get('k-never', Number.MAX_SAFE_INTEGER, h)).toEqual(response);
+  });
+
+  it('an entry made from another history is a miss', async () => {
+    const s = store();
+    await s.put('k-hist', response, null, H);
+    expect(await s.get('k-hist', Date.now(), h)).toEqual(response);
+    expect(await s.get('k-hist', Date.now(), Promise.resolve('another history'))).toBeNull();
   });
 
   it('skips an entry above maxBytes', async () => {
     const s = store({ maxBytes: 10 });
-    const lines = await logLines(() => s.put('k-big', response, null));
+    const lines = await logLines(() => s.put('k-big', response, null, H));
     expect(lines.filter((l) => l.level === 'WARN' && l.message === 'cache entry too large, not cached')).toHaveLength(1);
-    expect(await s.get('k-big', Date.now())).toBeNull();
+    expect(await s.get('k-big', Date.now(), h)).toBeNull();
   });
 
   it('counters of several processes add up, written at most once per flush interval', async () => {
@@ -392,11 +417,11 @@ describe('DynamoCacheStore (on dynalite)', () => {
     const b = store({ clock: { nowMs: () => now }, flushMs: 5_000 });
     const base = await a.stats();
     calls.reset();
-    for (let i = 0; i < 20; i++) await a.get('k-none', now);
-    await b.get('k-never', now);
+    for (let i = 0; i < 20; i++) await a.get('k-none', now, h);
+    await b.get('k-never', now, h);
     expect(calls.byCommand.UpdateItem ?? 0).toBe(0); // nothing written yet
     now = 5_000;
-    await a.get('k-none', now); // the interval passed: one flush of a's 21 misses
+    await a.get('k-none', now, h); // the interval passed: one flush of a's 21 misses
     await a.flush();
     expect(calls.byCommand.UpdateItem).toBe(1);
     expect(a.local).toEqual({ hits: 0, misses: 21 });

@@ -6,7 +6,8 @@ import { postJson, sseEvents, startSystem } from '../helpers/harness.ts';
 
 describe('upstream connections', () => {
   it.each(['ollama', 'vllm', 'openai'] as const)('%s: streams that ran to their end leave the connection for the next call', async (flavor) => {
-    const own = await startSystem({ upstreams: [{ flavor, models: ['m'] }] });
+    // Model lists read once (not refreshed beside every call): only the calls use connections.
+    const own = await startSystem({ upstreams: [{ flavor, models: ['m'] }], extraConfig: 'model_list_ttl_ms: 600000' });
     try {
       const u = own.upstreams[0]!;
       const stream = async () => {

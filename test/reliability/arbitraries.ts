@@ -598,7 +598,7 @@ const HTTP_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', '
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'TRACE', 'CONNECT', 'PROPFIND', 'SEARCH', 'PURGE', 'LINK', 'MKCOL', 'REPORT', 'get', 'Post', 'FOO', 'BREW'];
 const PATHS = [
   '/', '', '*', '/v1', '/v1/', '/v1/responses', '/v1/responses/', '/v1/responses//', '/v1/responsesX', '/v1/Responses', '/V1/responses', '/v2/responses', '/v1/chat/completions',
-  '/v1/models', '/v1/responses/input_items', '/v1/responses/cancel', '/v1/responses//input_items', '/v1/responses/resp_abc/unknown', '/v1/responses/resp_abc/input_items/extra',
+  '/v1/responses/input_items', '/v1/responses/cancel', '/v1/responses//input_items', '/v1/responses/resp_abc/unknown', '/v1/responses/resp_abc/input_items/extra',
   '/v1/responses/resp_abc/cancel/now', '//v1/responses', '/v1/./responses', '/v1/responses/../responses', '/%76%31/responses', '/v1%2Fresponses', '/health', '/health/', '/HEALTH',
   '/health?x=1', '/health/../v1/responses', '/v1/responses?stream=true', '/v1/responses#frag', '/v1/responses/resp_abc#x', 'http://localhost/v1/responses', 'http://[::1]/health', '//evil.example/health',
   '/favicon.ico', '/.env', '/admin', '/v1/responses/%2e%2e/%2e%2e/health',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cacheKey, canonicalJson, type CacheKeyParts } from '../../shared/cache/key.ts';
+import { cacheKey, canonicalJson, historyFingerprint, type CacheKeyParts } from '../../shared/cache/key.ts';
 import type { CreateRequest } from '../../shared/protocol/request-fields.ts';
 
 const tool = { type: 'function', name: 'lookup', parameters: { type: 'object', properties: { q: { type: 'string' } } } };
@@ -57,6 +57,9 @@ describe('cacheKey', () => {
     ['truncation', { truncation: 'auto' }],
     ['include', { include: ['reasoning.encrypted_content'] }],
     ['a field we do not know', { prompt: { id: 'pmpt_1' } }],
+    // The history's anchor: the key is known before the history is read (its fingerprint is checked after).
+    ['previous_response_id', { previous_response_id: 'resp_1' }],
+    ['conversation', { conversation: 'conv_1' }],
   ])('changes with %s', (_name, change) => {
     expect(withRequest(change)).not.toBe(key);
   });
@@ -89,7 +92,7 @@ describe('cacheKey', () => {
   it('ignores fields that do not decide the answer', () => {
     expect(withRequest({
       input: 'other', stream: true, store: false, metadata: { a: 'b' }, user: 'u', safety_identifier: 's',
-      prompt_cache_key: 'p', service_tier: 'flex', previous_response_id: 'resp_1', nomyo: { cache: true }, stream_options: {},
+      prompt_cache_key: 'p', service_tier: 'flex', nomyo: { cache: true }, stream_options: {},
     })).toBe(key);
   });
 
@@ -113,5 +116,15 @@ describe('canonicalJson', () => {
   it('sorts keys at every level and keeps array order', () => {
     expect(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[2,{"y":2,"z":1}]},"b":1}');
     expect(canonicalJson({ a: undefined, b: [undefined] })).toBe('{"b":[null]}');
+  });
+});
+
+describe('historyFingerprint', () => {
+  const history = parts.input;
+  it('changes with any history content, never with our item ids; an item reference keeps its id', () => {
+    const fp = historyFingerprint(history);
+    expect(historyFingerprint(structuredClone(history).map(({ id: _i, status: _s, ...rest }) => rest))).toBe(fp);
+    expect(historyFingerprint(history.slice(1))).not.toBe(fp);
+    expect(historyFingerprint([{ type: 'item_reference', id: 'msg_a' }])).not.toBe(historyFingerprint([{ type: 'item_reference', id: 'msg_b' }]));
   });
 });

@@ -38,21 +38,21 @@ export class DynamoCacheStore implements CacheStore {
     this.lastFlushMs = this.clock.nowMs();
   }
 
-  async get(key: string, nowMs: number): Promise<ResponseObject | null> {
+  async get(key: string, nowMs: number, history: Promise<string>): Promise<ResponseObject | null> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: cacheKeys.entry(key) }));
-    const live = Item !== undefined && !(typeof Item.expires_ms === 'number' && Item.expires_ms <= nowMs);
+    const live = Item !== undefined && !(typeof Item.expires_ms === 'number' && Item.expires_ms <= nowMs) && Item.history === await history;
     const response = live ? await unpack<ResponseObject>(Item.blob) : null;
     this.count(response !== null, nowMs);
     return response;
   }
 
-  async put(key: string, response: ResponseObject, ttlSeconds: number | null): Promise<void> {
+  async put(key: string, response: ResponseObject, ttlSeconds: number | null, history: string): Promise<void> {
     const blob = await pack(response);
     if (blob.length > this.maxBytes) {
       log.warn('cache entry too large, not cached', { id: response.id, bytes: blob.length, max_bytes: this.maxBytes });
       return;
     }
-    const item: Record<string, unknown> = { ...cacheKeys.entry(key), blob };
+    const item: Record<string, unknown> = { ...cacheKeys.entry(key), blob, history };
     if (ttlSeconds !== null) {
       const expiresMs = this.clock.nowMs() + ttlSeconds * 1000;
       item.expires_ms = expiresMs;
