@@ -1,7 +1,10 @@
 // DynamoDB round trips per operation, counted on the wire (every request the SDK sends), through
 // the real handler over HTTP with dynalite and a fake upstream. Counts, not timings: the same on
 // any machine.  Run: npx tsx bench/dynamo-round-trips.ts
-import { countCalls } from '../test/helpers/count-calls.ts';
+import { countCalls, sequentialBefore } from '../test/helpers/count-calls.ts';
+import { startGateway } from '../functions/local/gateway.ts';
+import { startDynalite } from '../shared/adapters/dynalite.ts';
+import { startFakeUpstream } from '../test/helpers/fake-upstream.ts';
 import { postJson, getJson, startSystem, sseEvents } from '../test/helpers/harness.ts';
 
 const TOKENS = Number(process.env.TOKENS ?? 1000);
@@ -84,3 +87,29 @@ console.log('| operation | requests |\n| --- | --- |');
 for (const [name, value] of rows) console.log(`| ${name} | ${value} |`);
 console.log(`\nbackground response of ${TOKENS} tokens: ${writes} writes (PutItem + UpdateItem; the Query count above includes this script's own status polls)`);
 console.log(`its event log: ${events.length} events, ${bgBytes} bytes of JSON, stored as ${logItems.length} items of ${logBytes} gzip bytes in all`);
+
+// Sequential round trips before the upstream call, with everything on (the cache, a concurrency
+// limit with its slot leases in DynamoDB as on Lambda: a gateway on a shared table, storage).
+{
+  const [dyn, u] = await Promise.all([startDynalite(), startFakeUpstream({ flavor: 'ollama', models: ['m:latest'] })]);
+  const gw = await startGateway({ configYaml: `endpoints: ["${u.url}"]\nmax_concurrent_connections: 2\ncache_enabled: true\nmodel_list_ttl_ms: 600000\n`, dynamoEndpoint: dyn.endpoint });
+  const c = countCalls(gw.dynamo.client);
+  const post = (body: object) => postJson(`${gw.url}/v1/responses`, { model: 'm', ...body });
+  await post({ input: 'warm up' });
+  const before = async (body: object) => {
+    await new Promise((r) => setTimeout(r, 30));
+    c.reset();
+    const seen = u.requests.length;
+    await post(body);
+    return sequentialBefore(c.calls, u.requests.slice(seen).find((r) => r.path === '/v1/chat/completions')!.receivedAtHr);
+  };
+  let prev: string | undefined;
+  for (let i = 0; i < 10; i++) prev = (await post({ input: `turn ${i}`, previous_response_id: prev })).json.id;
+  const unchained = await before({ input: 'unchained' });
+  const chained = await before({ input: 'turn 11', previous_response_id: prev });
+  await gw.close();
+  await Promise.all([dyn.close(), u.close()]);
+  console.log('\nSequential DynamoDB round trips before the upstream call (cache, limit with leases in DynamoDB, store all on)\n');
+  console.log('| create | round trips | target |\n| --- | ---: | ---: |');
+  console.log(`| unchained | ${unchained} | 1 |\n| on a 10-turn chain | ${chained} | 2 |`);
+}

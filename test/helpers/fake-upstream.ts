@@ -82,6 +82,8 @@ export interface RecordedRequest {
   body: any;
   rawBody: string;
   receivedAt: number;
+  /** performance.now() when it arrived (to order it against other events of this process). */
+  receivedAtHr: number;
   /** True when the client closed the connection before we finished answering. */
   aborted: boolean;
   /** When the response ended or the connection closed. */
@@ -190,6 +192,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       body: parseJson(rawBody),
       rawBody,
       receivedAt: Date.now(),
+      receivedAtHr: performance.now(),
       aborted: false,
     };
     const ex = new Exchange(res, rec, () => closing);
