@@ -76,6 +76,12 @@ export interface EventLog {
   append(id: string, events: readonly StreamEvent[], createdAt: number): Promise<void>;
   /** The logged events with sequence_number > afterSeq, in order. */
   read(id: string, afterSeq: number): Promise<StreamEvent[]>;
+  /**
+   * Resolves after `ms`, or as soon as this process appends to the log (a worker in the same
+   * process as its readers: npm start), whichever comes first. Readers of another process's
+   * appends (Lambda) wait out `ms`.
+   */
+  appended(id: string, ms: number): Promise<void>;
 }
 
 /** A conversation (`/v1/conversations`): its items live beside it, in the order they were appended. */

@@ -4,7 +4,6 @@
 // that precedes each batch, so a reader that has seen every event up to `lastSeq` of a terminal
 // record, without a terminal event among them, knows the writer was stopped (cancel, sweep,
 // workflow catch) and closes the stream with the record's own terminal snapshot.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { TERMINAL_STATUSES, type ResponseObject, type StreamEvent } from '../protocol/types.ts';
 import { lifecycle, TERMINAL_EVENT_TYPES, terminalType } from '../stream/events.ts';
 import type { Services } from './context.ts';
@@ -111,7 +110,7 @@ export async function* tailEvents(svc: Services, id: string, afterSeq: number, s
         return;
       }
     }
-    await sleep(Math.min(wait, svc.config.pollMs));
+    await svc.events.appended(id, Math.min(wait, svc.config.pollMs));
     wait *= 2;
   }
 }

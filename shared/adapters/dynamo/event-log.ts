@@ -9,6 +9,9 @@ import { pack, unpack } from './blob.ts';
 import { eventLogKeys } from './layout.ts';
 
 export class DynamoEventLog implements EventLog {
+  /** Readers waiting for this process's next append to a log, by response id. */
+  private readonly waiting = new Map<string, Set<() => void>>();
+
   /** `ttlSeconds`: the responses' retention (the log goes with its record); null keeps it. */
   constructor(private readonly doc: DynamoDBDocumentClient, private readonly tableName: string, private readonly ttlSeconds: number | null) {}
 
@@ -17,6 +20,22 @@ export class DynamoEventLog implements EventLog {
     const item: Item = { pk: eventLogKeys.pk(id), sk: eventLogKeys.sk(events.at(-1)!.sequence_number), blob: await pack(events) };
     if (this.ttlSeconds !== null) item.expires_at = createdAt + this.ttlSeconds;
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item }));
+    for (const wake of this.waiting.get(id) ?? []) wake();
+  }
+
+  appended(id: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        const set = this.waiting.get(id)!;
+        set.delete(wake);
+        if (set.size === 0) this.waiting.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      if (!this.waiting.has(id)) this.waiting.set(id, new Set());
+      this.waiting.get(id)!.add(wake);
+    });
   }
 
   async read(id: string, afterSeq: number): Promise<StreamEvent[]> {
