@@ -51,7 +51,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
     dynamo = await startDynalite(opts.dataDir ? { path: join(opts.dataDir, 'dynamodb') } : {});
   }
-  const svc = buildServices(config, dynamo.client, dynamo.tables.responses, (s) => new LocalWorkflowLauncher({
+  const svc = buildServices(config, dynamo.client, dynamo.tables, (s) => new LocalWorkflowLauncher({
     run: (input) => runBackground(s, input),
     fail: (input) => markFailed(s, input),
   }, { retryIntervalMs: opts.retryIntervalMs }));

@@ -10,11 +10,11 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parse as parseYaml } from 'yaml';
-import { ResponsesGatewayStack, TABLE_ITEM_ACTIONS, WORKER_ARN_SUBSTITUTION, WORKFLOW_FILE } from '../../infra/stack.ts';
+import { CACHE_ITEM_ACTIONS, ResponsesGatewayStack, TABLE_ITEM_ACTIONS, WORKER_ARN_SUBSTITUTION, WORKFLOW_FILE } from '../../infra/stack.ts';
 import { settingsFromContext } from '../../infra/settings.ts';
 import { WILDCARD_RESOURCE_EXCEPTIONS } from '../../infra/nag.ts';
 import { FUNCTIONS, PROJECT_ROOT, bundleSettings, cdkBundlingOptions, esbuildOptions } from '../../infra/bundling.ts';
-import { RESPONSES_TABLE, createTableInput } from '../../shared/adapters/dynamo/layout.ts';
+import { CACHE_TABLE, RESPONSES_TABLE, createTableInput } from '../../shared/adapters/dynamo/layout.ts';
 import { parseConfig } from '../../shared/config.ts';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -122,12 +122,13 @@ describe('functions', () => {
     });
   });
 
-  it('get their environment: tables, workflow, config, secret parameter names', () => {
+  it('get their environment: tables (the cache table to the API only), workflow, config, secret parameter names', () => {
     const table = { Ref: logicalId(base, base.stack.tables.responses) };
     const env = (id: 'Api' | 'Worker' | 'Sweeper') => base.json.Resources[fnId(base, id)].Properties.Environment.Variables;
     const config = JSON.stringify(parseYaml(readFileSync(join(PROJECT_ROOT, 'config.example.yaml'), 'utf8')));
     expect(env('Api')).toEqual({
       RESPONSES_TABLE: table,
+      CACHE_TABLE: { Ref: logicalId(base, base.stack.tables.cache) },
       STATE_MACHINE_ARN: { Ref: logicalId(base, base.stack.stateMachine) },
       CONFIG_YAML: config,
       SECRET_PARAMETERS: '{}',
@@ -187,31 +188,46 @@ describe('function URL', () => {
 });
 
 describe('tables', () => {
-  it('map shared/adapters/dynamo/layout.ts: keys, GSIs, TTL, on-demand, PITR, KMS encryption, retained', () => {
-    const tables = resources(base, 'AWS::DynamoDB::GlobalTable');
-    expect(tables).toHaveLength(1);
-    const [, table] = tables[0]!;
-    const p = table.Properties;
-    // The same table the local stand-in creates from the same definition.
-    const local = createTableInput(RESPONSES_TABLE, 'x');
-    expect(p.KeySchema).toEqual(local.KeySchema);
-    expect(new Set(p.AttributeDefinitions.map(JSON.stringify))).toEqual(new Set(local.AttributeDefinitions!.map((a) => JSON.stringify(a))));
-    expect(p.GlobalSecondaryIndexes).toEqual(local.GlobalSecondaryIndexes);
-    expect(p.BillingMode).toBe('PAY_PER_REQUEST');
-    expect(p.TimeToLiveSpecification).toEqual({ AttributeName: RESPONSES_TABLE.timeToLiveAttribute, Enabled: true });
-    expect(p.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS' });
-    expect(p.Replicas).toHaveLength(1);
-    expect(p.Replicas[0].PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
-    expect(p.Replicas[0].DeletionProtectionEnabled).toBe(true);
+  const tableOf = (s: Synth, key: 'responses' | 'cache') => s.json.Resources[logicalId(s, s.stack.tables[key])];
+
+  it('are two, mapped from shared/adapters/dynamo/layout.ts: keys, GSIs, TTL on both, on-demand, KMS encryption', () => {
+    expect(resources(base, 'AWS::DynamoDB::GlobalTable')).toHaveLength(2);
+    for (const [key, def] of [['responses', RESPONSES_TABLE], ['cache', CACHE_TABLE]] as const) {
+      const p = tableOf(base, key).Properties;
+      // The same table the local stand-in creates from the same definition.
+      const local = createTableInput(def, 'x');
+      expect(p.KeySchema).toEqual(local.KeySchema);
+      expect(new Set(p.AttributeDefinitions.map(JSON.stringify))).toEqual(new Set(local.AttributeDefinitions!.map((a) => JSON.stringify(a))));
+      expect(p.GlobalSecondaryIndexes).toEqual(local.GlobalSecondaryIndexes);
+      expect(p.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(p.TimeToLiveSpecification).toEqual({ AttributeName: 'expires_at', Enabled: true });
+      expect(p.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS' });
+      expect(p.Replicas).toHaveLength(1);
+    }
+    expect(tableOf(base, 'cache').Properties.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
+  });
+
+  it('responses: point-in-time recovery, deletion protection, retained', () => {
+    const table = tableOf(base, 'responses');
+    expect(table.Properties.Replicas[0].PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(table.Properties.Replicas[0].DeletionProtectionEnabled).toBe(true);
     expect(table.DeletionPolicy).toBe('Retain');
     expect(table.UpdateReplacePolicy).toBe('Retain');
   });
 
+  it('cache: no point-in-time recovery, no deletion protection, dropped with the stack while responses are kept', () => {
+    const table = tableOf(base, 'cache');
+    expect(table.Properties.Replicas[0].PointInTimeRecoverySpecification ?? { PointInTimeRecoveryEnabled: false }).toEqual({ PointInTimeRecoveryEnabled: false });
+    expect(table.Properties.Replicas[0].DeletionProtectionEnabled).toBe(false);
+    expect(table.DeletionPolicy).toBe('Delete');
+  });
+
   it('are deleted with the stack when context says removalPolicy=destroy', () => {
     const s = alt;
-    const [, table] = resources(s, 'AWS::DynamoDB::GlobalTable')[0]!;
-    expect(table.DeletionPolicy).toBe('Delete');
-    expect(table.Properties.Replicas[0].DeletionProtectionEnabled).toBe(false);
+    for (const [, table] of resources(s, 'AWS::DynamoDB::GlobalTable')) {
+      expect(table.DeletionPolicy).toBe('Delete');
+      expect(table.Properties.Replicas[0].DeletionProtectionEnabled).toBe(false);
+    }
     for (const [, g] of resources(s, 'AWS::Logs::LogGroup')) expect(g.DeletionPolicy).toBe('Delete');
   });
 });
@@ -318,9 +334,10 @@ describe('alarms', () => {
 describe('outputs and the client policy', () => {
   it('outputs the URL, the table name, the state machine and the client policy', () => {
     const outputs = base.json.Outputs as Record<string, Json>;
-    expect(Object.keys(outputs).sort()).toEqual(['ClientPolicyArn', 'FunctionUrl', 'ResponsesTableName', 'StateMachineArn']);
+    expect(Object.keys(outputs).sort()).toEqual(['CacheTableName', 'ClientPolicyArn', 'FunctionUrl', 'ResponsesTableName', 'StateMachineArn']);
     expect(outputs.FunctionUrl.Value).toEqual({ 'Fn::GetAtt': [logicalId(base, base.stack.functionUrl), 'FunctionUrl'] });
     expect(outputs.ResponsesTableName.Value).toEqual({ Ref: logicalId(base, base.stack.tables.responses) });
+    expect(outputs.CacheTableName.Value).toEqual({ Ref: logicalId(base, base.stack.tables.cache) });
     expect(outputs.StateMachineArn.Value).toEqual({ Ref: logicalId(base, base.stack.stateMachine) });
     expect(outputs.ClientPolicyArn.Value).toEqual({ Ref: logicalId(base, base.stack.clientPolicy) });
   });
@@ -367,7 +384,7 @@ describe('IAM least privilege', () => {
     for (const [, role] of resources(base, 'AWS::IAM::Role')) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
-  it('the API: its log group, table items (no index), start and stop of this workflow, exactly the named parameters', () => {
+  it("the API: its log group, table items (no index), the cache table's items, start and stop of this workflow, exactly the named parameters", () => {
     const s = secret;
     const table = arnOf(logicalId(s, s.stack.tables.responses));
     const sm = logicalId(s, s.stack.stateMachine);
@@ -377,6 +394,7 @@ describe('IAM least privilege', () => {
     expect(statementsOfRole(s, roleIdOf(s, 'Api'))).toEqual([
       { Sid: 'WriteOwnLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: arnOf(logicalId(s, s.stack.functions.Api.logGroup as never)) },
       { Sid: 'TableItems', Effect: 'Allow', Action: [...TABLE_ITEM_ACTIONS], Resource: table },
+      { Sid: 'CacheItems', Effect: 'Allow', Action: [...CACHE_ITEM_ACTIONS], Resource: arnOf(logicalId(s, s.stack.tables.cache)) },
       { Sid: 'ReadSecretParameters', Effect: 'Allow', Action: 'ssm:GetParameters', Resource: [param('gateway/openai-api-key'), param('plain-name')] },
       {
         Sid: 'DecryptSecretParameters', Effect: 'Allow', Action: 'kms:Decrypt', Resource: 'arn:aws:kms:eu-west-1:123456789012:key/abcd',
@@ -393,8 +411,10 @@ describe('IAM least privilege', () => {
     expect(actions.filter((a) => a.startsWith('ssm:') || a.startsWith('kms:'))).toEqual([]);
   });
 
-  it('the worker: its log group, table items, the named parameters; nothing of Step Functions', () => {
+  it('the worker: its log group, table items, the named parameters; nothing of Step Functions or the cache', () => {
     const s = secret;
+    expect(JSON.stringify(statementsOfRole(s, roleIdOf(s, 'Worker')))).not.toContain(logicalId(s, s.stack.tables.cache));
+    expect(JSON.stringify(statementsOfRole(s, roleIdOf(s, 'Sweeper')))).not.toContain(logicalId(s, s.stack.tables.cache));
     const sids = statementsOfRole(s, roleIdOf(s, 'Worker')).map((st) => st.Sid);
     expect(sids).toEqual(['WriteOwnLogs', 'TableItems', 'ReadSecretParameters', 'DecryptSecretParameters']);
     expect(statementsOfRole(base, roleIdOf(base, 'Worker')).map((st) => st.Sid)).toEqual(['WriteOwnLogs', 'TableItems']);
