@@ -1,22 +1,21 @@
 // The whole gateway in one stack: the API behind a streaming IAM-auth Function URL, the worker
 // and sweeper, the tables of shared/adapters/dynamo/layout.ts, the workflow of infra/workflow.asl.json,
-// the sweep schedule, log groups, alarms, and a managed policy that lets a client call the API.
+// the sweep schedule, log groups, the dashboard and alarms (infra/monitoring.ts), and a managed
+// policy that lets a client call the API.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { TABLES, tableEnvName, type KeyDef, type TableDef, type TableKey } from '../shared/adapters/dynamo/layout.ts';
 import { FUNCTIONS, PROJECT_ROOT, bundleSettings, cdkBundlingOptions, type FunctionSpec } from './bundling.ts';
+import { monitor } from './monitoring.ts';
 import { acknowledgeFindings } from './nag.ts';
 import { configYamlFor, type GatewaySettings } from './settings.ts';
 
@@ -60,6 +59,7 @@ export class ResponsesGatewayStack extends Stack {
   readonly functionUrl: lambda.FunctionUrl;
   readonly stateMachine: sfn.StateMachine;
   readonly clientPolicy: iam.ManagedPolicy;
+  readonly monitoring: ReturnType<typeof monitor>;
 
   constructor(scope: Construct, id: string, props: ResponsesGatewayStackProps) {
     super(scope, id, props);
@@ -279,27 +279,8 @@ export class ResponsesGatewayStack extends Stack {
       ],
     });
 
-    // ── alarms ──────────────────────────────────────────────────────────────────────────────
-    const topic = settings.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', settings.alarmTopicArn) : undefined;
-    const alarm = (id: string, metric: cloudwatch.IMetric, description: string) => {
-      const a = new cloudwatch.Alarm(this, id, {
-        metric,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: description,
-      });
-      if (topic) a.addAlarmAction(new SnsAction(topic));
-      return a;
-    };
-    const minute = { period: Duration.minutes(1), statistic: cloudwatch.Stats.SUM };
-    for (const spec of FUNCTIONS) {
-      const fn = this.functions[spec.id];
-      alarm(`${spec.id}Errors`, fn.metricErrors(minute), `${spec.id} function invocations failed`);
-      alarm(`${spec.id}Throttles`, fn.metricThrottles(minute), `${spec.id} function invocations were throttled`);
-    }
-    alarm('WorkflowExecutionsFailed', this.stateMachine.metricFailed(minute), 'Background response executions failed');
+    // ── dashboard, alarms and the topic they notify: infra/monitoring.ts ────────────────────
+    this.monitoring = monitor(this, { functions: this.functions, stateMachine: this.stateMachine, tables: this.tables, alarmTopicArn: settings.alarmTopicArn });
 
     // ── outputs ─────────────────────────────────────────────────────────────────────────────
     new CfnOutput(this, 'FunctionUrl', { value: this.functionUrl.url, description: 'Base URL of the API (append v1/responses); SigV4, service lambda' });

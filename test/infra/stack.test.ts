@@ -300,9 +300,9 @@ describe('sweep schedule', () => {
 });
 
 describe('alarms', () => {
-  it('watch errors and throttles of every function and failed executions', () => {
+  it('watch errors and throttles of every function, failed executions, and throttles and system errors of each table', () => {
     const alarms = resources(base, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
-    expect(alarms).toHaveLength(7);
+    expect(alarms).toHaveLength(11);
     for (const id of ['Api', 'Worker', 'Sweeper'] as const) {
       for (const metric of ['Errors', 'Throttles']) {
         expect(alarms).toContainEqual(expect.objectContaining({
@@ -323,18 +323,107 @@ describe('alarms', () => {
       Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: logicalId(base, base.stack.stateMachine) } }],
       Threshold: 1,
     }));
-    for (const a of alarms) expect(a.AlarmActions).toBeUndefined();
+    // Per table: the per-operation metric summed over the operations its stores issue.
+    for (const [key, ops] of [['responses', 7], ['cache', 3]] as const) {
+      const table = { Ref: logicalId(base, base.stack.tables[key]) };
+      for (const metric of ['ThrottledRequests', 'SystemErrors']) {
+        const mine = alarms.filter((a) => (a.Metrics as Json[] | undefined)?.some((m) => m.MetricStat?.Metric.MetricName === metric
+          && JSON.stringify(m.MetricStat.Metric.Dimensions).includes(JSON.stringify(table))));
+        expect(mine, `${key} ${metric}`).toHaveLength(1);
+        const stats = (mine[0]!.Metrics as Json[]).filter((m) => m.MetricStat);
+        expect(stats).toHaveLength(ops);
+        for (const m of stats) expect(m.MetricStat).toMatchObject({ Stat: 'Sum', Period: 60 });
+        expect((mine[0]!.Metrics as Json[]).find((m) => m.Expression)!.Expression).toMatch(/^FILL\(\w+, 0\)( \+ FILL\(\w+, 0\))*$/);
+      }
+    }
   });
 
-  it('notify an existing topic when one is given', () => {
-    for (const [, a] of resources(alt, 'AWS::CloudWatch::Alarm')) expect(a.Properties.AlarmActions).toEqual([TOPIC]);
+  it("notify the stack's own topic when they fire and when they clear; the topic takes TLS only", () => {
+    base.template.resourceCountIs('AWS::SNS::Topic', 1);
+    const [topicId] = resources(base, 'AWS::SNS::Topic')[0]!;
+    for (const [, a] of resources(base, 'AWS::CloudWatch::Alarm')) {
+      expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+      expect(a.Properties.OKActions).toEqual([{ Ref: topicId }]);
+    }
+    const [, policy] = resources(base, 'AWS::SNS::TopicPolicy')[0]!;
+    expect(policy.Properties.PolicyDocument.Statement).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+    expect(base.json.Outputs.AlarmTopicArn.Value).toEqual({ Ref: topicId });
+  });
+
+  it('notify an existing topic when one is given (and the stack makes none)', () => {
+    alt.template.resourceCountIs('AWS::SNS::Topic', 0);
+    for (const [, a] of resources(alt, 'AWS::CloudWatch::Alarm')) {
+      expect(a.Properties.AlarmActions).toEqual([TOPIC]);
+      expect(a.Properties.OKActions).toEqual([TOPIC]);
+    }
+    expect(alt.json.Outputs.AlarmTopicArn.Value).toBe(TOPIC);
+  });
+});
+
+describe('dashboard', () => {
+  /** The dashboard body with every reference written `<LogicalId>` (and pseudo parameters `<AWS::X>`). */
+  function body(s: Synth): Json {
+    const [, dash] = resources(s, 'AWS::CloudWatch::Dashboard')[0]!;
+    const text = (v: Json): string => {
+      if (typeof v === 'string') return v;
+      if (v['Fn::Join']) return (v['Fn::Join'][1] as Json[]).map(text).join(v['Fn::Join'][0]);
+      if (v.Ref) return `<${v.Ref}>`;
+      if (v['Fn::GetAtt']) return `<${v['Fn::GetAtt'].join('.')}>`;
+      throw new Error(`unexpected intrinsic ${JSON.stringify(v)}`);
+    };
+    return JSON.parse(text(dash.Properties.DashboardBody));
+  }
+  /** Every metric line of every graph: [namespace, name, ...dimension pairs, {options}]. */
+  const lines = (b: Json): Json[][] => (b.widgets as Json[]).flatMap((w) => (w.properties.metrics ?? []) as Json[][]);
+  const titles = (b: Json): string[] => (b.widgets as Json[]).map((w) => w.properties.title).filter(Boolean);
+
+  it("shows the gateway's own metrics: namespace ResponsesGateway, dimension service=responses-gateway", () => {
+    base.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    const all = lines(body(base));
+    const gateway = all.filter((l) => l[0] === 'ResponsesGateway');
+    const names = new Set(gateway.map((l) => l[1]));
+    for (const n of ['Requests', 'Errors', 'Latency', 'TimeToFirstToken', 'InputTokens', 'OutputTokens', 'CacheHits', 'CacheMisses', 'SlotWaits', 'SlotRejections']) {
+      expect(names, n).toContain(n);
+    }
+    for (const l of gateway) expect(l.slice(2, 4)).toEqual(['service', 'responses-gateway']);
+    // Latency and time to first token as percentiles.
+    for (const n of ['Latency', 'TimeToFirstToken']) {
+      expect(gateway.filter((l) => l[1] === n).map((l) => l.at(-1).stat)).toEqual(['p50', 'p90', 'p99']);
+    }
+    // Upstream failures: one line per endpoint, whatever endpoints report.
+    const search = all.find((l) => typeof l[0] === 'object' && String(l[0].expression).startsWith('SEARCH('));
+    expect(search![0].expression).toBe(`SEARCH('{ResponsesGateway,Endpoint,service} MetricName="UpstreamFailures"', 'Sum', 60)`);
+  });
+
+  it('shows each function (invocations, errors, throttles, duration, concurrency), the workflow and both tables', () => {
+    const b = body(base);
+    const all = lines(b);
+    for (const id of ['Api', 'Worker', 'Sweeper'] as const) {
+      const fn = fnId(base, id);
+      const mine = all.filter((l) => l[0] === 'AWS/Lambda' && l[3] === `<${fn}>`).map((l) => l[1]);
+      expect(new Set(mine)).toEqual(new Set(['Invocations', 'Errors', 'Throttles', 'Duration', 'ConcurrentExecutions']));
+    }
+    const sm = `<${logicalId(base, base.stack.stateMachine)}>`;
+    expect(all.filter((l) => l[0] === 'AWS/States' && l[3] === sm).map((l) => l[1]).sort())
+      .toEqual(['ExecutionsFailed', 'ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsTimedOut']);
+    for (const key of ['responses', 'cache'] as const) {
+      const t = `<${logicalId(base, base.stack.tables[key])}>`;
+      const mine = new Set(all.filter((l) => l[0] === 'AWS/DynamoDB' && l.includes(t)).map((l) => l[1]));
+      expect(mine).toEqual(new Set(['ConsumedReadCapacityUnits', 'ConsumedWriteCapacityUnits', 'ThrottledRequests', 'SystemErrors']));
+    }
+    expect(titles(b)).toEqual(expect.arrayContaining(['Latency (ms)', 'Time to first token (ms)', 'Upstream failures by endpoint', 'Executions', 'Throttled requests', 'System errors']));
+    // Every row fits the dashboard's 24 columns.
+    const rows = new Map<number, number>();
+    for (const w of b.widgets as Json[]) rows.set(w.y, (rows.get(w.y) ?? 0) + w.width);
+    for (const width of rows.values()) expect(width).toBeLessThanOrEqual(24);
+    expect(base.json.Outputs.DashboardUrl.Value['Fn::Join'][1]).toContainEqual({ Ref: logicalId(base, base.stack.monitoring.dashboard) });
   });
 });
 
 describe('outputs and the client policy', () => {
-  it('outputs the URL, the table name, the state machine and the client policy', () => {
+  it('outputs the URL, the table names, the state machine, the client policy, the alarm topic and the dashboard', () => {
     const outputs = base.json.Outputs as Record<string, Json>;
-    expect(Object.keys(outputs).sort()).toEqual(['CacheTableName', 'ClientPolicyArn', 'FunctionUrl', 'ResponsesTableName', 'StateMachineArn']);
+    expect(Object.keys(outputs).sort()).toEqual(['AlarmTopicArn', 'CacheTableName', 'ClientPolicyArn', 'DashboardUrl', 'FunctionUrl', 'ResponsesTableName', 'StateMachineArn']);
     expect(outputs.FunctionUrl.Value).toEqual({ 'Fn::GetAtt': [logicalId(base, base.stack.functionUrl), 'FunctionUrl'] });
     expect(outputs.ResponsesTableName.Value).toEqual({ Ref: logicalId(base, base.stack.tables.responses) });
     expect(outputs.CacheTableName.Value).toEqual({ Ref: logicalId(base, base.stack.tables.cache) });
