@@ -563,6 +563,8 @@ describe('settings from context', () => {
     expect(() => synth({ logRetentionDays: '8' })).toThrow(/logRetentionDays/);
     expect(() => synth({ secretParameters: { 'BAD-NAME': '/x' } })).toThrow(/environment variable name/);
     expect(() => synth({ secretParameters: { KEY: '/gateway/*' } })).toThrow(/SSM parameter name/);
+    expect(() => synth({ alarmTopicArn: 'ops-topic' })).toThrow(/alarmTopicArn/);
+    expect(() => synth({ alarmTopicArn: `${TOPIC}.fifo` })).toThrow(/standard SNS topic/);
     const dir = mkdtempSync(join(tmpdir(), 'gw-config-'));
     writeFileSync(join(dir, 'bad.yaml'), 'max_concurrent_connections: -1\n');
     expect(() => synth({ configPath: join(dir, 'bad.yaml') })).toThrow(/max_concurrent_connections/);
