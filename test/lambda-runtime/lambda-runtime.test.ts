@@ -201,7 +201,7 @@ describe.skipIf(missing !== null)(`the bundles under the real Lambda runtime (aw
 
   it('a broken connection to the Runtime API ends the invocation; the runtime lives on and the stored stream completes', async () => {
     upstream.script({ deltas: Array.from({ length: 20 }, (_, i) => `d${i} `), chunkDelayMs: 10 });
-    const broken = await api.invoke(functionUrlEvent({ path: '/v1/responses', body: JSON.stringify({ model, input: 'hi', stream: true }) }), { breakAfterBytes: 300 });
+    const broken = await api.invoke(functionUrlEvent({ path: '/v1/responses', body: JSON.stringify({ model, input: 'hi', stream: true }) }), { breakAfterBytes: 600 });
     expect(broken.mode).toBe('broken');
     // The runtime's own promises rejected: logged, not fatal.
     await expect.poll(() => api.output.filter((l) => l.includes('unhandled promise rejection')).length, { timeout: 5_000 }).toBeGreaterThan(0);
