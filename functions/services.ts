@@ -13,6 +13,7 @@ import { DynamoEventLog } from '../shared/adapters/dynamo/event-log.ts';
 import { DynamoResponseStore } from '../shared/adapters/dynamo/responses.ts';
 import { DynamoSlotStore } from '../shared/adapters/dynamo/slots.ts';
 import { processSlots } from '../shared/adapters/process-slots.ts';
+import { TABLES, tableEnvName, tableNames, type TableKey } from '../shared/adapters/dynamo/layout.ts';
 import { withSecretParameters } from '../shared/adapters/secrets.ts';
 import { buildRouter } from '../shared/routing/index.ts';
 import { systemClock, type BackgroundLauncher } from '../shared/ports.ts';
@@ -21,17 +22,18 @@ import { log } from '../shared/log.ts';
 
 export type LauncherFactory = (svc: Services, env: Record<string, string | undefined>) => BackgroundLauncher;
 
-/** The services of one gateway on one DynamoDB table (every item kind shares it: layout.ts). */
 /**
- * `ownsDatabase`: this process is the only one on its database (npm start on its own DATA_DIR),
- * so concurrency slots are counted in the process, with no lease written; gateways that share a
- * table (Lambda instances, several processes on one DynamoDB) lease them in it.
+ * The services of one gateway on its DynamoDB tables (physical names; layout.ts says what each
+ * holds). `ownsDatabase`: this process is the only one on its database (npm start on its own
+ * DATA_DIR), so concurrency slots are counted in the process, with no lease written; gateways
+ * that share a table (Lambda instances, several processes on one DynamoDB) lease them in it.
  */
 export function buildServices(
-  config: Config, dynamo: DynamoDBClient, tableName: string, launcher: LauncherFactory,
+  config: Config, dynamo: DynamoDBClient, tables: Record<TableKey, string>, launcher: LauncherFactory,
   env: Record<string, string | undefined> = {}, opts: { ownsDatabase?: boolean } = {},
 ): Services {
   if (!process.env.POWERTOOLS_LOG_LEVEL) log.setLogLevel(config.logLevel.toUpperCase() as 'INFO');
+  const tableName = tables.responses;
   const backend = new HttpBackend();
   const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
   const svc: Services = {
@@ -41,7 +43,7 @@ export function buildServices(
     clock: systemClock,
     store: new DynamoResponseStore(doc, tableName, { ttlSeconds: config.responseTtlSeconds }),
     events: new DynamoEventLog(doc, tableName, config.responseTtlSeconds),
-    cache: new DynamoCacheStore(doc, tableName),
+    cache: new DynamoCacheStore(doc, tables.cache),
     conversations: new DynamoConversationStore(doc, tableName),
     router: buildRouter(config, backend, opts.ownsDatabase ? processSlots : new DynamoSlotStore(doc, tableName), systemClock),
   };
@@ -58,8 +60,8 @@ export const noLauncher: LauncherFactory = () => ({
 /**
  * A Lambda function's services, from its environment: upstream keys from the SSM SecureStrings
  * named in SECRET_PARAMETERS (they fill the config's ${NAME} placeholders: never plain text in
- * the template or the bundle), the config from CONFIG_YAML (or the file), the table from
- * RESPONSES_TABLE.
+ * the template or the bundle), the config from CONFIG_YAML (or the file), the tables from
+ * RESPONSES_TABLE and CACHE_TABLE (each defaults to its logical name).
  */
 export async function servicesFromEnv(processEnv: Record<string, string | undefined>, launcher: LauncherFactory): Promise<Services> {
   const env = await withSecretParameters(processEnv);
@@ -67,7 +69,14 @@ export async function servicesFromEnv(processEnv: Record<string, string | undefi
   const config = env.CONFIG_YAML !== undefined ? configFrom(env.CONFIG_YAML, source, env) : loadConfigFile(source, env);
   logConfigNotices(config, source);
   const dynamo = new DynamoDBClient(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {});
-  return buildServices(config, dynamo, env.RESPONSES_TABLE ?? 'responses', launcher, env);
+  return buildServices(config, dynamo, tablesFromEnv(env), launcher, env);
+}
+
+/** Each table's name from its variable (tableEnvName), or its logical name. */
+export function tablesFromEnv(env: Record<string, string | undefined>): Record<TableKey, string> {
+  const names = tableNames();
+  for (const key of Object.keys(TABLES) as TableKey[]) names[key] = env[tableEnvName(key)] || names[key];
+  return names;
 }
 
 /** Built on first use and kept; a build that failed is not kept, so the next caller tries again. */

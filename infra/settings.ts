@@ -22,7 +22,7 @@ export interface GatewaySettings {
   logRetentionDays: number;
   /** External source maps in the bundles and NODE_OPTIONS=--enable-source-maps. */
   sourceMaps: boolean;
-  /** An existing SNS topic the alarms notify; empty for alarms without actions. */
+  /** An existing SNS topic the alarms notify; empty: the stack makes one (output AlarmTopicArn). */
   alarmTopicArn: string;
 }
 
@@ -39,6 +39,8 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // SSM parameter names: letters, digits, . - _ and / for hierarchy. No wildcards: IAM grants name them exactly.
 const PARAMETER_NAME = /^\/?[A-Za-z0-9_.\-]+(\/[A-Za-z0-9_.\-]+)*$/;
 const PARAMETER_ARN = /^arn:[a-z-]+:ssm:[a-z0-9-]+:\d{12}:parameter\/[A-Za-z0-9_.\-\/]+$/;
+// A standard topic: CloudWatch alarms cannot notify a FIFO one.
+const TOPIC_ARN = /^arn:[a-z-]+:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 
 function json<T>(value: unknown): T {
   return (typeof value === 'string' ? JSON.parse(value) : value) as T;
@@ -63,6 +65,8 @@ export function settingsFromContext(node: Node, env: Record<string, string | und
       throw new Error(`context secretParameters.${env}: '${String(name)}' is not an SSM parameter name or ARN`);
     }
   }
+  const alarmTopicArn = String(get('alarmTopicArn') ?? '');
+  if (alarmTopicArn && !TOPIC_ARN.test(alarmTopicArn)) throw new Error(`context alarmTopicArn: '${alarmTopicArn}' is not the ARN of a standard SNS topic`);
   return {
     configPath: String(node.tryGetContext('configPath') ?? configPathOf(env, (p) => existsSync(join(PROJECT_ROOT, p)))),
     secretParameters,
@@ -70,7 +74,7 @@ export function settingsFromContext(node: Node, env: Record<string, string | und
     removalPolicy,
     logRetentionDays,
     sourceMaps: bool(get('sourceMaps')),
-    alarmTopicArn: String(get('alarmTopicArn') ?? ''),
+    alarmTopicArn,
   };
 }
 

@@ -1,22 +1,21 @@
 // The whole gateway in one stack: the API behind a streaming IAM-auth Function URL, the worker
 // and sweeper, the tables of shared/adapters/dynamo/layout.ts, the workflow of infra/workflow.asl.json,
-// the sweep schedule, log groups, alarms, and a managed policy that lets a client call the API.
+// the sweep schedule, log groups, the dashboard and alarms (infra/monitoring.ts), and a managed
+// policy that lets a client call the API.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { TABLES, type KeyDef, type TableDef, type TableKey } from '../shared/adapters/dynamo/layout.ts';
+import { TABLES, tableEnvName, type KeyDef, type TableDef, type TableKey } from '../shared/adapters/dynamo/layout.ts';
 import { FUNCTIONS, PROJECT_ROOT, bundleSettings, cdkBundlingOptions, type FunctionSpec } from './bundling.ts';
+import { monitor } from './monitoring.ts';
 import { acknowledgeFindings } from './nag.ts';
 import { configYamlFor, type GatewaySettings } from './settings.ts';
 
@@ -27,7 +26,7 @@ export const WORKER_ARN_SUBSTITUTION = 'WorkerFunctionArn';
 /** Lambda's Node runtime for every function (the newest Node runtime Lambda offers). */
 export const RUNTIME = lambda.Runtime.NODEJS_24_X;
 
-/** Item-level actions the store issues (dynamo-store.ts): no Scan, no table management. */
+/** Item-level actions the stores issue on the responses table (shared/adapters/dynamo): no Scan, no table management. */
 export const TABLE_ITEM_ACTIONS = [
   'dynamodb:GetItem',
   'dynamodb:BatchGetItem',
@@ -38,10 +37,8 @@ export const TABLE_ITEM_ACTIONS = [
   'dynamodb:BatchWriteItem',
 ] as const;
 
-/** `responses` -> `RESPONSES_TABLE`, the variable the functions read the table name from. */
-export function tableEnvName(key: TableKey): string {
-  return `${key.toUpperCase()}_TABLE`;
-}
+/** What the cache store (shared/adapters/dynamo/cache.ts) does on the cache table: read, write an entry, ADD to the counters. */
+export const CACHE_ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
 
 function pascal(s: string): string {
   return s.replace(/(^|[-_])([a-z])/g, (_, __, c: string) => c.toUpperCase());
@@ -62,6 +59,7 @@ export class ResponsesGatewayStack extends Stack {
   readonly functionUrl: lambda.FunctionUrl;
   readonly stateMachine: sfn.StateMachine;
   readonly clientPolicy: iam.ManagedPolicy;
+  readonly monitoring: ReturnType<typeof monitor>;
 
   constructor(scope: Construct, id: string, props: ResponsesGatewayStackProps) {
     super(scope, id, props);
@@ -69,15 +67,19 @@ export class ResponsesGatewayStack extends Stack {
     const removalPolicy = settings.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
     // ── tables: shared/adapters/dynamo/layout.ts mapped 1:1 ────────────────────────────────────────
+    // A durable table (responses) has point-in-time recovery and follows the stack's removal
+    // policy; the cache has neither: it is dropped with the stack (the responses table kept), and
+    // losing it costs only misses.
     this.tables = {} as Record<TableKey, dynamodb.TableV2>;
     for (const key of Object.keys(TABLES) as TableKey[]) {
       const def: TableDef = TABLES[key];
+      const tableRemoval = def.durable ? removalPolicy : RemovalPolicy.DESTROY;
       this.tables[key] = new dynamodb.TableV2(this, `${pascal(def.name)}Table`, {
         partitionKey: attribute(def.partitionKey),
         ...(def.sortKey ? { sortKey: attribute(def.sortKey) } : {}),
         billing: dynamodb.Billing.onDemand(),
         ...(def.timeToLiveAttribute ? { timeToLiveAttribute: def.timeToLiveAttribute } : {}),
-        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: def.durable },
         // AWS-managed key (aws/dynamodb): encrypted with a KMS key whose use shows in CloudTrail,
         // no key to administer and no kms:* grants for the functions.
         encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
@@ -88,12 +90,12 @@ export class ResponsesGatewayStack extends Stack {
           projectionType: dynamodb.ProjectionType[ix.projectionType],
           ...(ix.projectionType === 'INCLUDE' ? { nonKeyAttributes: ix.nonKeyAttributes ?? [] } : {}),
         })),
-        removalPolicy,
-        deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
+        removalPolicy: tableRemoval,
+        deletionProtection: tableRemoval === RemovalPolicy.RETAIN,
       });
     }
-    const responses = this.tables.responses;
-    const tableEnv = Object.fromEntries((Object.keys(this.tables) as TableKey[]).map((k) => [tableEnvName(k), this.tables[k].tableName]));
+    const { responses, cache } = this.tables;
+    const tableEnv = (keys: TableKey[]) => Object.fromEntries(keys.map((k) => [tableEnvName(k), this.tables[k].tableName]));
 
     // ── functions ───────────────────────────────────────────────────────────────────────────
     const bundling = cdkBundlingOptions(bundleSettings({ sourceMap: settings.sourceMaps }));
@@ -101,11 +103,12 @@ export class ResponsesGatewayStack extends Stack {
     const secretParameters = JSON.stringify(settings.secretParameters);
     const nodeOptions: Record<string, string> = settings.sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {};
     const envFor: Record<FunctionSpec['id'], Record<string, string>> = {
-      Api: { ...tableEnv, CONFIG_YAML: configYaml, SECRET_PARAMETERS: secretParameters, ...nodeOptions },
-      Worker: { ...tableEnv, CONFIG_YAML: configYaml, SECRET_PARAMETERS: secretParameters, ...nodeOptions },
+      // Only the API uses the cache (background jobs never do: shared/service/cache.ts).
+      Api: { ...tableEnv(['responses', 'cache']), CONFIG_YAML: configYaml, SECRET_PARAMETERS: secretParameters, ...nodeOptions },
+      Worker: { ...tableEnv(['responses']), CONFIG_YAML: configYaml, SECRET_PARAMETERS: secretParameters, ...nodeOptions },
       // The sweeper reads `orphan_after_ms` from the config (through the same services as the
       // API) but calls no upstream: no secrets.
-      Sweeper: { ...tableEnv, CONFIG_YAML: configYaml, ...nodeOptions },
+      Sweeper: { ...tableEnv(['responses']), CONFIG_YAML: configYaml, ...nodeOptions },
     };
 
     this.functions = {} as Record<FunctionSpec['id'], NodejsFunction>;
@@ -145,14 +148,19 @@ export class ResponsesGatewayStack extends Stack {
 
     // ── data access ─────────────────────────────────────────────────────────────────────────
     // Table ARN only: the API and the worker never query an index. The sweeper queries the
-    // sparse active-index and nothing else.
+    // sparse active-index and nothing else. The cache table is the API's alone.
     for (const fn of [api, worker, sweeper]) {
       fn.addToRolePolicy(new iam.PolicyStatement({
         sid: 'TableItems',
         actions: [...TABLE_ITEM_ACTIONS],
-        resources: Object.values(this.tables).map((t) => t.tableArn),
+        resources: [responses.tableArn],
       }));
     }
+    api.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'CacheItems',
+      actions: [...CACHE_ITEM_ACTIONS],
+      resources: [cache.tableArn],
+    }));
     const activeIndex = TABLES.responses.globalSecondaryIndexes[0]!.indexName;
     sweeper.addToRolePolicy(new iam.PolicyStatement({
       sid: 'QueryActiveIndex',
@@ -271,27 +279,8 @@ export class ResponsesGatewayStack extends Stack {
       ],
     });
 
-    // ── alarms ──────────────────────────────────────────────────────────────────────────────
-    const topic = settings.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', settings.alarmTopicArn) : undefined;
-    const alarm = (id: string, metric: cloudwatch.IMetric, description: string) => {
-      const a = new cloudwatch.Alarm(this, id, {
-        metric,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: description,
-      });
-      if (topic) a.addAlarmAction(new SnsAction(topic));
-      return a;
-    };
-    const minute = { period: Duration.minutes(1), statistic: cloudwatch.Stats.SUM };
-    for (const spec of FUNCTIONS) {
-      const fn = this.functions[spec.id];
-      alarm(`${spec.id}Errors`, fn.metricErrors(minute), `${spec.id} function invocations failed`);
-      alarm(`${spec.id}Throttles`, fn.metricThrottles(minute), `${spec.id} function invocations were throttled`);
-    }
-    alarm('WorkflowExecutionsFailed', this.stateMachine.metricFailed(minute), 'Background response executions failed');
+    // ── dashboard, alarms and the topic they notify: infra/monitoring.ts ────────────────────
+    this.monitoring = monitor(this, { functions: this.functions, stateMachine: this.stateMachine, tables: this.tables, alarmTopicArn: settings.alarmTopicArn });
 
     // ── outputs ─────────────────────────────────────────────────────────────────────────────
     new CfnOutput(this, 'FunctionUrl', { value: this.functionUrl.url, description: 'Base URL of the API (append v1/responses); SigV4, service lambda' });

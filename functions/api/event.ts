@@ -1,5 +1,6 @@
 // The slice of a Lambda Function URL event (payload format 2.0) that we read. The local server
 // builds the same shape from node:http, so the handler cannot tell them apart.
+import type { Readable } from 'node:stream';
 
 export interface FunctionUrlEvent {
   rawPath: string;
@@ -19,7 +20,8 @@ export interface FunctionUrlEvent {
 export interface HandlerResponse {
   statusCode: number;
   headers: Record<string, string>;
-  body: string | NodeJS.ReadableStream;
+  /** Always bytes (body.ts, sse.ts): middy cuts a string body by UTF-16 code units. */
+  body: Readable;
   /** Work the invocation must finish before it ends (non-enumerable: not part of the prelude). */
   settled?: Promise<void>;
   /** The request's log line and metrics, written once it has ended (non-enumerable too). */

@@ -17,13 +17,14 @@ import { callerOf } from './auth.ts';
 import type { FunctionUrlEvent, HandlerResponse } from './event.ts';
 import type { RequestRecord } from './request-record.ts';
 import { SSE_HEADERS, sseBody } from './sse.ts';
+import { bytesBody } from './body.ts';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): HandlerResponse => ({
   statusCode,
   headers: { ...JSON_HEADERS, ...headers },
-  body: JSON.stringify(body),
+  body: bytesBody(Buffer.from(JSON.stringify(body))),
 });
 
 export function errorResponse(err: unknown): HandlerResponse {

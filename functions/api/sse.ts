@@ -38,8 +38,9 @@ export function sseBody(events: AsyncIterable<StreamEvent[]>, opts: { keepGoing:
     if (!pending) return;
     const chunk = pending;
     pending = '';
-    // Awaited by the pump's next turn, which may never come (the client left): never unhandled.
-    if (!gone && !body.write(chunk)) blocked = Promise.race([once(body, 'drain'), once(body, 'close')]).catch(() => undefined);
+    // Encoded whole (complete events), so no character is ever cut in two. Awaited by the pump's
+    // next turn, which may never come (the client left): never unhandled.
+    if (!gone && !body.write(Buffer.from(chunk))) blocked = Promise.race([once(body, 'drain'), once(body, 'close')]).catch(() => undefined);
   };
   const send = (batch: readonly StreamEvent[]): void => {
     for (const ev of batch) pending += encodeEvent(ev);

@@ -56,7 +56,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     }
     dynamo = await startDynalite(opts.dataDir ? { path: join(opts.dataDir, 'dynamodb') } : {}).catch((err: unknown) => { unlock(); throw err; });
   }
-  const svc = buildServices(config, dynamo.client, dynamo.tables.responses, (s) => new LocalWorkflowLauncher({
+  const svc = buildServices(config, dynamo.client, dynamo.tables, (s) => new LocalWorkflowLauncher({
     run: (input) => runBackground(s, input),
     fail: (input) => markFailed(s, input),
   }, { retryIntervalMs: opts.retryIntervalMs }), env, { ownsDatabase: !opts.dynamoEndpoint });

@@ -2,9 +2,11 @@ import { log } from '../../shared/log.ts';
 import { count, publishMetrics } from '../../shared/metrics.ts';
 import { sweepOrphans } from '../../shared/service/sweep.ts';
 import { lazy, noLauncher, servicesFromEnv } from '../services.ts';
+import { logStrayRejections } from '../runtime-guard.ts';
 
 // Run by the EventBridge schedule (locally: a timer in the server): shared/service/sweep.ts.
 
+logStrayRejections();
 const services = lazy(() => servicesFromEnv(process.env, noLauncher));
 
 export async function handler(): Promise<{ failed: number }> {

@@ -1,6 +1,9 @@
 // The Lambda bundles as `npm run synth` builds them (infra/bundling.ts's esbuild options): they
 // load as ES modules in a plain `node` (the require shim works, no dynamic require of a missing
-// module), export their handlers, and carry no AWS SDK client the code does not use.
+// module), export their handlers, and carry no AWS SDK client the code does not use. The API's
+// handler carries the streaming marker (without it the Node 24 runtime sends its answer buffered,
+// and nothing fails); the others are plain async handlers (Node 24 refuses callback-style ones).
+// test/lambda-runtime/ runs all three under the real runtime.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +15,8 @@ import { BUNDLE_FILE, FUNCTIONS, bundleSettings, esbuildOptions } from '../../in
 
 /** The SDK clients the gateway talks to: DynamoDB (state), Step Functions (jobs), SSM (keys). */
 const USED_CLIENTS = ['@aws-sdk/client-dynamodb', '@aws-sdk/client-sfn', '@aws-sdk/client-ssm'];
+/** What the Lambda runtime's `awslambda.streamifyResponse` sets on a streaming handler (aws-lambda-ric 4). */
+const STREAMING_MARKER = "Symbol.for('aws.lambda.runtime.handler.streaming')";
 /** Fail well before Lambda's limits matter: a jump past this means a dependency went wrong. */
 const MAX_BUNDLE_BYTES = 2 * 1024 * 1024;
 
@@ -19,7 +24,7 @@ const outRoot = mkdtempSync(join(tmpdir(), 'gw-bundle-test-'));
 afterAll(() => rmSync(outRoot, { recursive: true, force: true }));
 
 describe('Lambda bundles', () => {
-  it.each(FUNCTIONS.map((f) => [f.id, f] as const))('%s loads as ESM and exports its handler', async (_, spec) => {
+  it.each(FUNCTIONS.map((f) => [f.id, f] as const))('%s loads as ESM and exports its handler (the streaming marker on the API only)', async (_, spec) => {
     const outfile = join(outRoot, spec.id, BUNDLE_FILE);
     const result = await build({ ...esbuildOptions(bundleSettings(), spec.entry, outfile), metafile: true, logLevel: 'silent' });
     expect(result.errors).toEqual([]);
@@ -30,15 +35,20 @@ describe('Lambda bundles', () => {
     );
     for (const c of clients) expect(USED_CLIENTS).toContain(c);
 
-    // A fresh node, as Lambda loads index.mjs (with the runtime's `awslambda` global).
+    // A fresh node, as Lambda loads index.mjs (with the runtime's `awslambda` global, which
+    // marks what it streamifies as the runtime does).
     const script = [
-      'globalThis.awslambda={streamifyResponse:(f)=>f,HttpResponseStream:{from:(s)=>s}};',
+      `globalThis.awslambda={streamifyResponse:(f)=>{f[${STREAMING_MARKER}]='response';return f},HttpResponseStream:{from:(s)=>s}};`,
       `const m=await import(${JSON.stringify(pathToFileURL(outfile).href)});`,
-      `console.log(typeof m[${JSON.stringify(spec.handler)}]);`,
+      `const h=m[${JSON.stringify(spec.handler)}];`,
+      `console.log(JSON.stringify({type:typeof h,marker:h?.[${STREAMING_MARKER}]??null,params:h?.length}));`,
     ].join('');
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1' } });
     expect(r.stderr).not.toMatch(/Dynamic require|ERR_MODULE_NOT_FOUND|Cannot find (module|package)/);
     expect(r.status).toBe(0);
-    expect(r.stdout.trim()).toBe('function');
+    const handler = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(handler.type).toBe('function');
+    expect(handler.marker).toBe(spec.id === 'Api' ? 'response' : null);
+    if (spec.id !== 'Api') expect(handler.params).toBeLessThan(3);
   });
 });

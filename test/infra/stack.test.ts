@@ -10,11 +10,11 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parse as parseYaml } from 'yaml';
-import { ResponsesGatewayStack, TABLE_ITEM_ACTIONS, WORKER_ARN_SUBSTITUTION, WORKFLOW_FILE } from '../../infra/stack.ts';
+import { CACHE_ITEM_ACTIONS, ResponsesGatewayStack, TABLE_ITEM_ACTIONS, WORKER_ARN_SUBSTITUTION, WORKFLOW_FILE } from '../../infra/stack.ts';
 import { settingsFromContext } from '../../infra/settings.ts';
 import { WILDCARD_RESOURCE_EXCEPTIONS } from '../../infra/nag.ts';
 import { FUNCTIONS, PROJECT_ROOT, bundleSettings, cdkBundlingOptions, esbuildOptions } from '../../infra/bundling.ts';
-import { RESPONSES_TABLE, createTableInput } from '../../shared/adapters/dynamo/layout.ts';
+import { CACHE_TABLE, RESPONSES_TABLE, createTableInput } from '../../shared/adapters/dynamo/layout.ts';
 import { parseConfig } from '../../shared/config.ts';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -122,12 +122,13 @@ describe('functions', () => {
     });
   });
 
-  it('get their environment: tables, workflow, config, secret parameter names', () => {
+  it('get their environment: tables (the cache table to the API only), workflow, config, secret parameter names', () => {
     const table = { Ref: logicalId(base, base.stack.tables.responses) };
     const env = (id: 'Api' | 'Worker' | 'Sweeper') => base.json.Resources[fnId(base, id)].Properties.Environment.Variables;
     const config = JSON.stringify(parseYaml(readFileSync(join(PROJECT_ROOT, 'config.example.yaml'), 'utf8')));
     expect(env('Api')).toEqual({
       RESPONSES_TABLE: table,
+      CACHE_TABLE: { Ref: logicalId(base, base.stack.tables.cache) },
       STATE_MACHINE_ARN: { Ref: logicalId(base, base.stack.stateMachine) },
       CONFIG_YAML: config,
       SECRET_PARAMETERS: '{}',
@@ -187,31 +188,46 @@ describe('function URL', () => {
 });
 
 describe('tables', () => {
-  it('map shared/adapters/dynamo/layout.ts: keys, GSIs, TTL, on-demand, PITR, KMS encryption, retained', () => {
-    const tables = resources(base, 'AWS::DynamoDB::GlobalTable');
-    expect(tables).toHaveLength(1);
-    const [, table] = tables[0]!;
-    const p = table.Properties;
-    // The same table the local stand-in creates from the same definition.
-    const local = createTableInput(RESPONSES_TABLE, 'x');
-    expect(p.KeySchema).toEqual(local.KeySchema);
-    expect(new Set(p.AttributeDefinitions.map(JSON.stringify))).toEqual(new Set(local.AttributeDefinitions!.map((a) => JSON.stringify(a))));
-    expect(p.GlobalSecondaryIndexes).toEqual(local.GlobalSecondaryIndexes);
-    expect(p.BillingMode).toBe('PAY_PER_REQUEST');
-    expect(p.TimeToLiveSpecification).toEqual({ AttributeName: RESPONSES_TABLE.timeToLiveAttribute, Enabled: true });
-    expect(p.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS' });
-    expect(p.Replicas).toHaveLength(1);
-    expect(p.Replicas[0].PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
-    expect(p.Replicas[0].DeletionProtectionEnabled).toBe(true);
+  const tableOf = (s: Synth, key: 'responses' | 'cache') => s.json.Resources[logicalId(s, s.stack.tables[key])];
+
+  it('are two, mapped from shared/adapters/dynamo/layout.ts: keys, GSIs, TTL on both, on-demand, KMS encryption', () => {
+    expect(resources(base, 'AWS::DynamoDB::GlobalTable')).toHaveLength(2);
+    for (const [key, def] of [['responses', RESPONSES_TABLE], ['cache', CACHE_TABLE]] as const) {
+      const p = tableOf(base, key).Properties;
+      // The same table the local stand-in creates from the same definition.
+      const local = createTableInput(def, 'x');
+      expect(p.KeySchema).toEqual(local.KeySchema);
+      expect(new Set(p.AttributeDefinitions.map(JSON.stringify))).toEqual(new Set(local.AttributeDefinitions!.map((a) => JSON.stringify(a))));
+      expect(p.GlobalSecondaryIndexes).toEqual(local.GlobalSecondaryIndexes);
+      expect(p.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(p.TimeToLiveSpecification).toEqual({ AttributeName: 'expires_at', Enabled: true });
+      expect(p.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS' });
+      expect(p.Replicas).toHaveLength(1);
+    }
+    expect(tableOf(base, 'cache').Properties.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
+  });
+
+  it('responses: point-in-time recovery, deletion protection, retained', () => {
+    const table = tableOf(base, 'responses');
+    expect(table.Properties.Replicas[0].PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(table.Properties.Replicas[0].DeletionProtectionEnabled).toBe(true);
     expect(table.DeletionPolicy).toBe('Retain');
     expect(table.UpdateReplacePolicy).toBe('Retain');
   });
 
+  it('cache: no point-in-time recovery, no deletion protection, dropped with the stack while responses are kept', () => {
+    const table = tableOf(base, 'cache');
+    expect(table.Properties.Replicas[0].PointInTimeRecoverySpecification ?? { PointInTimeRecoveryEnabled: false }).toEqual({ PointInTimeRecoveryEnabled: false });
+    expect(table.Properties.Replicas[0].DeletionProtectionEnabled).toBe(false);
+    expect(table.DeletionPolicy).toBe('Delete');
+  });
+
   it('are deleted with the stack when context says removalPolicy=destroy', () => {
     const s = alt;
-    const [, table] = resources(s, 'AWS::DynamoDB::GlobalTable')[0]!;
-    expect(table.DeletionPolicy).toBe('Delete');
-    expect(table.Properties.Replicas[0].DeletionProtectionEnabled).toBe(false);
+    for (const [, table] of resources(s, 'AWS::DynamoDB::GlobalTable')) {
+      expect(table.DeletionPolicy).toBe('Delete');
+      expect(table.Properties.Replicas[0].DeletionProtectionEnabled).toBe(false);
+    }
     for (const [, g] of resources(s, 'AWS::Logs::LogGroup')) expect(g.DeletionPolicy).toBe('Delete');
   });
 });
@@ -284,9 +300,9 @@ describe('sweep schedule', () => {
 });
 
 describe('alarms', () => {
-  it('watch errors and throttles of every function and failed executions', () => {
+  it('watch errors and throttles of every function, failed executions, and throttles and system errors of each table', () => {
     const alarms = resources(base, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
-    expect(alarms).toHaveLength(7);
+    expect(alarms).toHaveLength(11);
     for (const id of ['Api', 'Worker', 'Sweeper'] as const) {
       for (const metric of ['Errors', 'Throttles']) {
         expect(alarms).toContainEqual(expect.objectContaining({
@@ -307,20 +323,110 @@ describe('alarms', () => {
       Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: logicalId(base, base.stack.stateMachine) } }],
       Threshold: 1,
     }));
-    for (const a of alarms) expect(a.AlarmActions).toBeUndefined();
+    // Per table: the per-operation metric summed over the operations its stores issue.
+    for (const [key, ops] of [['responses', 7], ['cache', 3]] as const) {
+      const table = { Ref: logicalId(base, base.stack.tables[key]) };
+      for (const metric of ['ThrottledRequests', 'SystemErrors']) {
+        const mine = alarms.filter((a) => (a.Metrics as Json[] | undefined)?.some((m) => m.MetricStat?.Metric.MetricName === metric
+          && JSON.stringify(m.MetricStat.Metric.Dimensions).includes(JSON.stringify(table))));
+        expect(mine, `${key} ${metric}`).toHaveLength(1);
+        const stats = (mine[0]!.Metrics as Json[]).filter((m) => m.MetricStat);
+        expect(stats).toHaveLength(ops);
+        for (const m of stats) expect(m.MetricStat).toMatchObject({ Stat: 'Sum', Period: 60 });
+        expect((mine[0]!.Metrics as Json[]).find((m) => m.Expression)!.Expression).toMatch(/^FILL\(\w+, 0\)( \+ FILL\(\w+, 0\))*$/);
+      }
+    }
   });
 
-  it('notify an existing topic when one is given', () => {
-    for (const [, a] of resources(alt, 'AWS::CloudWatch::Alarm')) expect(a.Properties.AlarmActions).toEqual([TOPIC]);
+  it("notify the stack's own topic when they fire and when they clear; the topic takes TLS only", () => {
+    base.template.resourceCountIs('AWS::SNS::Topic', 1);
+    const [topicId] = resources(base, 'AWS::SNS::Topic')[0]!;
+    for (const [, a] of resources(base, 'AWS::CloudWatch::Alarm')) {
+      expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+      expect(a.Properties.OKActions).toEqual([{ Ref: topicId }]);
+    }
+    const [, policy] = resources(base, 'AWS::SNS::TopicPolicy')[0]!;
+    expect(policy.Properties.PolicyDocument.Statement).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+    expect(base.json.Outputs.AlarmTopicArn.Value).toEqual({ Ref: topicId });
+  });
+
+  it('notify an existing topic when one is given (and the stack makes none)', () => {
+    alt.template.resourceCountIs('AWS::SNS::Topic', 0);
+    for (const [, a] of resources(alt, 'AWS::CloudWatch::Alarm')) {
+      expect(a.Properties.AlarmActions).toEqual([TOPIC]);
+      expect(a.Properties.OKActions).toEqual([TOPIC]);
+    }
+    expect(alt.json.Outputs.AlarmTopicArn.Value).toBe(TOPIC);
+  });
+});
+
+describe('dashboard', () => {
+  /** The dashboard body with every reference written `<LogicalId>` (and pseudo parameters `<AWS::X>`). */
+  function body(s: Synth): Json {
+    const [, dash] = resources(s, 'AWS::CloudWatch::Dashboard')[0]!;
+    const text = (v: Json): string => {
+      if (typeof v === 'string') return v;
+      if (v['Fn::Join']) return (v['Fn::Join'][1] as Json[]).map(text).join(v['Fn::Join'][0]);
+      if (v.Ref) return `<${v.Ref}>`;
+      if (v['Fn::GetAtt']) return `<${v['Fn::GetAtt'].join('.')}>`;
+      throw new Error(`unexpected intrinsic ${JSON.stringify(v)}`);
+    };
+    return JSON.parse(text(dash.Properties.DashboardBody));
+  }
+  /** Every metric line of every graph: [namespace, name, ...dimension pairs, {options}]. */
+  const lines = (b: Json): Json[][] => (b.widgets as Json[]).flatMap((w) => (w.properties.metrics ?? []) as Json[][]);
+  const titles = (b: Json): string[] => (b.widgets as Json[]).map((w) => w.properties.title).filter(Boolean);
+
+  it("shows the gateway's own metrics: namespace ResponsesGateway, dimension service=responses-gateway", () => {
+    base.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    const all = lines(body(base));
+    const gateway = all.filter((l) => l[0] === 'ResponsesGateway');
+    const names = new Set(gateway.map((l) => l[1]));
+    for (const n of ['Requests', 'Errors', 'Latency', 'TimeToFirstToken', 'InputTokens', 'OutputTokens', 'CacheHits', 'CacheMisses', 'SlotWaits', 'SlotRejections']) {
+      expect(names, n).toContain(n);
+    }
+    for (const l of gateway) expect(l.slice(2, 4)).toEqual(['service', 'responses-gateway']);
+    // Latency and time to first token as percentiles.
+    for (const n of ['Latency', 'TimeToFirstToken']) {
+      expect(gateway.filter((l) => l[1] === n).map((l) => l.at(-1).stat)).toEqual(['p50', 'p90', 'p99']);
+    }
+    // Upstream failures: one line per endpoint, whatever endpoints report.
+    const search = all.find((l) => typeof l[0] === 'object' && String(l[0].expression).startsWith('SEARCH('));
+    expect(search![0].expression).toBe(`SEARCH('{ResponsesGateway,Endpoint,service} MetricName="UpstreamFailures"', 'Sum', 60)`);
+  });
+
+  it('shows each function (invocations, errors, throttles, duration, concurrency), the workflow and both tables', () => {
+    const b = body(base);
+    const all = lines(b);
+    for (const id of ['Api', 'Worker', 'Sweeper'] as const) {
+      const fn = fnId(base, id);
+      const mine = all.filter((l) => l[0] === 'AWS/Lambda' && l[3] === `<${fn}>`).map((l) => l[1]);
+      expect(new Set(mine)).toEqual(new Set(['Invocations', 'Errors', 'Throttles', 'Duration', 'ConcurrentExecutions']));
+    }
+    const sm = `<${logicalId(base, base.stack.stateMachine)}>`;
+    expect(all.filter((l) => l[0] === 'AWS/States' && l[3] === sm).map((l) => l[1]).sort())
+      .toEqual(['ExecutionsFailed', 'ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsTimedOut']);
+    for (const key of ['responses', 'cache'] as const) {
+      const t = `<${logicalId(base, base.stack.tables[key])}>`;
+      const mine = new Set(all.filter((l) => l[0] === 'AWS/DynamoDB' && l.includes(t)).map((l) => l[1]));
+      expect(mine).toEqual(new Set(['ConsumedReadCapacityUnits', 'ConsumedWriteCapacityUnits', 'ThrottledRequests', 'SystemErrors']));
+    }
+    expect(titles(b)).toEqual(expect.arrayContaining(['Latency (ms)', 'Time to first token (ms)', 'Upstream failures by endpoint', 'Executions', 'Throttled requests', 'System errors']));
+    // Every row fits the dashboard's 24 columns.
+    const rows = new Map<number, number>();
+    for (const w of b.widgets as Json[]) rows.set(w.y, (rows.get(w.y) ?? 0) + w.width);
+    for (const width of rows.values()) expect(width).toBeLessThanOrEqual(24);
+    expect(base.json.Outputs.DashboardUrl.Value['Fn::Join'][1]).toContainEqual({ Ref: logicalId(base, base.stack.monitoring.dashboard) });
   });
 });
 
 describe('outputs and the client policy', () => {
-  it('outputs the URL, the table name, the state machine and the client policy', () => {
+  it('outputs the URL, the table names, the state machine, the client policy, the alarm topic and the dashboard', () => {
     const outputs = base.json.Outputs as Record<string, Json>;
-    expect(Object.keys(outputs).sort()).toEqual(['ClientPolicyArn', 'FunctionUrl', 'ResponsesTableName', 'StateMachineArn']);
+    expect(Object.keys(outputs).sort()).toEqual(['AlarmTopicArn', 'CacheTableName', 'ClientPolicyArn', 'DashboardUrl', 'FunctionUrl', 'ResponsesTableName', 'StateMachineArn']);
     expect(outputs.FunctionUrl.Value).toEqual({ 'Fn::GetAtt': [logicalId(base, base.stack.functionUrl), 'FunctionUrl'] });
     expect(outputs.ResponsesTableName.Value).toEqual({ Ref: logicalId(base, base.stack.tables.responses) });
+    expect(outputs.CacheTableName.Value).toEqual({ Ref: logicalId(base, base.stack.tables.cache) });
     expect(outputs.StateMachineArn.Value).toEqual({ Ref: logicalId(base, base.stack.stateMachine) });
     expect(outputs.ClientPolicyArn.Value).toEqual({ Ref: logicalId(base, base.stack.clientPolicy) });
   });
@@ -367,7 +473,7 @@ describe('IAM least privilege', () => {
     for (const [, role] of resources(base, 'AWS::IAM::Role')) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
-  it('the API: its log group, table items (no index), start and stop of this workflow, exactly the named parameters', () => {
+  it("the API: its log group, table items (no index), the cache table's items, start and stop of this workflow, exactly the named parameters", () => {
     const s = secret;
     const table = arnOf(logicalId(s, s.stack.tables.responses));
     const sm = logicalId(s, s.stack.stateMachine);
@@ -377,6 +483,7 @@ describe('IAM least privilege', () => {
     expect(statementsOfRole(s, roleIdOf(s, 'Api'))).toEqual([
       { Sid: 'WriteOwnLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: arnOf(logicalId(s, s.stack.functions.Api.logGroup as never)) },
       { Sid: 'TableItems', Effect: 'Allow', Action: [...TABLE_ITEM_ACTIONS], Resource: table },
+      { Sid: 'CacheItems', Effect: 'Allow', Action: [...CACHE_ITEM_ACTIONS], Resource: arnOf(logicalId(s, s.stack.tables.cache)) },
       { Sid: 'ReadSecretParameters', Effect: 'Allow', Action: 'ssm:GetParameters', Resource: [param('gateway/openai-api-key'), param('plain-name')] },
       {
         Sid: 'DecryptSecretParameters', Effect: 'Allow', Action: 'kms:Decrypt', Resource: 'arn:aws:kms:eu-west-1:123456789012:key/abcd',
@@ -393,8 +500,10 @@ describe('IAM least privilege', () => {
     expect(actions.filter((a) => a.startsWith('ssm:') || a.startsWith('kms:'))).toEqual([]);
   });
 
-  it('the worker: its log group, table items, the named parameters; nothing of Step Functions', () => {
+  it('the worker: its log group, table items, the named parameters; nothing of Step Functions or the cache', () => {
     const s = secret;
+    expect(JSON.stringify(statementsOfRole(s, roleIdOf(s, 'Worker')))).not.toContain(logicalId(s, s.stack.tables.cache));
+    expect(JSON.stringify(statementsOfRole(s, roleIdOf(s, 'Sweeper')))).not.toContain(logicalId(s, s.stack.tables.cache));
     const sids = statementsOfRole(s, roleIdOf(s, 'Worker')).map((st) => st.Sid);
     expect(sids).toEqual(['WriteOwnLogs', 'TableItems', 'ReadSecretParameters', 'DecryptSecretParameters']);
     expect(statementsOfRole(base, roleIdOf(base, 'Worker')).map((st) => st.Sid)).toEqual(['WriteOwnLogs', 'TableItems']);
@@ -454,6 +563,8 @@ describe('settings from context', () => {
     expect(() => synth({ logRetentionDays: '8' })).toThrow(/logRetentionDays/);
     expect(() => synth({ secretParameters: { 'BAD-NAME': '/x' } })).toThrow(/environment variable name/);
     expect(() => synth({ secretParameters: { KEY: '/gateway/*' } })).toThrow(/SSM parameter name/);
+    expect(() => synth({ alarmTopicArn: 'ops-topic' })).toThrow(/alarmTopicArn/);
+    expect(() => synth({ alarmTopicArn: `${TOPIC}.fifo` })).toThrow(/standard SNS topic/);
     const dir = mkdtempSync(join(tmpdir(), 'gw-config-'));
     writeFileSync(join(dir, 'bad.yaml'), 'max_concurrent_connections: -1\n');
     expect(() => synth({ configPath: join(dir, 'bad.yaml') })).toThrow(/max_concurrent_connections/);

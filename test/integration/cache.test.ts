@@ -2,7 +2,7 @@
 // handler, dynalite, and a fake Ollama upstream whose request log shows whether a backend was
 // reached. Each system runs alone: the handler serves the services set last.
 import { randomBytes } from 'node:crypto';
-import { GetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cacheKey } from '../../shared/cache/key.ts';
 import { DynamoCacheStore } from '../../shared/adapters/dynamo/cache.ts';
@@ -76,8 +76,26 @@ describe('per request (nomyo.cache), two tenants', () => {
       input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: input }] }],
     });
     const doc = DynamoDBDocumentClient.from(sys.gw.dynamo.client);
-    const { Item } = await doc.send(new GetCommand({ TableName: sys.gw.dynamo.tables.responses, Key: { pk: `cache#${key}`, sk: 'c' } }));
+    const { Item } = await doc.send(new GetCommand({ TableName: sys.gw.dynamo.tables.cache, Key: { pk: key } }));
     expect(Item).toBeDefined();
+  });
+
+  it('keeps its entries and counters in the cache table of their own, none in the responses table', async () => {
+    const input = fresh('where');
+    up.script({ text: 'kept apart' });
+    await create({ input, store: false, ...cache });
+    await settle();
+    expect(await wasHit({ input, store: false, ...cache })).toBe(true);
+    await getJson(`${sys.base}/cache/stats`, alice); // flushes the counters
+    const doc = DynamoDBDocumentClient.from(sys.gw.dynamo.client);
+    const scan = async (TableName: string) => (await doc.send(new ScanCommand({ TableName }))).Items ?? [];
+    const inCache = await scan(sys.gw.dynamo.tables.cache);
+    expect(inCache.some((i) => i.pk === 'stats' && i.misses >= 1 && i.hits >= 1)).toBe(true);
+    expect(inCache.filter((i) => i.pk !== 'stats').length).toBeGreaterThanOrEqual(1);
+    for (const i of inCache) expect(Object.keys(i).sort()).toEqual(i.pk === 'stats' ? ['hits', 'misses', 'pk'] : ['blob', 'expires_at', 'expires_ms', 'pk']);
+    // store: false stored no response either: nothing of this request is in the responses table.
+    const inResponses = await scan(sys.gw.dynamo.tables.responses);
+    expect(inResponses.filter((i) => String(i.pk).startsWith('cache') || i.pk === 'stats' || inCache.some((c) => c.pk === i.pk))).toEqual([]);
   });
 
   it('test_cache_hit_served_as_sse', async () => {
@@ -380,7 +398,7 @@ describe('DynamoCacheStore (on dynalite)', () => {
 
   const response = newResponseObject({ id: 'resp_x', model: 'm', createdAt: 1, output: [] });
   const store = (opts: ConstructorParameters<typeof DynamoCacheStore>[2] = {}) =>
-    new DynamoCacheStore(DynamoDBDocumentClient.from(sys.gw.dynamo.client), sys.gw.dynamo.tables.responses, opts);
+    new DynamoCacheStore(DynamoDBDocumentClient.from(sys.gw.dynamo.client), sys.gw.dynamo.tables.cache, opts);
   /** The history fingerprint entries are stored with, and a lookup's (as a promise: the history may still be being read). */
   const H = 'history-fingerprint';
   const h = Promise.resolve(H);

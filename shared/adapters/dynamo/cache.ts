@@ -1,4 +1,4 @@
-// CacheStore on the table (layout.ts: `cache#<key>` entries and the `cache#stats` counters).
+// CacheStore on the cache table (layout.ts: an entry per key and the `stats` counter item).
 // An entry carries expires_ms (exact expiry, what reads check) and expires_at (DynamoDB's TTL,
 // which deletes late, and never on dynalite). Hit and miss counts are kept per process and added
 // to the counter item with ADD at most every `flushMs`.

@@ -1,9 +1,10 @@
-// The DynamoDB table, whole: its definition (the local stand-in, dynalite, creates it from here and
-// the CDK stack maps the same data onto `aws_dynamodb.TableV2`) and the key of every item in it.
-// Every store reads and writes through the key builders below; nothing else names a key.
+// The DynamoDB tables, whole: their definitions (the local stand-in, dynalite, creates them from
+// here and the CDK stack maps the same data onto `aws_dynamodb.TableV2`) and the key of every item
+// in them. Every store reads and writes through the key builders below; nothing else names a key.
 //
-// One table, `responses`: pk (S), sk (S); TTL on `expires_at` (epoch seconds; DynamoDB deletes
-// late and dynalite never, so every read checks expiry itself); the sparse GSI `active-index`.
+// `responses`: pk (S), sk (S); TTL on `expires_at` (epoch seconds; DynamoDB deletes late and
+// dynalite never, so every read checks expiry itself); the sparse GSI `active-index`; durable
+// (point-in-time recovery, retained).
 //
 //   pk                        sk                      item
 //   resp_<id>                 r                       a response's meta: owner, status, created_at (s),
@@ -20,13 +21,18 @@
 //   conv_<id>                 i#<seq>                 one conversation item: item_id, blob or parts
 //   conv_<id>                 b#<seq>#0001…           the parts of a large item
 //   conv_<id>                 x#<item id>             the id index: seq, parts, owner
-//   cache#<sha256>            c                       a cached Response: blob, expires_ms, expires_at
-//   cache#stats               c                       hits, misses of every process (ADD)
 //   slot#<endpoint>|<model>   <n>                     a concurrency slot: holder, lease_until (ms), expires_at
 //
 // Sort keys within a conversation order as 'b#' < 'c' < 'i#' < 'x#': the meta item and every item
 // in order are one Query. Keys of generated ids never collide across kinds: responses and
 // conversations have their own prefixes, the others a `#` no id contains.
+//
+// `cache`: pk (S) only; TTL on `expires_at`; not durable (no point-in-time recovery, dropped with
+// the stack): everything in it can be made again, and a lookup that fails is a miss.
+//
+//   pk                        item
+//   <sha256 hex>              a cached Response: blob (gzip), expires_ms (exact expiry), expires_at
+//   stats                     hits, misses of every process (ADD); no hex digest is `stats`
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 
 export type AttributeType = 'S' | 'N' | 'B';
@@ -53,11 +59,18 @@ export interface TableDef {
   /** Epoch-seconds attribute DynamoDB's TTL deletes by (late: readers check it themselves). */
   timeToLiveAttribute?: string;
   globalSecondaryIndexes: IndexDef[];
+  /**
+   * Holds what nothing can make again: in AWS, point-in-time recovery, and kept (with deletion
+   * protection) when the stack goes unless its removalPolicy is `destroy`. A table that is not
+   * durable has neither and is dropped with the stack.
+   */
+  durable: boolean;
 }
 
-/** The one table (see the layout above). */
+/** Responses, their event logs, conversations and concurrency slots (see the layout above). */
 export const RESPONSES_TABLE: TableDef = {
   name: 'responses',
+  durable: true,
   partitionKey: { name: 'pk', type: 'S' },
   sortKey: { name: 'sk', type: 'S' },
   timeToLiveAttribute: 'expires_at',
@@ -73,8 +86,22 @@ export const RESPONSES_TABLE: TableDef = {
   ],
 };
 
-export const TABLES = { responses: RESPONSES_TABLE } as const;
+/** The response cache's entries and its counter item: TTL'd, and nothing in it is lost if it goes. */
+export const CACHE_TABLE: TableDef = {
+  name: 'cache',
+  durable: false,
+  partitionKey: { name: 'pk', type: 'S' },
+  timeToLiveAttribute: 'expires_at',
+  globalSecondaryIndexes: [],
+};
+
+export const TABLES = { responses: RESPONSES_TABLE, cache: CACHE_TABLE } as const;
 export type TableKey = keyof typeof TABLES;
+
+/** `responses` -> `RESPONSES_TABLE`: the variable a Lambda function reads a table's name from (the stack sets it). */
+export function tableEnvName(key: TableKey): string {
+  return `${key.toUpperCase()}_TABLE`;
+}
 
 /** Physical table names: the logical name behind an optional prefix (e.g. a stage name). */
 export function tableNames(prefix = ''): Record<TableKey, string> {
@@ -148,10 +175,11 @@ export const conversationKeys = {
   itemIdOf: (indexSk: string) => indexSk.slice(2),
 };
 
+/** Keys in the `cache` table. */
 export const cacheKeys = {
-  entry: (key: string): Key => ({ pk: `cache#${key}`, sk: 'c' }),
-  /** Cache keys are sha256 hex, so no entry is named `cache#stats`. */
-  stats: { pk: 'cache#stats', sk: 'c' } as Key,
+  entry: (key: string) => ({ pk: key }),
+  /** Cache keys are sha256 hex, so no entry is named `stats`. */
+  stats: { pk: 'stats' },
 };
 
 export const slotKeys = {
