@@ -92,7 +92,7 @@ describe('per request (nomyo.cache), two tenants', () => {
     const inCache = await scan(sys.gw.dynamo.tables.cache);
     expect(inCache.some((i) => i.pk === 'stats' && i.misses >= 1 && i.hits >= 1)).toBe(true);
     expect(inCache.filter((i) => i.pk !== 'stats').length).toBeGreaterThanOrEqual(1);
-    for (const i of inCache) expect(Object.keys(i).sort()).toEqual(i.pk === 'stats' ? ['hits', 'misses', 'pk'] : ['blob', 'expires_at', 'expires_ms', 'pk']);
+    for (const i of inCache) expect(Object.keys(i).sort()).toEqual(i.pk === 'stats' ? ['hits', 'misses', 'pk'] : ['blob', 'expires_at', 'expires_ms', 'history', 'pk']);
     // store: false stored no response either: nothing of this request is in the responses table.
     const inResponses = await scan(sys.gw.dynamo.tables.responses);
     expect(inResponses.filter((i) => String(i.pk).startsWith('cache') || i.pk === 'stats' || inCache.some((c) => c.pk === i.pk))).toEqual([]);

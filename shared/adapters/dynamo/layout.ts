@@ -31,7 +31,8 @@
 // the stack): everything in it can be made again, and a lookup that fails is a miss.
 //
 //   pk                        item
-//   <sha256 hex>              a cached Response: blob (gzip), expires_ms (exact expiry), expires_at
+//   <sha256 hex>              a cached Response: blob (gzip), history (the fingerprint of the history
+//                             it was made from: a lookup must match it), expires_ms (exact expiry), expires_at
 //   stats                     hits, misses of every process (ADD); no hex digest is `stats`
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 
