@@ -21,7 +21,7 @@ const dir = mkdtempSync(join(tmpdir(), 'gw-bench-ric-'));
 const [bundles, dynamo, upstream] = await Promise.all([bundleAll(dir), startDynalite(), startFakeUpstream({ flavor: 'ollama', models: ['m:latest'] })]);
 upstream.fallback = { text: 'a short answer' };
 const env = {
-  CONFIG_YAML: JSON.stringify({ endpoints: [upstream.url], max_concurrent_connections: 0 }),
+  CONFIG_JSON: JSON.stringify({ endpoints: [upstream.url], max_concurrent_connections: 0 }),
   DYNAMODB_ENDPOINT: dynamo.endpoint, RESPONSES_TABLE: dynamo.tables.responses, CACHE_TABLE: dynamo.tables.cache,
 };
 try {

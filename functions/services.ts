@@ -4,8 +4,7 @@
 // can host several gateways (tests do), and a failed build is retried by the next caller.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Config } from '../shared/config.ts';
-import { configFrom, loadConfigFile, logConfigNotices } from '../shared/config-file.ts';
+import { ConfigError, configOf, logConfigNotices, type Config } from '../shared/config.ts';
 import { HttpBackend } from '../shared/adapters/http-backend.ts';
 import { DynamoCacheStore } from '../shared/adapters/dynamo/cache.ts';
 import { DynamoConversationStore } from '../shared/adapters/dynamo/conversations.ts';
@@ -60,14 +59,15 @@ export const noLauncher: LauncherFactory = () => ({
 /**
  * A Lambda function's services, from its environment: upstream keys from the SSM SecureStrings
  * named in SECRET_PARAMETERS (they fill the config's ${NAME} placeholders: never plain text in
- * the template or the bundle), the config from CONFIG_YAML (or the file), the tables from
+ * the template or the bundle), the config from CONFIG_JSON (the config file as `cdk synth`
+ * validated it, as JSON: no YAML parser in the bundle), the tables from
  * RESPONSES_TABLE and CACHE_TABLE (each defaults to its logical name).
  */
 export async function servicesFromEnv(processEnv: Record<string, string | undefined>, launcher: LauncherFactory): Promise<Services> {
   const env = await withSecretParameters(processEnv);
-  const source = env.CONFIG_YAML !== undefined ? 'CONFIG_YAML' : env.NOMYO_ROUTER_CONFIG_PATH ?? 'config.yaml';
-  const config = env.CONFIG_YAML !== undefined ? configFrom(env.CONFIG_YAML, source, env) : loadConfigFile(source, env);
-  logConfigNotices(config, source);
+  if (env.CONFIG_JSON === undefined) throw new ConfigError('CONFIG_JSON is not set: the stack gives each function its config there');
+  const config = configOf(() => JSON.parse(env.CONFIG_JSON!), 'CONFIG_JSON', env);
+  logConfigNotices(config, 'CONFIG_JSON');
   const dynamo = new DynamoDBClient(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {});
   return buildServices(config, dynamo, tablesFromEnv(env), launcher, env);
 }

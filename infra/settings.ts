@@ -5,8 +5,7 @@ import { isAbsolute, join } from 'node:path';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { parse as parseYaml } from 'yaml';
-import { parseConfig } from '../shared/config.ts';
-import { configPathOf } from '../shared/config-file.ts';
+import { configPathOf, parseConfig } from '../shared/config-file.ts';
 import { PROJECT_ROOT } from './bundling.ts';
 
 export interface GatewaySettings {
@@ -79,12 +78,12 @@ export function settingsFromContext(node: Node, env: Record<string, string | und
 }
 
 /**
- * The config file as the functions' CONFIG_YAML: validated now (a bad file fails the synth, not
+ * The config file as the functions' CONFIG_JSON: validated now (a bad file fails the synth, not
  * the first request) and re-serialized as compact JSON, which is YAML too. Comments go, so the
  * value fits Lambda's 4 KB budget for all environment variables; `${NAME}` placeholders stay
  * for the functions to expand at cold start.
  */
-export function configYamlFor(configPath: string): string {
+export function configJsonFor(configPath: string): string {
   const file = isAbsolute(configPath) ? configPath : join(PROJECT_ROOT, configPath);
   const text = readFileSync(file, 'utf8');
   try {

@@ -17,7 +17,7 @@ import { TABLES, tableEnvName, type KeyDef, type TableDef, type TableKey } from 
 import { FUNCTIONS, PROJECT_ROOT, bundleSettings, cdkBundlingOptions, type FunctionSpec } from './bundling.ts';
 import { monitor } from './monitoring.ts';
 import { acknowledgeFindings } from './nag.ts';
-import { configYamlFor, type GatewaySettings } from './settings.ts';
+import { configJsonFor, type GatewaySettings } from './settings.ts';
 
 /** The ONE workflow definition, deployed as is with these substitutions. */
 export const WORKFLOW_FILE = join(PROJECT_ROOT, 'infra', 'workflow.asl.json');
@@ -99,16 +99,16 @@ export class ResponsesGatewayStack extends Stack {
 
     // ── functions ───────────────────────────────────────────────────────────────────────────
     const bundling = cdkBundlingOptions(bundleSettings({ sourceMap: settings.sourceMaps }));
-    const configYaml = configYamlFor(settings.configPath);
+    const configYaml = configJsonFor(settings.configPath);
     const secretParameters = JSON.stringify(settings.secretParameters);
     const nodeOptions: Record<string, string> = settings.sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {};
     const envFor: Record<FunctionSpec['id'], Record<string, string>> = {
       // Only the API uses the cache (background jobs never do: shared/service/cache.ts).
-      Api: { ...tableEnv(['responses', 'cache']), CONFIG_YAML: configYaml, SECRET_PARAMETERS: secretParameters, ...nodeOptions },
-      Worker: { ...tableEnv(['responses']), CONFIG_YAML: configYaml, SECRET_PARAMETERS: secretParameters, ...nodeOptions },
+      Api: { ...tableEnv(['responses', 'cache']), CONFIG_JSON: configYaml, SECRET_PARAMETERS: secretParameters, ...nodeOptions },
+      Worker: { ...tableEnv(['responses']), CONFIG_JSON: configYaml, SECRET_PARAMETERS: secretParameters, ...nodeOptions },
       // The sweeper reads `orphan_after_ms` from the config (through the same services as the
       // API) but calls no upstream: no secrets.
-      Sweeper: { ...tableEnv(['responses']), CONFIG_YAML: configYaml, ...nodeOptions },
+      Sweeper: { ...tableEnv(['responses']), CONFIG_JSON: configYaml, ...nodeOptions },
     };
 
     this.functions = {} as Record<FunctionSpec['id'], NodejsFunction>;

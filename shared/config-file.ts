@@ -1,7 +1,12 @@
-// Where the config comes from: the same file for `npm start`, the tests and `cdk synth`/`deploy`.
+// Where the config comes from: the same YAML file for `npm start`, the tests and `cdk synth`/`deploy`
+// (which hands it to the functions as JSON).
 import { existsSync, readFileSync } from 'node:fs';
-import { ConfigError, parseConfig, type Config } from './config.ts';
-import { log } from './log.ts';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, configFromDocument, configOf, type Config } from './config.ts';
+
+/** The config in YAML text (JSON is YAML too). */
+export const parseConfig = (yamlText: string, env: Record<string, string | undefined> = process.env): Config =>
+  configFromDocument(parseYaml(yamlText), env);
 
 /** $NOMYO_ROUTER_CONFIG_PATH, else ./config.yaml, else config.example.yaml (as NOMYO Router, with the example as a last resort). */
 export function configPathOf(env: Record<string, string | undefined> = process.env, exists: (p: string) => boolean = existsSync): string {
@@ -9,15 +14,9 @@ export function configPathOf(env: Record<string, string | undefined> = process.e
   return exists('config.yaml') ? 'config.yaml' : 'config.example.yaml';
 }
 
-/** The config in `text`, read from `source`: any error names the source and the key, without a stack. */
-export function configFrom(text: string, source: string, env: Record<string, string | undefined>): Config {
-  try {
-    return parseConfig(text, env);
-  } catch (err) {
-    if (err instanceof ConfigError) throw new ConfigError(`config ${source}: ${err.message}`);
-    throw new ConfigError(`config ${source}: ${(err as Error).message}`); // YAML syntax errors say where
-  }
-}
+/** The config in YAML `text`, read from `source`: any error names the source and the key, without a stack. */
+export const configFrom = (text: string, source: string, env: Record<string, string | undefined>): Config =>
+  configOf(() => parseYaml(text), source, env);
 
 export function loadConfigFile(path: string, env: Record<string, string | undefined> = process.env): Config {
   let text: string;
@@ -27,9 +26,4 @@ export function loadConfigFile(path: string, env: Record<string, string | undefi
     throw new ConfigError(`config ${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   return configFrom(text, path, env);
-}
-
-/** Says at start what the config does not do as written (NOMYO Router keys replaced, unknown keys). */
-export function logConfigNotices(config: Config, source: string): void {
-  for (const n of config.notices) log.warn(`config ${source}: ${n.key}: ${n.message}`, { config: source, key: n.key });
 }

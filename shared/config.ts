@@ -1,10 +1,10 @@
 import * as z from 'zod';
-import { parse as parseYaml } from 'yaml';
 import type { Endpoint } from './ports.ts';
+import { log } from './log.ts';
 
-// The config file: NOMYO Router's keys as they are (github.com/nomyo-ai/nomyo-router, its
-// config.yaml), plus ours (documented in config.example.yaml). Parsing is pure; reading the file
-// is the caller's job. It fails closed: a `${NAME}` whose variable is unset, an empty or shared
+// The config: NOMYO Router's keys as they are (github.com/nomyo-ai/nomyo-router, its config.yaml),
+// plus ours (documented in config.example.yaml), from the parsed document (YAML locally and at
+// synth: config-file.ts; JSON on Lambda, so its bundle carries no YAML parser). It fails closed: a `${NAME}` whose variable is unset, an empty or shared
 // client key, or an unknown key that looks like it controls access stops the start, naming it.
 
 /** A config the gateway cannot run with safely; the message names the key (and the file, once known). */
@@ -183,8 +183,22 @@ function noticesOf(raw: Record<string, unknown>, c: FileConfig): ConfigNotice[] 
   return notices;
 }
 
-export function parseConfig(yamlText: string, env: Record<string, string | undefined> = process.env): Config {
-  const parsed: unknown = parseYaml(yamlText) ?? {};
+/** The config from a document `read` from `source` (a file, CONFIG_JSON): any error names the source, without a stack. */
+export function configOf(read: () => unknown, source: string, env: Record<string, string | undefined>): Config {
+  try {
+    return configFromDocument(read(), env);
+  } catch (err) {
+    throw new ConfigError(`config ${source}: ${(err as Error).message}`); // a syntax error says where
+  }
+}
+
+/** Says at start what the config does not do as written (NOMYO Router keys replaced, unknown keys). */
+export function logConfigNotices(config: Config, source: string): void {
+  for (const n of config.notices) log.warn(`config ${source}: ${n.key}: ${n.message}`, { config: source, key: n.key });
+}
+
+export function configFromDocument(document: unknown, env: Record<string, string | undefined> = process.env): Config {
+  const parsed = document ?? {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError('(root): a mapping of keys expected');
   const raw = expandEnv(parsed, env, '') as Record<string, unknown>;
   const result = fileSchema.safeParse(raw);

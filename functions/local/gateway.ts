@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../../shared/config.ts';
-import { configFrom, configPathOf, loadConfigFile, logConfigNotices } from '../../shared/config-file.ts';
+import { logConfigNotices, type Config } from '../../shared/config.ts';
+import { configFrom, configPathOf, loadConfigFile } from '../../shared/config-file.ts';
 import { localClient, startDynalite, tableNames, type LocalDynamo } from '../../shared/adapters/dynalite.ts';
 import type { StreamingHandler } from './lambda-runtime.ts';
 import { startServer, type LocalServer } from './server.ts';

@@ -1,59 +1,23 @@
 // shared/adapters/secrets.ts against a loopback server that speaks SSM's JSON protocol
-// (AmazonSSM.GetParameters), through the real SSM client.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+// (AmazonSSM.GetParameters), signed with SigV4 as the functions sign it in AWS.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import { GET_PARAMETERS_BATCH, loadSecretParameters, secretParameterMap, withSecretParameters } from '../../shared/adapters/secrets.ts';
-import { parseConfig } from '../../shared/config.ts';
+import { parseConfig } from '../../shared/config-file.ts';
+import { startFakeSsm, type FakeSsm } from '../helpers/fake-ssm.ts';
 
-interface Call { target: string; body: { Names: string[]; WithDecryption?: boolean }; authorization: string }
-
-const stored = new Map<string, string>();
-const calls: Call[] = [];
-let server: Server;
-let client: SSMClient;
+let fake: FakeSsm;
+let stored: Map<string, string>;
+let calls: FakeSsm['calls'];
+let ssm: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c: Buffer) => (raw += c));
-    req.on('end', () => {
-      const body = JSON.parse(raw) as Call['body'];
-      calls.push({ target: String(req.headers['x-amz-target']), body, authorization: String(req.headers.authorization ?? '') });
-      if (body.Names.length > GET_PARAMETERS_BATCH) {
-        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' });
-        res.end(JSON.stringify({ __type: 'ValidationException', message: 'at most 10 names' }));
-        return;
-      }
-      const known = body.Names.filter((n) => stored.has(n));
-      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-      res.end(JSON.stringify({
-        Parameters: known.map((n) => ({
-          Name: n.startsWith('arn:') ? n.replace(/^.*:parameter/, '') : n,
-          ARN: n.startsWith('arn:') ? n : `arn:aws:ssm:eu-west-1:123456789012:parameter${n.startsWith('/') ? '' : '/'}${n}`,
-          Type: 'SecureString',
-          // Like SSM: a SecureString read without decryption is the ciphertext.
-          Value: body.WithDecryption ? stored.get(n) : 'AQICAH-ciphertext',
-          Version: 1,
-        })),
-        InvalidParameters: body.Names.filter((n) => !stored.has(n)),
-      }));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  client = new SSMClient({
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    region: 'eu-west-1',
-    credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' },
-    maxAttempts: 1,
-  });
+  fake = await startFakeSsm();
+  ({ stored, calls } = fake);
+  // What the functions would use in AWS (their region, their role's credentials), pointed here.
+  ssm = { endpoint: fake.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' } };
 });
 
-afterAll(async () => {
-  client.destroy();
-  await new Promise((r) => server.close(r));
-});
+afterAll(() => fake.close());
 
 beforeEach(() => {
   stored.clear();
@@ -67,7 +31,7 @@ describe('loadSecretParameters', () => {
       stored.set(`/gateway/key-${i}`, `value-${i}`);
       map[`KEY_${i}`] = `/gateway/key-${i}`;
     }
-    const out = await loadSecretParameters(map, { client });
+    const out = await loadSecretParameters(map, ssm);
     expect(out).toEqual(Object.fromEntries(Array.from({ length: 23 }, (_, i) => [`KEY_${i}`, `value-${i}`])));
     expect(calls.map((c) => c.body.Names.length).sort((a, b) => a - b)).toEqual([3, 10, 10]);
     for (const c of calls) {
@@ -81,7 +45,7 @@ describe('loadSecretParameters', () => {
     const arn = 'arn:aws:ssm:eu-west-1:123456789012:parameter/shared/key';
     stored.set('/gateway/openai', 'sk-1');
     stored.set(arn, 'sk-2');
-    const out = await loadSecretParameters({ A: '/gateway/openai', B: '/gateway/openai', C: arn }, { client });
+    const out = await loadSecretParameters({ A: '/gateway/openai', B: '/gateway/openai', C: arn }, ssm);
     expect(out).toEqual({ A: 'sk-1', B: 'sk-1', C: 'sk-2' });
     expect(calls).toHaveLength(1);
     expect(calls[0]!.body.Names).toEqual(['/gateway/openai', arn]);
@@ -89,11 +53,11 @@ describe('loadSecretParameters', () => {
 
   it('fails loudly, naming what is missing, instead of running without keys', async () => {
     stored.set('/gateway/present', 'v');
-    await expect(loadSecretParameters({ A: '/gateway/present', B: '/gateway/missing' }, { client })).rejects.toThrow(/\/gateway\/missing/);
+    await expect(loadSecretParameters({ A: '/gateway/present', B: '/gateway/missing' }, ssm)).rejects.toThrow(/\/gateway\/missing/);
   });
 
   it('makes no call when there is nothing to read', async () => {
-    expect(await loadSecretParameters({}, { client })).toEqual({});
+    expect(await loadSecretParameters({}, ssm)).toEqual({});
     expect(calls).toHaveLength(0);
   });
 });
@@ -102,7 +66,7 @@ describe('withSecretParameters', () => {
   it('feeds the config\'s ${NAME} expansion from SECRET_PARAMETERS', async () => {
     stored.set('/gateway/openai-api-key', 'sk-live');
     const env = { SECRET_PARAMETERS: JSON.stringify({ OPENAI_API_KEY: '/gateway/openai-api-key' }), OTHER: 'x' };
-    const merged = await withSecretParameters(env, { client });
+    const merged = await withSecretParameters(env, ssm);
     expect(merged).toEqual({ ...env, OPENAI_API_KEY: 'sk-live' });
     expect(env).not.toHaveProperty('OPENAI_API_KEY'); // the input is not modified
     const yaml = JSON.stringify({ endpoints: ['https://api.openai.com/v1'], api_keys: { 'https://api.openai.com/v1': '${OPENAI_API_KEY}' } });
@@ -110,7 +74,7 @@ describe('withSecretParameters', () => {
   });
 
   it('leaves the environment as it is without SECRET_PARAMETERS', async () => {
-    expect(await withSecretParameters({ A: '1' }, { client })).toEqual({ A: '1' });
+    expect(await withSecretParameters({ A: '1' }, ssm)).toEqual({ A: '1' });
     expect(calls).toHaveLength(0);
   });
 

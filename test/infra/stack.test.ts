@@ -15,7 +15,7 @@ import { settingsFromContext } from '../../infra/settings.ts';
 import { WILDCARD_RESOURCE_EXCEPTIONS } from '../../infra/nag.ts';
 import { FUNCTIONS, PROJECT_ROOT, bundleSettings, cdkBundlingOptions, esbuildOptions } from '../../infra/bundling.ts';
 import { CACHE_TABLE, RESPONSES_TABLE, createTableInput } from '../../shared/adapters/dynamo/layout.ts';
-import { parseConfig } from '../../shared/config.ts';
+import { parseConfig } from '../../shared/config-file.ts';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -130,14 +130,14 @@ describe('functions', () => {
       RESPONSES_TABLE: table,
       CACHE_TABLE: { Ref: logicalId(base, base.stack.tables.cache) },
       STATE_MACHINE_ARN: { Ref: logicalId(base, base.stack.stateMachine) },
-      CONFIG_YAML: config,
+      CONFIG_JSON: config,
       SECRET_PARAMETERS: '{}',
     });
-    expect(env('Worker')).toEqual({ RESPONSES_TABLE: table, CONFIG_YAML: config, SECRET_PARAMETERS: '{}' });
-    expect(env('Sweeper')).toEqual({ RESPONSES_TABLE: table, CONFIG_YAML: config });
+    expect(env('Worker')).toEqual({ RESPONSES_TABLE: table, CONFIG_JSON: config, SECRET_PARAMETERS: '{}' });
+    expect(env('Sweeper')).toEqual({ RESPONSES_TABLE: table, CONFIG_JSON: config });
     // The same YAML format as `npm start`: it parses to the example's config.
     const exampleText = readFileSync(join(PROJECT_ROOT, 'config.example.yaml'), 'utf8');
-    expect(parseConfig(env('Api').CONFIG_YAML, {})).toEqual(parseConfig(exampleText, {}));
+    expect(parseConfig(env('Api').CONFIG_JSON, {})).toEqual(parseConfig(exampleText, {}));
     const withSecrets = secret.json.Resources[fnId(secret, 'Api')].Properties.Environment.Variables;
     expect(JSON.parse(withSecrets.SECRET_PARAMETERS)).toEqual(SECRETS);
   });
@@ -145,9 +145,9 @@ describe('functions', () => {
   it('keep ${NAME} placeholders of the config for cold start, and never hold key values', () => {
     const s = alt;
     const env = s.json.Resources[fnId(s, 'Api')].Properties.Environment.Variables;
-    expect(env.CONFIG_YAML).toContain('${OPENAI_API_KEY}');
-    expect(env.CONFIG_YAML).not.toContain('comment');
-    const cfg = parseConfig(env.CONFIG_YAML, { OPENAI_API_KEY: 'sk-from-ssm' });
+    expect(env.CONFIG_JSON).toContain('${OPENAI_API_KEY}');
+    expect(env.CONFIG_JSON).not.toContain('comment');
+    const cfg = parseConfig(env.CONFIG_JSON, { OPENAI_API_KEY: 'sk-from-ssm' });
     expect(cfg.endpoints[0]).toMatchObject({ url: 'https://api.openai.com/v1', apiKey: 'sk-from-ssm' });
   });
 
@@ -573,7 +573,7 @@ describe('settings from context', () => {
   it('ship the config `npm start` would use: $NOMYO_ROUTER_CONFIG_PATH (else config.yaml, else the example), and say which', () => {
     const file = placeholderConfig();
     const s = synth({ configPath: undefined }, { NOMYO_ROUTER_CONFIG_PATH: file });
-    expect(s.json.Resources[fnId(s, 'Api')].Properties.Environment.Variables.CONFIG_YAML).toContain('https://api.openai.com/v1');
+    expect(s.json.Resources[fnId(s, 'Api')].Properties.Environment.Variables.CONFIG_JSON).toContain('https://api.openai.com/v1');
     // The CDK app itself (cdk.json's command) prints the file it ships.
     const out = spawnSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'infra/app.ts')], {
       cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 60_000,

@@ -48,7 +48,7 @@ async function replay(id: string, startingAfter?: number): Promise<SseEvent[]> {
 /** The environment the worker and sweeper Lambdas build their services from, as in AWS, on this gateway's table. */
 function lambdaEnv(): void {
   Object.assign(process.env, {
-    CONFIG_YAML: JSON.stringify({ endpoints: sys.upstreams.map((u) => u.url), orphan_after_ms: 60_000, upstream_timeout_ms: 5000 }),
+    CONFIG_JSON: JSON.stringify({ endpoints: sys.upstreams.map((u) => u.url), orphan_after_ms: 60_000, upstream_timeout_ms: 5000 }),
     DYNAMODB_ENDPOINT: sys.gw.dynamo.endpoint, RESPONSES_TABLE: sys.gw.dynamo.tables.responses,
     AWS_REGION: 'local', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local',
   });

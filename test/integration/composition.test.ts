@@ -1,8 +1,5 @@
 // The composition root (functions/services.ts): services are built per gateway and passed in, so
 // two gateways run side by side in one process, and a failed build is retried, never kept.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDynalite, type LocalDynamo } from '../../shared/adapters/dynalite.ts';
 import { apiHandler } from '../../functions/api/app.ts';
@@ -10,6 +7,7 @@ import { startServer, type LocalServer } from '../../functions/local/server.ts';
 import type { StreamingHandler } from '../../functions/local/lambda-runtime.ts';
 import { lazy, noLauncher, servicesFromEnv } from '../../functions/services.ts';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.ts';
+import { startFakeSsm, type FakeSsm } from '../helpers/fake-ssm.ts';
 import { getJson, postJson, startSystem, type System } from '../helpers/harness.ts';
 import { expectErrorLogs } from '../helpers/log-lines.ts';
 
@@ -38,39 +36,43 @@ describe('two gateways in one process', () => {
 });
 
 describe('a Lambda whose first initialisation fails', () => {
-  let dir: string;
   let dynamo: LocalDynamo;
   let upstream: FakeUpstream;
+  let ssm: FakeSsm;
   let server: LocalServer;
-  const configPath = () => join(dir, 'config.yaml');
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'gw-init-'));
-    [dynamo, upstream] = await Promise.all([startDynalite(), startFakeUpstream({ flavor: 'ollama', models: ['m:latest'] })]);
+    [dynamo, upstream, ssm] = await Promise.all([startDynalite(), startFakeUpstream({ flavor: 'vllm', models: ['m'], apiKey: 'sk-upstream' }), startFakeSsm()]);
     upstream.fallback = { text: 'served' };
-    // The API Lambda's own way of building its services (handler.ts), from an environment whose
-    // config file does not exist yet: the first requests fail to initialise.
+    // The API Lambda's own way of building its services (handler.ts), from its environment: the
+    // upstream key is an SSM parameter that does not exist yet, so its first cold start fails.
     Object.assign(process.env, { AWS_REGION: 'local', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
-    const env = { NOMYO_ROUTER_CONFIG_PATH: configPath(), DYNAMODB_ENDPOINT: dynamo.endpoint, RESPONSES_TABLE: dynamo.tables.responses };
+    const env = {
+      ...process.env,
+      CONFIG_JSON: JSON.stringify({ endpoints: [{ url: upstream.url, type: 'chat' }], api_keys: { [upstream.url]: '${UPSTREAM_KEY}' } }),
+      SECRET_PARAMETERS: JSON.stringify({ UPSTREAM_KEY: '/gateway/upstream-key' }),
+      AWS_ENDPOINT_URL_SSM: ssm.endpoint,
+      DYNAMODB_ENDPOINT: dynamo.endpoint, RESPONSES_TABLE: dynamo.tables.responses, CACHE_TABLE: dynamo.tables.cache,
+    };
     server = await startServer({ loadHandler: async () => apiHandler(lazy(() => servicesFromEnv(env, noLauncher))) as unknown as StreamingHandler });
   });
   afterAll(async () => {
     await server.close();
-    await Promise.all([dynamo.close(), upstream.close()]);
-    rmSync(dir, { recursive: true, force: true });
+    await Promise.all([dynamo.close(), upstream.close(), ssm.close()]);
   });
 
-  it('answers 500 while it cannot initialise, then serves once it can: the failure is not kept', async () => {
-    expectErrorLogs(/cannot be read \(ENOENT\)/);
+  it('answers 500 while its secret cannot be read, then serves once it can: the failure is not kept', async () => {
+    expectErrorLogs(/secret parameters not found or not readable: \/gateway\/upstream-key/);
     for (let i = 0; i < 2; i++) {
       const res = await getJson(`${server.url}/health`);
       expect(res.status).toBe(500);
       expect(res.json.error).toMatchObject({ type: 'server_error', code: 'server_error' });
     }
-    writeFileSync(configPath(), `endpoints: ["${upstream.url}"]\n`);
+    ssm.stored.set('/gateway/upstream-key', 'sk-upstream'); // the operator puts the parameter
     expect((await getJson(`${server.url}/health`)).status).toBe(200);
     const res = await postJson(`${server.url}/v1/responses`, { model: 'm', input: 'hi' });
     expect(res.status).toBe(200);
     expect(res.json.output_text).toBe('served');
+    expect(ssm.calls).toHaveLength(3); // read again by each try, then kept
   });
 });

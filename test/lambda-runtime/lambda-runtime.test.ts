@@ -75,7 +75,7 @@ describe.skipIf(missing !== null)(`the bundles under the real Lambda runtime (aw
     [dynamo, upstream, sfn] = [d, u, s];
     // What the stack sets (infra/stack.ts), pointed at the stand-ins.
     const config = JSON.stringify({ endpoints: [upstream.url], model_list_ttl_ms: 0, upstream_timeout_ms: 5_000, max_attempts: 1, flush_ms: 20, orphan_after_ms: 60_000 });
-    const common = { CONFIG_YAML: config, DYNAMODB_ENDPOINT: dynamo.endpoint, RESPONSES_TABLE: dynamo.tables.responses };
+    const common = { CONFIG_JSON: config, DYNAMODB_ENDPOINT: dynamo.endpoint, RESPONSES_TABLE: dynamo.tables.responses };
     [api, worker, sweeper] = await Promise.all([
       startRuntime('Api', bundles.Api, { ...common, CACHE_TABLE: dynamo.tables.cache, SECRET_PARAMETERS: '{}', STATE_MACHINE_ARN: STATE_MACHINE, AWS_ENDPOINT_URL_SFN: sfn.url }),
       startRuntime('Worker', bundles.Worker, { ...common, SECRET_PARAMETERS: '{}' }),

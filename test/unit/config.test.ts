@@ -1,8 +1,8 @@
 // The config file: NOMYO Router's keys honoured or named, and failing closed on anything that
 // controls access (shared/config.ts).
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../shared/config.ts';
-import { configFrom, configPathOf } from '../../shared/config-file.ts';
+import { ConfigError } from '../../shared/config.ts';
+import { configFrom, configPathOf, parseConfig } from '../../shared/config-file.ts';
 
 const fails = (yaml: string, env: Record<string, string> = {}) => {
   try {
