@@ -13,6 +13,7 @@ import { DynamoEventLog } from '../shared/adapters/dynamo/event-log.ts';
 import { DynamoResponseStore } from '../shared/adapters/dynamo/responses.ts';
 import { DynamoSlotStore } from '../shared/adapters/dynamo/slots.ts';
 import { withSecretParameters } from '../shared/adapters/secrets.ts';
+import { pdfReader } from '../shared/adapters/pdf-text.ts';
 import { buildRouter } from '../shared/routing/index.ts';
 import { systemClock, type BackgroundLauncher } from '../shared/ports.ts';
 import type { Services } from '../shared/service/context.ts';
@@ -28,6 +29,7 @@ export function buildServices(config: Config, dynamo: DynamoDBClient, tableName:
     config,
     backend,
     clock: systemClock,
+    documents: pdfReader,
     store: new DynamoResponseStore(doc, tableName, { ttlSeconds: config.responseTtlSeconds }),
     events: new DynamoEventLog(doc, tableName, config.responseTtlSeconds),
     cache: new DynamoCacheStore(doc, tableName),

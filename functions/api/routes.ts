@@ -86,7 +86,7 @@ export async function route(svc: Services, event: FunctionUrlEvent): Promise<Han
       const req = parseCreateRequest(parseJsonBody(bodyText(event)));
       const result = await createResponse(svc, caller, req);
       // A stored stream runs to its end even if the client leaves: the answer is kept.
-      return result.kind === 'json' ? json(200, result.body) : sse(result.events, req.store !== false);
+      return result.kind === 'json' ? json(200, result.body, result.headers) : sse(result.events, req.store !== false, result.headers);
     }
 
     if (path === '/v1/cache/stats') {
@@ -145,9 +145,9 @@ export async function route(svc: Services, event: FunctionUrlEvent): Promise<Han
   }
 }
 
-function sse(events: AsyncIterable<StreamEvent[]>, keepGoing: boolean): HandlerResponse {
+function sse(events: AsyncIterable<StreamEvent[]>, keepGoing: boolean, headers: Record<string, string> = {}): HandlerResponse {
   const { body, settled } = sseBody(events, { keepGoing });
-  const res: HandlerResponse = { statusCode: 200, headers: SSE_HEADERS, body };
+  const res: HandlerResponse = { statusCode: 200, headers: { ...SSE_HEADERS, ...headers }, body };
   Object.defineProperty(res, 'settled', { value: settled, enumerable: false });
   return res;
 }

@@ -1,20 +1,8 @@
 import * as z from 'zod';
 import { badRequest, type ApiError } from './errors.ts';
 
-// Request bodies: JSON parsing, zod validation with OpenAI's error for the first bad parameter,
-// and the input item schema every route shares (request-fields.ts has the create request's fields).
-
-const part = z.looseObject({ type: z.string() });
-const messageContent = z.union([z.string(), z.array(part)]);
-export const inputItem = z.looseObject({
-  type: z.string().optional(),
-  id: z.string().max(256).optional(),
-  role: z.enum(['user', 'assistant', 'system', 'developer']).optional(),
-  content: messageContent.optional(),
-}).refine((item) => item.type !== undefined || item.role !== undefined, {
-  message: "each input item needs a 'type' or a 'role'",
-});
-
+// Request bodies: JSON parsing, and zod validation with OpenAI's error for the first bad parameter
+// (request-fields.ts has the create request's fields, input-schema.ts the input items and tools).
 const typeName = (value: unknown): string =>
   value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 

@@ -7,7 +7,7 @@ import { ApiError, badRequest } from '../protocol/errors.ts';
 import type { CreateRequest } from '../protocol/request-fields.ts';
 import type { ResponseObject, StreamEvent } from '../protocol/types.ts';
 import type { Choice } from '../routing/choose-endpoint.ts';
-import { TranslationError } from '../translate/index.ts';
+import { checkChatTools, leftOutToolsHeader, TranslationError } from '../translate/index.ts';
 import { log } from '../log.ts';
 import { startBackground } from './background.ts';
 import { lookupCached } from './cache.ts';
@@ -20,7 +20,12 @@ import { upstreamToApiError } from './upstream-errors.ts';
 
 export async function createResponse(svc: Services, caller: Caller, req: CreateRequest, signal?: AbortSignal): Promise<CreateResult> {
   const { turn, ranked } = await prepareTurn(svc, caller, req);
-  if (req.background) return startBackground(svc, turn);
+  if (req.background) {
+    // Known now when only Chat endpoints serve the model: a request they cannot serve is refused before it is queued.
+    const chatOnly = !!ranked?.length && ranked.every((c) => c.endpoint.kind === 'chat');
+    if (chatOnly) checkChatTools(req, svc.config.unsupportedTools);
+    return { ...await startBackground(svc, turn), headers: chatOnly ? leftOutToolsHeader(req) : {} };
+  }
   // A cached request chooses its endpoint only after a miss: a hit never reaches a backend.
   const cached = turn.cacheKey ? await lookupCached(svc, turn.cacheKey) : null;
   if (cached) return serveHit(svc, turn, cached);
@@ -42,8 +47,11 @@ async function answerTurn(svc: Services, turn: Turn, choices: Choice[], signal?:
   } finally {
     await released;
   }
-  return { kind: 'json', body: response };
+  return { kind: 'json', body: response, headers: headersFor(turn, routed.choice) };
 }
+
+/** Hosted tools a Chat backend left out are named in a header (and in the log, by the Chat path). */
+const headersFor = (turn: Turn, choice: Choice) => (choice.endpoint.kind === 'chat' ? leftOutToolsHeader(turn.req) : {});
 
 /**
  * The answer as it streams. A stored one is written as in_progress once the upstream has
@@ -84,7 +92,7 @@ async function streamTurn(svc: Services, turn: Turn, choices: Choice[], signal?:
       await routed.release();
     }
   }
-  return { kind: 'stream', events: events() };
+  return { kind: 'stream', events: events(), headers: headersFor(turn, routed.choice) };
 }
 
 /** A cached answer, served without reaching any backend, as JSON or the full event lifecycle, and stored like any other (so it can be chained from). */

@@ -41,10 +41,14 @@ export interface Turn {
 /** A turn as a backend path runs it. */
 export type Job = Turn & { signal?: AbortSignal };
 
-export type CreateResult =
+export type CreateResult = (
   | { kind: 'json'; body: ResponseObject }
   /** Batches of events as they become ready together (one upstream read, one log read): written out whole. */
-  | { kind: 'stream'; events: AsyncIterable<StreamEvent[]> };
+  | { kind: 'stream'; events: AsyncIterable<StreamEvent[]> }
+) & {
+  /** Response headers beyond the content type (the hosted tools a Chat backend left out). */
+  headers?: Record<string, string>;
+};
 
 /**
  * A new turn from a validated request: its history (chain or conversation) and, unless the cache

@@ -22,6 +22,10 @@ export function normalizeInputItems(input: string | InputItem[], makeId: (prefix
         return { ...item, id: item.id ?? makeId('fc'), status: item.status ?? 'completed' };
       case 'function_call_output':
         return { ...item, id: item.id ?? makeId('item'), status: item.status ?? 'completed' };
+      case 'custom_tool_call':
+        return { ...item, id: item.id ?? makeId('ctc') };
+      case 'custom_tool_call_output':
+        return { ...item, id: item.id ?? makeId('item') };
       default: // reasoning and the rest keep their own ids
         return structuredClone(item);
     }

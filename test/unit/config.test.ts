@@ -69,10 +69,10 @@ describe("NOMYO Router's config", () => {
   it("is honoured as written: its key spellings, llama-server endpoints as Chat endpoints, api_keys by URL", () => {
     const config = parseConfig(NOMYO_CONFIG, { OPENAI_KEY: 'sk-x' });
     expect(config.endpoints).toEqual([
-      { url: 'http://10.0.0.50:11434', kind: 'chat', apiKey: 'ollama' },
-      { url: 'http://10.0.0.51:11434', kind: 'chat' },
+      { url: 'http://10.0.0.50:11434', kind: 'chat', files: 'text', apiKey: 'ollama' },
+      { url: 'http://10.0.0.51:11434', kind: 'chat', files: 'text' },
       { url: 'https://api.openai.com/v1', kind: 'responses', apiKey: 'sk-x' },
-      { url: 'http://10.0.0.50:8889/v1', kind: 'chat', apiKey: 'llama' },
+      { url: 'http://10.0.0.50:8889/v1', kind: 'chat', files: 'text', apiKey: 'llama' },
     ]);
     expect(config.maxConcurrentConnections).toBe(2);
     expect(config.cacheEnabled).toBe(true);
