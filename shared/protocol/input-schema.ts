@@ -49,6 +49,8 @@ const id = z.string().max(256).nullable().optional();
 const status = z.string().nullable().optional();
 const list = z.array(z.unknown());
 const object = o({});
+/** Required, of any JSON type. */
+const present = z.unknown().refine((v) => v !== undefined, { message: 'required' });
 
 export const contentPart = byType({
   input_text: o({ text: str }),
@@ -81,28 +83,29 @@ const ITEMS: Record<string, z.ZodType> = {
   compaction: o({ id, encrypted_content: str }),
   compaction_trigger: o({ id }),
   item_reference: o({ id: z.string().max(256) }),
-  web_search_call: o({ id, status, action: object.nullable().optional() }),
-  file_search_call: o({ id, status, queries: z.array(str).nullable().optional(), results: list.nullable().optional() }),
-  computer_call: o({ id, status, call_id: str, pending_safety_checks: list.nullable().optional() }),
+  // Items of hosted tools come back as the upstream made them: their required fields as the SDK has them.
+  web_search_call: o({ id: str, status: str, action: object }),
+  file_search_call: o({ id: str, status: str, queries: z.array(str), results: list.nullable().optional() }),
+  computer_call: o({ id: str, status: str, call_id: str, pending_safety_checks: list }),
   computer_call_output: o({ id, status, call_id: str, output: object }),
-  tool_search_call: o({ id, status, call_id: opt, execution: opt }),
+  tool_search_call: o({ id, status, call_id: opt, execution: opt, arguments: present }),
   tool_search_output: o({ id, status, call_id: opt, execution: opt, tools: list }),
-  additional_tools: o({ id, role: opt, tools: list }),
+  additional_tools: o({ id, role: z.literal('developer'), tools: list }),
   configuration_update: o({ id }),
-  image_generation_call: o({ id, status, result: opt }),
-  code_interpreter_call: o({ id, status, code: opt, container_id: opt, outputs: list.nullable().optional() }),
-  local_shell_call: o({ id, status, call_id: str, action: object }),
-  local_shell_call_output: o({ id, status, output: str }),
+  image_generation_call: o({ id: str, status: str, result: z.string().nullable() }),
+  code_interpreter_call: o({ id: str, status: str, code: z.string().nullable(), container_id: str, outputs: list.nullable() }),
+  local_shell_call: o({ id: str, status: str, call_id: str, action: object }),
+  local_shell_call_output: o({ id: str, status, output: str }),
   shell_call: o({ id, status, call_id: str, action: object }),
   shell_call_output: o({ id, status, call_id: str, output: list }),
-  apply_patch_call: o({ id, status, call_id: str, operation: object }),
-  apply_patch_call_output: o({ id, status, call_id: str, output: opt }),
-  mcp_list_tools: o({ id, server_label: str, tools: list }),
-  mcp_approval_request: o({ id, arguments: str, name: str, server_label: str }),
+  apply_patch_call: o({ id, status: str, call_id: str, operation: object }),
+  apply_patch_call_output: o({ id, status: str, call_id: str, output: opt }),
+  mcp_list_tools: o({ id: str, server_label: str, tools: list }),
+  mcp_approval_request: o({ id: str, arguments: str, name: str, server_label: str }),
   mcp_approval_response: o({ id, approval_request_id: str, approve: z.boolean(), reason: opt }),
-  mcp_call: o({ id, status, arguments: str, name: str, server_label: str, output: opt, error: opt }),
-  program: o({ id, call_id: str, code: str, fingerprint: opt }),
-  program_output: o({ id, status, call_id: str }),
+  mcp_call: o({ id: str, status, arguments: str, name: str, server_label: str, output: opt, error: opt }),
+  program: o({ id: str, call_id: str, code: str, fingerprint: str }),
+  program_output: o({ id: str, status: str, call_id: str, result: present }),
 };
 
 /**

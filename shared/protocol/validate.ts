@@ -16,7 +16,8 @@ const valueAt = (body: unknown, path: readonly PropertyKey[]): unknown =>
 function toApiError(body: unknown, issue: z.core.$ZodIssue): ApiError {
   const param = paramOf(issue.path);
   const value = valueAt(body, issue.path);
-  if (value === undefined && issue.code === 'invalid_type') {
+  // Whatever the schema said about it, a parameter that is not there is missing.
+  if (value === undefined && issue.path.length > 0) {
     return badRequest(`Missing required parameter: '${param}'.`, param, 'missing_required_parameter');
   }
   if (issue.code === 'invalid_type' || issue.code === 'invalid_union') {
