@@ -61,7 +61,8 @@ export class CustomInputDecoder {
 
   /** The whole input, and what of it was not sent yet (empty when the stream went astray: `input` is what counts). */
   finish(): { input: string; rest: string } {
-    const input = customInputOf(this.raw);
+    // Cut off inside the string (the call ended early): what was decoded is the input.
+    const input = this.pos >= 0 && !this.closed ? this.sent + this.held : customInputOf(this.raw);
     return { input, rest: input.startsWith(this.sent) ? input.slice(this.sent.length) : '' };
   }
 }
