@@ -12,15 +12,13 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-const endpointEntry = z.union([
-  z.string().min(1),
-  z.object({
-    url: z.string().min(1),
-    type: z.enum(['ollama', 'chat', 'openai', 'responses']).optional(),
-    /** Chat endpoints: `input_file` as Chat `file` parts, or as text in the message (default). */
-    files: z.enum(['parts', 'text']).optional(),
-  }),
-]);
+/** A URL, or `{url, type, files}` (a URL alone is read as `{url}`, so an error names the key inside). */
+const endpointEntry = z.preprocess((v) => (typeof v === 'string' ? { url: v } : v), z.object({
+  url: z.string().min(1),
+  type: z.enum(['ollama', 'chat', 'openai', 'responses']).optional(),
+  /** Chat endpoints: `input_file` as Chat `file` parts, or as text in the message (default). */
+  files: z.enum(['parts', 'text']).optional(),
+}));
 
 /** NOMYO Router's spellings of its one client key (its config.yaml writes `nomyo-router-api-key`). */
 const ROUTER_KEY_ALIASES = ['router_api_key', 'nomyo-router-api-key', 'nomyo_router_api_key', 'nomyo-router_api_key', 'nomyo_router-api_key', 'NOMYO-ROUTER_API_KEY', 'NOMYO_ROUTER_API_KEY'];
@@ -204,7 +202,7 @@ export function parseConfig(yamlText: string, env: Record<string, string | undef
   if (clientKeys.size === 0) notices.push({ key: 'router_api_key', message: 'no client key is set: without AWS IAM in front (npm start), requests are not authenticated and every caller is principal "default"' });
   const llama = (c.llama_server_endpoints ?? []).map(trimSlash);
   const entries: Array<{ url: string; type?: string; files?: 'parts' | 'text' }> = [
-    ...c.endpoints.map((e) => (typeof e === 'string' ? { url: e } : e)), ...llama.map((url) => ({ url, type: 'chat' as const })),
+    ...c.endpoints, ...llama.map((url) => ({ url, type: 'chat' as const })),
   ];
   const urls = entries.map((e) => e.url);
   const keys = c.api_keys ?? {};

@@ -6,7 +6,7 @@ export const pdfReader: DocumentReader = {
   async pdfText(bytes, maxChars) {
     const { getDocumentProxy } = await import('unpdf');
     // PDF.js takes ownership of (detaches) the buffer it is given: hand it a copy.
-    const pdf = await getDocumentProxy(new Uint8Array(bytes), { stopAtErrors: false });
+    const pdf = await getDocumentProxy(new Uint8Array(bytes), { stopAtErrors: false, verbosity: 0 });
     try {
       const pages: string[] = [];
       let length = 0;

@@ -15,13 +15,15 @@ const isObj = (v: unknown): v is JsonObject => typeof v === 'object' && v !== nu
  * The items with every `input_file` part (in messages and tool outputs) turned into text or an
  * image. `paramOf(i)` names item i for errors (the client's `input[n]`, or the history).
  */
-export async function filesAsText(items: readonly InputItem[], docs: DocumentReader, paramOf: (i: number) => string): Promise<InputItem[]> {
+export async function filesAsText(
+  items: readonly InputItem[], docs: DocumentReader, paramOf: (i: number) => string, maxPdfChars = MAX_PDF_CHARS,
+): Promise<InputItem[]> {
   if (!items.some(hasFile)) return [...items];
   return Promise.all(items.map(async (item, i) => {
     if (!hasFile(item)) return item;
     const key = Array.isArray(item.content) ? 'content' : 'output';
     const parts = item[key] as unknown[];
-    const converted = await Promise.all(parts.map((p, j) => (isFile(p) ? fileAsPart(p, docs, `${paramOf(i)}.${key}[${j}]`) : p)));
+    const converted = await Promise.all(parts.map((p, j) => (isFile(p) ? fileAsPart(p, docs, `${paramOf(i)}.${key}[${j}]`, maxPdfChars) : p)));
     return { ...item, [key]: converted };
   }));
 }
@@ -30,7 +32,7 @@ const isFile = (p: unknown): p is JsonObject => isObj(p) && p.type === 'input_fi
 const hasFile = (item: InputItem): boolean =>
   [item.content, item.output].some((list) => Array.isArray(list) && list.some(isFile));
 
-async function fileAsPart(part: JsonObject, docs: DocumentReader, param: string): Promise<JsonObject> {
+async function fileAsPart(part: JsonObject, docs: DocumentReader, param: string, maxPdfChars: number): Promise<JsonObject> {
   const filename = typeof part.filename === 'string' ? part.filename : null;
   if (typeof part.file_data !== 'string' || !part.file_data) {
     const why = part.file_url ? 'file URLs (file_url) are not fetched; send the file as file_data'
@@ -48,11 +50,11 @@ async function fileAsPart(part: JsonObject, docs: DocumentReader, param: string)
     case 'pdf': {
       let read: { text: string; truncated: boolean };
       try {
-        read = await docs.pdfText(file.bytes, MAX_PDF_CHARS);
+        read = await docs.pdfText(file.bytes, maxPdfChars);
       } catch (err) {
         throw unreadableFile(param, filename, `it could not be read as a PDF (${(err as Error).message})`);
       }
-      const note = read.truncated ? `\n[the rest of this PDF was left out: it has more than ${MAX_PDF_CHARS} characters of text]` : '';
+      const note = read.truncated ? `\n[the rest of this PDF was left out: it has more than ${maxPdfChars} characters of text]` : '';
       return fileTextPart(filename, (read.text || '[this PDF has no text layer: no text could be extracted]') + note);
     }
     case 'image':

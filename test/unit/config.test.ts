@@ -110,3 +110,22 @@ describe('which file', () => {
     expect(configPathOf({}, () => false)).toBe('config.example.yaml');
   });
 });
+
+describe('Chat backends: files and hosted tools', () => {
+  it('takes files as text on every Chat endpoint unless it says `files: parts`; unsupported_tools defaults to drop', () => {
+    const config = parseConfig([
+      'endpoints:',
+      '  - http://ollama:11434',
+      '  - { url: "http://vllm:8000/v1", type: chat }',
+      '  - { url: "http://hosted:9000/v1", type: chat, files: parts }',
+      '  - https://api.openai.com/v1',
+    ].join('\n'), {});
+    expect(config.endpoints.map((e) => [e.url, e.files])).toEqual([
+      ['http://ollama:11434', 'text'], ['http://vllm:8000/v1', 'text'], ['http://hosted:9000/v1', 'parts'], ['https://api.openai.com/v1', undefined],
+    ]);
+    expect(config.unsupportedTools).toBe('drop');
+    expect(parseConfig('unsupported_tools: reject\n', {}).unsupportedTools).toBe('reject');
+    expect(fails('unsupported_tools: ignore\n')).toMatch(/unsupported_tools/);
+    expect(fails('endpoints:\n  - { url: "http://x", files: pdf }\n')).toMatch(/endpoints\.0\.files/);
+  });
+});
