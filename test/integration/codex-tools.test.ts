@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postJson, sseEvents, startSystem, type System } from '../helpers/harness.ts';
 import { validateWithSdk } from '../helpers/sdk-validate.ts';
+import { logLines } from '../helpers/log-lines.ts';
 
 const codex = (name: string, model: string) => ({
   ...JSON.parse(readFileSync(new URL(`../fixtures/codex/${name}.request.json`, import.meta.url), 'utf8')),
@@ -38,9 +39,12 @@ function expectTemplateShaped(messages: Array<{ role: string }>): void {
 describe('Codex on a Chat backend (Ollama)', () => {
   it('serves its first request with every tool present: the namespace flattened, web_search left out and named', async () => {
     ollama().script({ text: 'hi' });
-    const res = await postJson(`${sys.base}/responses`, codex('llama3.2-sayhi', 'llama3.2'));
+    let res!: Awaited<ReturnType<typeof postJson>>;
+    const lines = await logLines(async () => { res = await postJson(`${sys.base}/responses`, codex('llama3.2-sayhi', 'llama3.2')); });
     expect(res.status).toBe(200);
     expect(res.headers.get(HEADER)).toBe('web_search');
+    const logged = lines.find((l) => l.message === 'request fields a Chat backend cannot take were dropped');
+    expect((logged!.dropped as Record<string, string>).tools).toMatch(/left out .*tools\[8\] web_search/);
     const events = sseEvents(res.text);
     expect(events.at(-1)!.data.response.output_text).toBe('hi');
     const sent = lastBody('/v1/chat/completions');
