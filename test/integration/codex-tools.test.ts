@@ -5,7 +5,7 @@
 // and a namespaced function call with their outputs; on a native upstream the items pass through.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postJson, sseEvents, startSystem, type System } from '../helpers/harness.ts';
+import { getJson, postJson, sseEvents, startSystem, type System } from '../helpers/harness.ts';
 import { validateWithSdk } from '../helpers/sdk-validate.ts';
 import { logLines } from '../helpers/log-lines.ts';
 
@@ -104,6 +104,23 @@ describe('Codex on a Chat backend (Ollama)', () => {
     expect(results[1]).toContain('Success. Updated the following files');
     expect(results[2]).toBe('agent 7 spawned');
     expect(sent.messages.some((m: any) => m.reasoning_content)).toBe(true);
+  });
+
+  it('keeps such items in a conversation, each with an id (ones sent without get ours)', async () => {
+    const conv = await postJson(`${sys.base}/conversations`, {});
+    ollama().script({ text: 'noted' });
+    const input = [
+      { role: 'user', content: 'patch it' },
+      { type: 'reasoning', summary: [], content: null, encrypted_content: null },
+      { type: 'custom_tool_call', call_id: 'call_c1', name: 'apply_patch', input: PATCH },
+      { type: 'custom_tool_call_output', call_id: 'call_c1', output: 'Success.' },
+    ];
+    const res = await postJson(`${sys.base}/responses`, { model: 'llama3.2', conversation: conv.json.id, input, tools: [{ type: 'custom', name: 'apply_patch' }] });
+    expect(res.status).toBe(200);
+    const items = await getJson(`${sys.base}/conversations/${conv.json.id}/items?order=asc`);
+    expect(items.json.data.map((i: any) => [i.type, i.id.split('_')[0]])).toEqual([
+      ['message', 'msg'], ['reasoning', 'rs'], ['custom_tool_call', 'ctc'], ['custom_tool_call_output', 'item'], ['message', 'msg'],
+    ]);
   });
 
   it('refuses a tool_choice of a tool the backend cannot run, saying why', async () => {
