@@ -94,6 +94,8 @@ export function planTools(tools: readonly JsonObject[] | null | undefined, mode:
   const leftOut: LeftOutTool[] = [];
   const byChatName = new Map<string, ToolTarget>();
   const byKey = new Map<string, string>();
+  /** Nested tools by their bare name (null: more than one namespace has it), for a tool_choice that names one. */
+  const nested = new Map<string, string | null>();
   const taken = (n: string) => byChatName.has(n);
   const add = (target: ToolTarget, chatName: string, tool: ChatTool) => {
     byChatName.set(chatName, target);
@@ -120,6 +122,7 @@ export function planTools(tools: readonly JsonObject[] | null | undefined, mode:
       const chatName = flatName(namespace, name, taken);
       const kind = inner.type;
       add({ kind, name, namespace }, chatName, kind === 'custom' ? customToChat(inner, chatName) : functionToChat(inner, chatName));
+      nested.set(key(kind, name), nested.has(key(kind, name)) ? null : chatName);
     });
   });
   return {
@@ -127,7 +130,7 @@ export function planTools(tools: readonly JsonObject[] | null | undefined, mode:
     leftOut,
     target: (chatName) => byChatName.get(chatName),
     chatName: (kind, name, namespace) => byKey.get(key(kind, name, namespace))
-      ?? (namespace ? flatName(namespace, name, () => false) : name),
+      ?? (namespace ? flatName(namespace, name, () => false) : nested.get(key(kind, name)) ?? name),
   };
 }
 

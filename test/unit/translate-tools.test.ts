@@ -85,8 +85,9 @@ describe('planTools', () => {
 describe('tool_choice on Chat backends', () => {
   const plan = planTools([EXEC, APPLY_PATCH, { type: 'web_search' }]);
 
-  it('names a custom tool by its Chat function', () => {
+  it('names a custom tool, or a namespace function named by itself, by its Chat function', () => {
     expect(toolChoiceToChat({ type: 'custom', name: 'apply_patch' }, plan)).toEqual({ type: 'function', function: { name: 'apply_patch' } });
+    expect(toolChoiceToChat({ type: 'function', name: 'spawn_agent' }, planTools([MULTI_AGENT]))).toEqual({ type: 'function', function: { name: 'multi_agent_v1__spawn_agent' } });
   });
 
   it('refuses a choice of a left-out tool, saying why', () => {
