@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
-import { BUNDLE_FILE, FUNCTIONS, PROJECT_ROOT, bundleSettings, esbuildOptions } from '../infra/bundling.ts';
+import { BUNDLE_FILE, FUNCTIONS, PROJECT_ROOT, RUNTIME_MODULES, bundleSettings, esbuildOptions } from '../infra/bundling.ts';
 
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1]) || (args.includes('--runs') ? 0 : 9);
@@ -107,8 +107,9 @@ async function main(): Promise<void> {
     `Node ${process.version}, ${arch()}, ${cpu}, ${cpus().length} cores. Lambda runs these on Node 24 / arm64, so the import`,
     'times are for comparing bundles with each other and over time, not a prediction of Lambda\'s Init Duration.',
     '',
-    'Bundles: esbuild with the options of `infra/bundling.ts` (ESM, node24, minified, no source map, nothing',
-    'external: the AWS SDK v3 clients are bundled at the lockfile\'s versions).',
+    'Bundles: esbuild with the options of `infra/bundling.ts` (ESM, node24, minified, no source map; the AWS',
+    'SDK v3 clients are bundled at the lockfile\'s versions). External, shipped beside the bundle in the asset\'s',
+    `node_modules and loaded only on first use: ${RUNTIME_MODULES.map((m) => `\`${m}\``).join(', ')} (PDF text for Chat backends).`,
     '',
     '| function | entry | bundle | gzip | AWS SDK clients inside | import (median) | min..max | same bytes as `cdk synth` |',
     '| --- | --- | ---: | ---: | --- | ---: | --- | --- |',

@@ -14,6 +14,7 @@ import { DynamoSlotStore } from '../shared/adapters/dynamo/slots.ts';
 import { processSlots } from '../shared/adapters/process-slots.ts';
 import { TABLES, tableEnvName, tableNames, type TableKey } from '../shared/adapters/dynamo/layout.ts';
 import { withSecretParameters } from '../shared/adapters/secrets.ts';
+import { pdfReader } from '../shared/adapters/pdf-text.ts';
 import { buildRouter } from '../shared/routing/index.ts';
 import { systemClock, type BackgroundLauncher } from '../shared/ports.ts';
 import type { Services } from '../shared/service/context.ts';
@@ -40,6 +41,7 @@ export function buildServices(
     config,
     backend,
     clock: systemClock,
+    documents: pdfReader,
     store: new DynamoResponseStore(doc, tableName, { ttlSeconds: config.responseTtlSeconds }),
     events: new DynamoEventLog(doc, tableName, config.responseTtlSeconds),
     cache: new DynamoCacheStore(doc, tables.cache),

@@ -25,13 +25,30 @@ export interface BundleSettings {
   /** External `.map` files beside the bundle (with NODE_OPTIONS=--enable-source-maps), or none. */
   sourceMap: boolean;
   /**
-   * Nothing is external: the AWS SDK v3 clients we use are bundled at the versions in the
-   * lockfile (the ones the tests ran against), not whatever the runtime happens to ship, and
-   * esbuild keeps only what is imported (no unused clients).
+   * Only RUNTIME_MODULES are external: the AWS SDK v3 clients we use are bundled at the versions
+   * in the lockfile (the ones the tests ran against), not whatever the runtime happens to ship,
+   * and esbuild keeps only what is imported (no unused clients).
    */
   externalModules: string[];
   mainFields: string[];
   banner: string;
+}
+
+/**
+ * Packages loaded only when needed (a dynamic import), shipped beside the bundle in the asset's
+ * node_modules instead of inside it: unpdf (PDF.js, 1.6 MB) reads PDFs sent to Chat backends,
+ * and a gateway that never sees one never parses it. Copied from the project's own node_modules
+ * (no install, offline); each has no dependencies of its own.
+ */
+export const RUNTIME_MODULES = ['unpdf'];
+
+/** The shell commands that put RUNTIME_MODULES into an asset directory (`cp` of package.json and dist/). */
+export function runtimeModuleCommands(projectRoot: string, outputDir: string): string[] {
+  return RUNTIME_MODULES.flatMap((name) => [
+    `mkdir -p "${outputDir}/node_modules/${name}"`,
+    `cp "${projectRoot}/node_modules/${name}/package.json" "${outputDir}/node_modules/${name}/"`,
+    `cp -R "${projectRoot}/node_modules/${name}/dist" "${outputDir}/node_modules/${name}/"`,
+  ]);
 }
 
 export function bundleSettings(opts: { sourceMap?: boolean } = {}): BundleSettings {
@@ -40,7 +57,7 @@ export function bundleSettings(opts: { sourceMap?: boolean } = {}): BundleSettin
     format: 'esm',
     minify: true,
     sourceMap: opts.sourceMap ?? false,
-    externalModules: [],
+    externalModules: RUNTIME_MODULES,
     // Prefer dependencies' ESM builds (the SDK's dist-es): they tree-shake better.
     mainFields: ['module', 'main'],
     banner: ESM_REQUIRE_SHIM,
@@ -126,5 +143,10 @@ export function cdkBundlingOptions(settings: BundleSettings): BundlingOptions {
     banner: settings.banner,
     logLevel: LogLevel.WARNING,
     forceDockerBundling: false,
+    commandHooks: {
+      beforeBundling: () => [],
+      beforeInstall: () => [],
+      afterBundling: (inputDir, outputDir) => runtimeModuleCommands(inputDir, outputDir),
+    },
   };
 }

@@ -12,10 +12,13 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-const endpointEntry = z.union([
-  z.string().min(1),
-  z.object({ url: z.string().min(1), type: z.enum(['ollama', 'chat', 'openai', 'responses']).optional() }),
-]);
+/** A URL, or `{url, type, files}` (a URL alone is read as `{url}`, so an error names the key inside). */
+const endpointEntry = z.preprocess((v) => (typeof v === 'string' ? { url: v } : v), z.object({
+  url: z.string().min(1),
+  type: z.enum(['ollama', 'chat', 'openai', 'responses']).optional(),
+  /** Chat endpoints: `input_file` as Chat `file` parts, or as text in the message (default). */
+  files: z.enum(['parts', 'text']).optional(),
+}));
 
 /** NOMYO Router's spellings of its one client key (its config.yaml writes `nomyo-router-api-key`). */
 const ROUTER_KEY_ALIASES = ['router_api_key', 'nomyo-router-api-key', 'nomyo_router_api_key', 'nomyo-router_api_key', 'nomyo_router-api_key', 'NOMYO-ROUTER_API_KEY', 'NOMYO_ROUTER_API_KEY'];
@@ -48,6 +51,8 @@ const fileSchema = z.object({
   model_list_ttl_ms: z.number().int().min(0).default(30_000),
   /** Chat backends: replay reasoning items from history as `reasoning_content`, or drop them. */
   reasoning_history: z.enum(['replay', 'drop']).default('replay'),
+  /** Chat backends: hosted tools (web_search, ...) left out of what the model sees, or the request refused. */
+  unsupported_tools: z.enum(['drop', 'reject']).default('drop'),
   /** Background workers and foreground streams write a heartbeat this often. */
   heartbeat_ms: z.number().int().min(10).default(30_000),
   /** Background workers append streamed events to the log at most this often (first output at once). */
@@ -90,6 +95,8 @@ export interface Config {
   upstreamTimeoutMs: number;
   modelListTtlMs: number;
   reasoningHistory: 'replay' | 'drop';
+  /** Chat backends: hosted tools left out (and named in a header), or a 400 naming them. */
+  unsupportedTools: 'drop' | 'reject';
   heartbeatMs: number;
   flushMs: number;
   pollMs: number;
@@ -211,7 +218,9 @@ export function configFromDocument(document: unknown, env: Record<string, string
   const notices = noticesOf(raw, c);
   if (clientKeys.size === 0) notices.push({ key: 'router_api_key', message: 'no client key is set: without AWS IAM in front (npm start), requests are not authenticated and every caller is principal "default"' });
   const llama = (c.llama_server_endpoints ?? []).map(trimSlash);
-  const entries = [...c.endpoints.map((e) => (typeof e === 'string' ? { url: e } : e)), ...llama.map((url) => ({ url, type: 'chat' as const }))];
+  const entries: Array<{ url: string; type?: string; files?: 'parts' | 'text' }> = [
+    ...c.endpoints, ...llama.map((url) => ({ url, type: 'chat' as const })),
+  ];
   const urls = entries.map((e) => e.url);
   const keys = c.api_keys ?? {};
   const endpoints = new Map<string, Endpoint>();
@@ -220,7 +229,9 @@ export function configFromDocument(document: unknown, env: Record<string, string
     const kind = e.type ? (e.type === 'openai' || e.type === 'responses' ? 'responses' : 'chat')
       : llama.includes(url) ? 'chat' : isNativeEndpoint(url, urls) ? 'responses' : 'chat';
     const apiKey = keys[url] ?? keys[`${url}/`] ?? undefined;
-    endpoints.set(url, apiKey ? { url, kind, apiKey } : { url, kind }); // a URL listed twice is one endpoint
+    // Neither Ollama, vLLM nor llama.cpp takes Chat `file` parts: text unless the endpoint says it does.
+    const files = kind === 'chat' ? { files: e.files ?? 'text' } : {};
+    endpoints.set(url, { url, kind, ...files, ...(apiKey ? { apiKey } : {}) }); // a URL listed twice is one endpoint
   }
   return {
     endpoints: [...endpoints.values()],
@@ -233,6 +244,7 @@ export function configFromDocument(document: unknown, env: Record<string, string
     upstreamTimeoutMs: c.upstream_timeout_ms,
     modelListTtlMs: c.model_list_ttl_ms,
     reasoningHistory: c.reasoning_history,
+    unsupportedTools: c.unsupported_tools,
     heartbeatMs: c.heartbeat_ms,
     flushMs: c.flush_ms,
     pollMs: c.poll_ms,

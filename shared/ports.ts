@@ -156,6 +156,8 @@ export interface Endpoint {
   url: string;
   /** `chat`: Ollama-style / any Chat Completions server. `responses`: native Responses API (OpenAI). */
   kind: 'chat' | 'responses';
+  /** Chat endpoints: `input_file` parts as Chat `file` parts, or turned into text (what Ollama, vLLM and llama.cpp need). */
+  files?: 'parts' | 'text';
   apiKey?: string;
 }
 
@@ -233,6 +235,12 @@ export interface BackgroundLauncher {
   start(responseId: string): Promise<void>;
   /** Best-effort stop (the worker notices a cancel by its failing writes anyway). */
   stop(responseId: string): Promise<void>;
+}
+
+/** Reads the text of documents a Chat backend cannot take as files. */
+export interface DocumentReader {
+  /** The text of a PDF, at most `maxChars` characters of it (`truncated` when there was more). Throws on a file that is not a readable PDF. */
+  pdfText(bytes: Uint8Array, maxChars: number): Promise<{ text: string; truncated: boolean }>;
 }
 
 export interface Clock {

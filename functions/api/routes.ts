@@ -93,7 +93,7 @@ export async function route(svc: Services, event: FunctionUrlEvent, record: Requ
       record.set({ endpoint: result.endpoint, cacheHit: result.cached });
       if (result.kind === 'json') record.response(result.body);
       // A stored stream runs to its end even if the client leaves: the answer is kept.
-      return result.kind === 'json' ? json(200, result.body) : sse(result.events, req.store !== false, record);
+      return result.kind === 'json' ? json(200, result.body, result.headers) : sse(result.events, req.store !== false, record, result.headers);
     }
 
     if (path === '/v1/models' || path.startsWith('/v1/models/')) {
@@ -159,9 +159,9 @@ export async function route(svc: Services, event: FunctionUrlEvent, record: Requ
   }
 }
 
-function sse(events: AsyncIterable<StreamEvent[]>, keepGoing: boolean, record: RequestRecord): HandlerResponse {
+function sse(events: AsyncIterable<StreamEvent[]>, keepGoing: boolean, record: RequestRecord, headers: Record<string, string> = {}): HandlerResponse {
   const { body, settled } = sseBody(events, { keepGoing, observe: (batch) => record.observe(batch) });
-  const res: HandlerResponse = { statusCode: 200, headers: SSE_HEADERS, body };
+  const res: HandlerResponse = { statusCode: 200, headers: { ...SSE_HEADERS, ...headers }, body };
   Object.defineProperty(res, 'settled', { value: settled, enumerable: false });
   return res;
 }

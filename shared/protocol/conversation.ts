@@ -1,6 +1,7 @@
 // The Conversations API's bodies and objects (openai SDK v7: resources/conversations).
 import * as z from 'zod';
-import { inputItem, parseBody } from './validate.ts';
+import { inputItem } from './input-schema.ts';
+import { parseBody } from './validate.ts';
 import type { InputItem } from './types.ts';
 
 /** At most this many items per create / items.create call (OpenAI's limit). */

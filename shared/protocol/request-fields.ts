@@ -9,7 +9,9 @@
 import * as z from 'zod';
 import { badRequest } from './errors.ts';
 import type { InputItem, JsonObject } from './types.ts';
-import { inputItem, parseBody } from './validate.ts';
+import { inputItem, tool } from './input-schema.ts';
+import { textShape, toolsShape } from './response-shape.ts';
+import { parseBody } from './validate.ts';
 
 /** What a Chat Completions backend gets: handled by the gateway itself, mapped, or dropped (with a reason for the log). */
 export type ChatRule = 'gateway' | 'mapped' | { drop: string };
@@ -22,6 +24,8 @@ interface Rule<T> {
   native: boolean;
   /** Part of the response cache key (false: it never changes the answer, or the key has it another way). */
   cacheKey: boolean;
+  /** Keys of a mapped object field that a Chat backend does not get, and why (for the log). */
+  chatDrops?: Record<string, string>;
 }
 
 const field = <S extends z.ZodType, C extends ChatRule>(schema: S, rule: Rule<z.output<S>> & { chat: C }) => ({ schema, ...rule });
@@ -49,8 +53,8 @@ export const FIELDS = {
   store: field(z.boolean().nullable().optional(), { echo: or(true), chat: 'gateway', native: false, cacheKey: false }),
   background: field(z.boolean().nullable().optional(), { echo: or(false), chat: 'gateway', native: false, cacheKey: false }),
   metadata: field(metadata.nullable().optional(), { echo: or({}), chat: 'gateway', native: true, cacheKey: false }),
-  tools: field(z.array(z.looseObject({ type: z.string(), name: z.string().optional() }) as unknown as z.ZodType<JsonObject>).nullable().optional(), {
-    echo: or([]), chat: 'mapped', native: true, cacheKey: true,
+  tools: field(z.array(tool as z.ZodType<JsonObject>).nullable().optional(), {
+    echo: toolsShape, chat: 'mapped', native: true, cacheKey: true,
   }),
   tool_choice: field(z.union([z.enum(['auto', 'none', 'required']), z.looseObject({ type: z.string() })]).nullable().optional(), {
     echo: or('auto'), chat: 'mapped', native: true, cacheKey: true,
@@ -59,11 +63,19 @@ export const FIELDS = {
   max_tool_calls: field(z.number().int().min(1).nullable().optional(), {
     echo: nullable, chat: { drop: 'Chat Completions has no limit on tool calls' }, native: true, cacheKey: true,
   }),
-  text: field(z.looseObject({ format: z.looseObject({ type: z.enum(['text', 'json_schema', 'json_object']) }).optional() }).nullable().optional(), {
-    echo: or({ format: { type: 'text' }, verbosity: 'medium' }), chat: 'mapped', native: true, cacheKey: true,
+  text: field(z.looseObject({
+    format: z.looseObject({ type: z.enum(['text', 'json_schema', 'json_object']) }).nullable().optional(),
+    verbosity: z.enum(['low', 'medium', 'high']).nullable().optional(),
+  }).nullable().optional(), {
+    // verbosity goes as Chat's `verbosity` (OpenAI's Chat API reads it; Ollama, vLLM and llama.cpp ignore it).
+    echo: textShape, chat: 'mapped', native: true, cacheKey: true,
   }),
   reasoning: field(z.looseObject({ effort: z.string().nullable().optional(), summary: z.string().nullable().optional() }).nullable().optional(), {
     echo: (r) => ({ effort: r?.effort ?? null, summary: r?.summary ?? null }), chat: 'mapped', native: true, cacheKey: true,
+    chatDrops: {
+      summary: 'Chat backends stream their reasoning as it is, with no summaries (it comes back as reasoning_text)',
+      context: 'Chat Completions has no reasoning context setting',
+    },
   }),
   temperature: field(number(0, 2), { echo: or(1), chat: 'mapped', native: true, cacheKey: true }),
   top_p: field(number(0, 1), { echo: or(1), chat: 'mapped', native: true, cacheKey: true }),
@@ -151,6 +163,8 @@ export function droppedForChat(req: CreateRequest): Record<string, string> {
     if (value == null) continue;
     const rule: ChatRule = isKnown(name) ? FIELDS[name].chat : { drop: 'not a field this gateway knows' };
     if (typeof rule === 'object') out[name] = rule.drop;
+    const drops: Record<string, string> | undefined = isKnown(name) ? (FIELDS[name] as { chatDrops?: Record<string, string> }).chatDrops : undefined;
+    for (const [key, why] of Object.entries(drops ?? {})) if ((value as JsonObject)[key] != null) out[`${name}.${key}`] = why;
   }
   return out;
 }

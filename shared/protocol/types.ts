@@ -27,8 +27,20 @@ export interface FunctionCallItem {
   type: 'function_call';
   id: string;
   call_id: string;
+  /** The namespace tool it belongs to, when it is one of a namespace's functions. */
+  namespace?: string;
   name: string;
   arguments: string;
+  status: 'in_progress' | 'completed' | 'incomplete';
+}
+/** A call of a custom (freeform) tool: its raw text input. */
+export interface CustomToolCallItem {
+  type: 'custom_tool_call';
+  id: string;
+  call_id: string;
+  namespace?: string;
+  name: string;
+  input: string;
   status: 'in_progress' | 'completed' | 'incomplete';
 }
 export interface ReasoningItem {
@@ -39,7 +51,7 @@ export interface ReasoningItem {
   encrypted_content?: string | null;
   status?: 'in_progress' | 'completed' | 'incomplete';
 }
-export type OutputItem = MessageItem | FunctionCallItem | ReasoningItem | (JsonObject & { type: string; id?: string });
+export type OutputItem = MessageItem | FunctionCallItem | CustomToolCallItem | ReasoningItem | (JsonObject & { type: string; id?: string });
 
 /** An input item as a client may send it (loose: validated in protocol/validate.ts). */
 export type InputItem = JsonObject & { type?: string; role?: string };

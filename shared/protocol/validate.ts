@@ -1,20 +1,8 @@
 import * as z from 'zod';
 import { badRequest, type ApiError } from './errors.ts';
 
-// Request bodies: JSON parsing, zod validation with OpenAI's error for the first bad parameter,
-// and the input item schema every route shares (request-fields.ts has the create request's fields).
-
-const part = z.looseObject({ type: z.string() });
-const messageContent = z.union([z.string(), z.array(part)]);
-export const inputItem = z.looseObject({
-  type: z.string().optional(),
-  id: z.string().max(256).optional(),
-  role: z.enum(['user', 'assistant', 'system', 'developer']).optional(),
-  content: messageContent.optional(),
-}).refine((item) => item.type !== undefined || item.role !== undefined, {
-  message: "each input item needs a 'type' or a 'role'",
-});
-
+// Request bodies: JSON parsing, and zod validation with OpenAI's error for the first bad parameter
+// (request-fields.ts has the create request's fields, input-schema.ts the input items and tools).
 const typeName = (value: unknown): string =>
   value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 
@@ -28,7 +16,8 @@ const valueAt = (body: unknown, path: readonly PropertyKey[]): unknown =>
 function toApiError(body: unknown, issue: z.core.$ZodIssue): ApiError {
   const param = paramOf(issue.path);
   const value = valueAt(body, issue.path);
-  if (value === undefined && issue.code === 'invalid_type') {
+  // Whatever the schema said about it, a parameter that is not there is missing.
+  if (value === undefined && issue.path.length > 0) {
     return badRequest(`Missing required parameter: '${param}'.`, param, 'missing_required_parameter');
   }
   if (issue.code === 'invalid_type' || issue.code === 'invalid_union') {

@@ -1,5 +1,5 @@
 import type { Config } from '../config.ts';
-import type { Backend, BackgroundLauncher, CacheStore, Clock, ConversationStore, EventLog, ResponseStore } from '../ports.ts';
+import type { Backend, BackgroundLauncher, CacheStore, Clock, ConversationStore, DocumentReader, EventLog, ResponseStore } from '../ports.ts';
 import type { Router } from '../routing/router.ts';
 
 /** Everything a service call needs: built by the composition root (functions/services.ts) and passed in. */
@@ -15,6 +15,8 @@ export interface Services {
   /** Endpoint choice, global concurrency slots, retries and failover. */
   router: Router;
   clock: Clock;
+  /** PDF text, for Chat endpoints that take files as text. */
+  documents: DocumentReader;
   config: Config;
   launcher: BackgroundLauncher;
 }

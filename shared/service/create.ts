@@ -8,7 +8,7 @@ import type { CreateRequest } from '../protocol/request-fields.ts';
 import type { ResponseObject, StreamEvent } from '../protocol/types.ts';
 import { endpointName, slotKey, type Choice } from '../routing/choose-endpoint.ts';
 import type { Held } from '../routing/router.ts';
-import { TranslationError } from '../translate/index.ts';
+import { checkChatTools, leftOutToolsHeader, TranslationError } from '../translate/index.ts';
 import { log } from '../log.ts';
 import { startBackground } from './background.ts';
 import { linkedAbort } from './backend-path.ts';
@@ -23,7 +23,12 @@ export async function createResponse(svc: Services, caller: Caller, req: CreateR
   const slot = req.background ? null : reserveEarly(svc, req.model, signal);
   try {
     const { turn, ranked, cached } = await prepareTurn(svc, caller, req);
-    if (req.background) return await startBackground(svc, turn);
+    if (req.background) {
+      // Known now when only Chat endpoints serve the model: a request they cannot serve is refused before it is queued.
+      const chatOnly = !!ranked?.length && ranked.every((c) => c.endpoint.kind === 'chat');
+      if (chatOnly) checkChatTools(req, svc.config.unsupportedTools);
+      return { ...await startBackground(svc, turn), headers: chatOnly ? leftOutToolsHeader(req) : {} };
+    }
     if (cached) {
       slot?.drop();
       return await serveHit(svc, turn, cached);
@@ -83,8 +88,15 @@ async function answerTurn(svc: Services, turn: Turn, choices: Choice[], held: He
   return { kind: 'json', body: response, ...served(turn, routed.choice) };
 }
 
-/** Which endpoint answered; whether the cache was asked and missed. */
-const served = (turn: Turn, choice: Choice) => ({ endpoint: endpointName(choice.endpoint), ...(turn.cache ? { cached: false } : {}) });
+/**
+ * How a turn was served: the endpoint (for the request's log line), whether the cache was asked
+ * and missed, and the hosted tools a Chat backend left out (named in a header; the Chat path logs them).
+ */
+const served = (turn: Turn, choice: Choice) => ({
+  endpoint: endpointName(choice.endpoint),
+  ...(turn.cache ? { cached: false } : {}),
+  headers: choice.endpoint.kind === 'chat' ? leftOutToolsHeader(turn.req) : {},
+});
 
 /**
  * The answer as it streams. A stored one is written as in_progress once the upstream has

@@ -27,4 +27,5 @@ export async function resolveItemReferences(svc: Services, caller: Caller, input
   });
 }
 
-const isReference = (item: InputItem): boolean => item.type === 'item_reference';
+/** `{type: 'item_reference', id}`, or the SDK's bare `{id}` (type absent or null, no role). */
+const isReference = (item: InputItem): boolean => item.type === 'item_reference' || (item.type == null && item.role === undefined);

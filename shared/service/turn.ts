@@ -48,7 +48,11 @@ export interface Served { endpoint?: string; cached?: boolean }
 export type CreateResult = Served & (
   | { kind: 'json'; body: ResponseObject }
   /** Batches of events as they become ready together (one upstream read, one log read): written out whole. */
-  | { kind: 'stream'; events: AsyncIterable<StreamEvent[]> });
+  | { kind: 'stream'; events: AsyncIterable<StreamEvent[]> }
+) & {
+  /** Response headers beyond the content type (the hosted tools a Chat backend left out). */
+  headers?: Record<string, string>;
+};
 
 /** A new turn, and what was found while preparing it. */
 export interface Prepared {

@@ -5,11 +5,13 @@
 // Deltas mutate the live items in place; only lifecycle events copy the whole response.
 import { newId as randomId, type IdPrefix } from '../protocol/ids.ts';
 import type {
-  ChatChunk, ChatToolCallDelta, ChatUsage, FunctionCallItem, MessageItem, OutputText, ReasoningItem,
+  ChatChunk, ChatToolCallDelta, ChatUsage, MessageItem, OutputText, ReasoningItem,
   Refusal, ResponseError, ResponseObject, StreamEvent,
 } from '../protocol/types.ts';
 import * as E from './events.ts';
 import { usageChatToResponses } from '../translate/usage.ts';
+import type { ToolPlan } from '../translate/tools.ts';
+import { callFragment, finishCall, startCall, type OpenCall, type ToolCall } from './chat-tool-calls.ts';
 
 export interface TranslatorOptions {
   /** Our base object: our id, model, echoed request fields, status, output []. */
@@ -21,17 +23,15 @@ export interface TranslatorOptions {
   now?: () => number;
   /** The stream's response.created was already sent (a background run continuing its log). */
   started?: boolean;
+  /** The request's tools as the model saw them: its calls go back to custom and namespaced tools. */
+  tools?: ToolPlan;
 }
 
 type ItemStatus = 'completed' | 'incomplete';
 
 interface OpenMessage { kind: 'message'; index: number; item: MessageItem; part: OutputText | Refusal | null }
 interface OpenReasoning { kind: 'reasoning'; index: number; item: ReasoningItem; part: { type: 'reasoning_text'; text: string } }
-interface OpenCall { kind: 'function_call'; index: number; item: FunctionCallItem; call: ToolCall }
 type Open = OpenMessage | OpenReasoning | OpenCall;
-
-/** One upstream tool call (by its chunk index) before and while it is an output item. */
-interface ToolCall { id: string; name: string; args: string; open: OpenCall | null; closed: boolean }
 
 const isBlank = (s: string) => s.trim().length === 0;
 
@@ -48,6 +48,8 @@ export class ChatStreamTranslator {
   private heldText = '';
   private usage: ChatUsage | null = null;
   private finish: string | null = null;
+  private readonly tools: ToolPlan | undefined;
+  private readonly nextSeq = () => this.seq++;
 
   constructor(opts: TranslatorOptions) {
     this.res = { ...opts.response, output: [...opts.response.output] };
@@ -55,6 +57,7 @@ export class ChatStreamTranslator {
     this.newId = opts.newId ?? randomId;
     this.now = opts.now ?? Date.now;
     this.started = opts.started ?? false;
+    this.tools = opts.tools;
   }
 
   get response(): ResponseObject { return E.snapshotOf(this.res); }
@@ -252,24 +255,15 @@ export class ChatStreamTranslator {
       if (args) call.args += args;
       if (call.name) this.openCall(call, out);
     } else if (args) {
-      call.open.item.arguments += args;
-      out.push(E.argsDelta(this.seq++, call.open.item.id, call.open.index, args));
+      callFragment(call.open, args, this.nextSeq, out);
     }
   }
 
   private openCall(call: ToolCall, out: StreamEvent[], closeStatus: ItemStatus = 'completed'): void {
     this.close(closeStatus, out);
-    const id = this.newId('fc');
-    const callId = call.id || `call_${this.newId('fc').slice(3)}`;
     const index = this.res.output.length;
-    const item: FunctionCallItem = { type: 'function_call', id, call_id: callId, name: call.name, arguments: '', status: 'in_progress' };
-    this.res.output.push(item);
-    out.push(E.itemAdded(this.seq++, index, { ...item }));
-    this.cur = call.open = { kind: 'function_call', index, item, call };
-    if (call.args) {
-      item.arguments = call.args;
-      out.push(E.argsDelta(this.seq++, id, index, call.args));
-    }
+    this.cur = call.open = startCall(call, index, this.tools?.target(call.name), this.newId, this.nextSeq, out);
+    this.res.output.push(call.open.item);
   }
 
   /** Emits the done events of the open item, if any. */
@@ -288,9 +282,8 @@ export class ChatStreamTranslator {
           E.partDone(this.seq++, cur.item.id, index, 0, { ...cur.part }),
         );
         break;
-      case 'function_call':
-        cur.call.closed = true;
-        out.push(E.argsDone(this.seq++, cur.item.id, index, cur.item.name, cur.item.arguments));
+      case 'call':
+        finishCall(cur, this.nextSeq, out);
         break;
     }
     cur.item.status = status;

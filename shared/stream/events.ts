@@ -35,6 +35,12 @@ export const argsDelta = (seq: number, item_id: string, output_index: number, de
 export const argsDone = (seq: number, item_id: string, output_index: number, name: string, args: string): StreamEvent =>
   ({ type: 'response.function_call_arguments.done', sequence_number: seq, item_id, output_index, name, arguments: args });
 
+export const customInputDelta = (seq: number, item_id: string, output_index: number, delta: string): StreamEvent =>
+  ({ type: 'response.custom_tool_call_input.delta', sequence_number: seq, item_id, output_index, delta });
+
+export const customInputDone = (seq: number, item_id: string, output_index: number, input: string): StreamEvent =>
+  ({ type: 'response.custom_tool_call_input.done', sequence_number: seq, item_id, output_index, input });
+
 export const reasoningDelta = (seq: number, item_id: string, output_index: number, content_index: number, delta: string): StreamEvent =>
   ({ type: 'response.reasoning_text.delta', sequence_number: seq, item_id, output_index, content_index, delta });
 

@@ -3,20 +3,31 @@
 // runs with store: false, so nothing of its ids must reach the client.
 import { idPrefixOf, newId as randomId, type IdPrefix } from '../protocol/ids.ts';
 import { outputTextOf } from '../protocol/response.ts';
+import { conformResponse } from '../protocol/response-shape.ts';
 import type { JsonObject, OutputItem, ResponseError, ResponseObject, StreamEvent } from '../protocol/types.ts';
 import * as E from './events.ts';
 
 type NewId = (prefix: IdPrefix) => string;
 type Item = JsonObject & { type: string; id?: string };
 
-/** Fields the upstream decides; every other Response field is ours (from the base object). */
-const UPSTREAM_OWNED = new Set(['output', 'output_text', 'usage', 'status', 'error', 'incomplete_details', 'completed_at', 'model']);
+/**
+ * Fields the upstream decides: what it produced, and the settings it ran with (it got them from
+ * the client as sent, and knows its own defaults: its `tools` echo is OpenAI's normalized one).
+ * Every other Response field is ours (from the base object: id, store, background, the chain,
+ * the conversation, metadata); conformResponse fills any the upstream left out.
+ */
+const UPSTREAM_OWNED = new Set([
+  'output', 'output_text', 'usage', 'status', 'error', 'incomplete_details', 'completed_at', 'model',
+  'tools', 'tool_choice', 'parallel_tool_calls', 'text', 'reasoning', 'temperature', 'top_p', 'presence_penalty',
+  'frequency_penalty', 'top_logprobs', 'truncation', 'max_output_tokens', 'max_tool_calls', 'service_tier',
+]);
 
 
 /** The item type an item-scoped event implies, for ids first seen on an event (not an item). */
 function itemTypeOfEvent(type: string): string | undefined {
   if (type.startsWith('response.output_text.') || type.startsWith('response.refusal.')) return 'message';
   if (type.startsWith('response.function_call_arguments.')) return 'function_call';
+  if (type.startsWith('response.custom_tool_call_input.')) return 'custom_tool_call';
   if (type.startsWith('response.reasoning')) return 'reasoning';
   return undefined;
 }
@@ -58,7 +69,7 @@ class IdMapper {
       : fallbackOutput();
     out.output = output;
     out.output_text = outputTextOf(output);
-    return out as ResponseObject;
+    return conformResponse(out as ResponseObject, base);
   }
 }
 
@@ -90,7 +101,7 @@ export class NativeStreamRewriter {
   private readonly open = new Set<number>();
   /** Parts announced but not done, per output index: `c<content_index>` / `s<summary_index>`. */
   private readonly openParts = new Map<number, Set<string>>();
-  /** Function calls whose arguments.done was sent. */
+  /** Function and custom tool calls whose arguments / input done event was sent. */
   private readonly argsClosed = new Set<number>();
   private readonly now: () => number;
 
@@ -188,6 +199,7 @@ export class NativeStreamRewriter {
     if (item.type === 'function_call' && !this.argsClosed.has(oi)) {
       out.push(E.argsDone(this.seq++, id, oi, String(item.name ?? ''), String(item.arguments ?? '')));
     }
+    if (item.type === 'custom_tool_call' && !this.argsClosed.has(oi)) out.push(E.customInputDone(this.seq++, id, oi, String(item.input ?? '')));
   }
 
   private partOpened(oi: number, key: string, open: boolean): void {
@@ -246,7 +258,7 @@ export class NativeStreamRewriter {
     }
     if (type === 'response.content_part.added' || type === 'response.content_part.done') this.partOpened(oi, `c${Number(ev.content_index ?? 0)}`, type.endsWith('added'));
     if (type === 'response.reasoning_summary_part.added' || type === 'response.reasoning_summary_part.done') this.partOpened(oi, `s${Number(ev.summary_index ?? 0)}`, type.endsWith('added'));
-    if (type === 'response.function_call_arguments.done') this.argsClosed.add(oi);
+    if (type === 'response.function_call_arguments.done' || type === 'response.custom_tool_call_input.done') this.argsClosed.add(oi);
     const item = this.items.get(oi);
     if (!item) return;
     const ci = ev.content_index as number;
@@ -268,6 +280,9 @@ export class NativeStreamRewriter {
         break;
       case 'response.function_call_arguments.delta':
         item.arguments = String(item.arguments ?? '') + delta;
+        break;
+      case 'response.custom_tool_call_input.delta':
+        item.input = String(item.input ?? '') + delta;
         break;
       case 'response.reasoning_summary_part.added':
         if (Array.isArray(item.summary) && isObj(ev.part)) item.summary.push(structuredClone(ev.part));

@@ -47,6 +47,13 @@ function itemEvents(item: Item, index: number, seq: () => number, out: StreamEve
       out.push(E.argsDone(seq(), id, index, String(item.name ?? ''), args));
       break;
     }
+    case 'custom_tool_call': {
+      const input = String(item.input ?? '');
+      out.push(E.itemAdded(seq(), index, { ...item, input: '', status: 'in_progress' } as OutputItem));
+      if (input) out.push(E.customInputDelta(seq(), id, index, input));
+      out.push(E.customInputDone(seq(), id, index, input));
+      break;
+    }
     case 'reasoning': {
       const summary = (item.summary as Part[] | undefined) ?? [];
       const content = item.content as Part[] | undefined;

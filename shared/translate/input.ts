@@ -1,13 +1,33 @@
+// Responses `instructions` + `input` items -> Chat `messages`, item by item; roles.ts then shapes
+// them as chat templates want them (one leading system message, alternating turns).
 import type { ChatContentPart, ChatMessage, ChatToolCall, InputItem, JsonObject } from '../protocol/types.ts';
 import { TranslationError } from './errors.ts';
 import { partToChat, textOnly } from './parts.ts';
+import { templateShaped } from './roles.ts';
+import { customArgumentsOf, planTools, type ToolPlan } from './tools.ts';
 
 export interface InputOptions {
   /** 'replay' (default): reasoning items become `reasoning_content` of the next assistant message (vLLM reads it). */
   reasoning?: 'replay' | 'drop';
+  /** The request's tools as the model sees them: calls in the history go under the same names. */
+  tools?: ToolPlan;
 }
 
 const ROLES = new Set(['user', 'system', 'developer', 'assistant']);
+
+/**
+ * Items a Chat model cannot use, left out of what it sees: calls of hosted tools and their
+ * results (the backend never offered those tools), tool discovery and code-mode items, and
+ * compaction items (an opaque blob only the upstream that wrote it can read) with their trigger.
+ */
+const NOT_FOR_CHAT = new Set([
+  'web_search_call', 'file_search_call', 'code_interpreter_call', 'image_generation_call',
+  'computer_call', 'computer_call_output', 'local_shell_call', 'local_shell_call_output',
+  'shell_call', 'shell_call_output', 'apply_patch_call', 'apply_patch_call_output',
+  'mcp_list_tools', 'mcp_approval_request', 'mcp_approval_response', 'mcp_call',
+  'tool_search_call', 'tool_search_output', 'additional_tools', 'configuration_update',
+  'program', 'program_output', 'compaction', 'compaction_trigger',
+]);
 
 /** Responses `instructions` + `input` -> Chat `messages`. */
 export function responsesInputToMessages(
@@ -16,17 +36,18 @@ export function responsesInputToMessages(
   opts: InputOptions = {},
 ): ChatMessage[] {
   const out: ChatMessage[] = [];
+  const tools = opts.tools ?? planTools([]);
   if (typeof instructions === 'string') {
     if (instructions) out.push({ role: 'system', content: instructions });
   } else if (Array.isArray(instructions)) {
-    appendItems(out, instructions, 'instructions', opts);
+    appendItems(out, instructions, 'instructions', opts, tools);
   }
   if (typeof input === 'string') out.push({ role: 'user', content: input });
-  else appendItems(out, input, 'input', opts);
-  return out;
+  else appendItems(out, input, 'input', opts, tools);
+  return templateShaped(out);
 }
 
-function appendItems(out: ChatMessage[], items: readonly InputItem[], where: string, opts: InputOptions): void {
+function appendItems(out: ChatMessage[], items: readonly InputItem[], where: string, opts: InputOptions, tools: ToolPlan): void {
   const replay = (opts.reasoning ?? 'replay') === 'replay';
   // Reasoning belongs to the assistant turn right after it; another role in between drops it.
   let pending: string[] = [];
@@ -40,6 +61,16 @@ function appendItems(out: ChatMessage[], items: readonly InputItem[], where: str
     else pending = [];
     out.push(msg);
   };
+  const pushCall = (call: ChatToolCall) => {
+    const last = out.at(-1);
+    // Parallel calls, and text followed by calls, are one assistant turn in Chat.
+    if (last?.role === 'assistant') {
+      last.tool_calls = [...(last.tool_calls ?? []), call];
+      attachReasoning(last);
+    } else {
+      push({ role: 'assistant', content: null, tool_calls: [call] });
+    }
+  };
 
   items.forEach((item, i) => {
     const param = `${where}[${i}]`;
@@ -50,19 +81,14 @@ function appendItems(out: ChatMessage[], items: readonly InputItem[], where: str
       case 'message':
         push(messageToChat(item, param));
         break;
-      case 'function_call': {
-        const call = toolCallOf(item, param);
-        const last = out.at(-1);
-        // Parallel calls, and text followed by calls, are one assistant turn in Chat.
-        if (last?.role === 'assistant') {
-          last.tool_calls = [...(last.tool_calls ?? []), call];
-          attachReasoning(last);
-        } else {
-          push({ role: 'assistant', content: null, tool_calls: [call] });
-        }
+      case 'function_call':
+        pushCall(callOf(item, param, tools.chatName('function', String(item.name), item.namespace as string | undefined), argumentsOf(item.arguments)));
         break;
-      }
-      case 'function_call_output': {
+      case 'custom_tool_call':
+        pushCall(callOf(item, param, tools.chatName('custom', String(item.name), item.namespace as string | undefined), customArgumentsOf(String(item.input ?? ''))));
+        break;
+      case 'function_call_output':
+      case 'custom_tool_call_output': {
         if (typeof item.call_id !== 'string') throw new TranslationError(`${param}.call_id is required.`, `${param}.call_id`);
         push({ role: 'tool', tool_call_id: item.call_id, content: toolOutput(item.output, `${param}.output`) });
         break;
@@ -74,6 +100,7 @@ function appendItems(out: ChatMessage[], items: readonly InputItem[], where: str
         }
         break;
       default:
+        if (NOT_FOR_CHAT.has(String(type))) break;
         // item_reference included: resolving stored items is the service's job, not ours.
         throw new TranslationError(`Input item type '${String(type)}' is not supported by this backend.`, param);
     }
@@ -89,25 +116,25 @@ function messageToChat(item: InputItem, param: string): ChatMessage {
   if (typeof item.content === 'string') return { role: r, content: item.content };
   if (!Array.isArray(item.content)) throw new TranslationError(`${param}.content must be a string or a list.`, `${param}.content`);
   const parts = item.content.map((p, j) => partToChat(p, `${param}.content[${j}]`));
-  if (r === 'assistant') {
-    // Chat assistant messages carry text only; backends' templates expect a string.
-    const text = textOnly(parts);
-    if (text === null) throw new TranslationError('Assistant messages may only contain text.', `${param}.content`);
+  if (r === 'assistant' || r === 'system' || r === 'developer') {
+    // Chat templates take text only in these roles; instruction blocks stay apart (as vLLM joins them).
+    const text = textOnly(parts, r === 'assistant' ? '' : '\n');
+    if (text === null) throw new TranslationError(`${role} messages may only contain text on this backend.`, `${param}.content`);
     return { role: r, content: text };
   }
   if (parts.length === 1 && parts[0]!.type === 'text') return { role: r, content: parts[0]!.text };
   return { role: r, content: parts };
 }
 
-function toolCallOf(item: InputItem, param: string): ChatToolCall {
-  const { call_id, name } = item;
-  if (typeof call_id !== 'string') throw new TranslationError(`${param}.call_id is required.`, `${param}.call_id`);
-  if (typeof name !== 'string') throw new TranslationError(`${param}.name is required.`, `${param}.name`);
-  const args = item.arguments;
-  return { id: call_id, type: 'function', function: { name, arguments: typeof args === 'string' ? args : JSON.stringify(args ?? {}) } };
+const argumentsOf = (args: unknown): string => (typeof args === 'string' ? args : JSON.stringify(args ?? {}));
+
+function callOf(item: InputItem, param: string, chatName: string, args: string): ChatToolCall {
+  if (typeof item.call_id !== 'string') throw new TranslationError(`${param}.call_id is required.`, `${param}.call_id`);
+  if (typeof item.name !== 'string') throw new TranslationError(`${param}.name is required.`, `${param}.name`);
+  return { id: item.call_id, type: 'function', function: { name: chatName, arguments: args } };
 }
 
-/** function_call_output.output: a string, or parts (text joined; otherwise mapped). */
+/** A tool's output: a string, or parts (text joined; otherwise mapped). */
 function toolOutput(output: unknown, param: string): string | ChatContentPart[] {
   if (typeof output === 'string') return output;
   if (!Array.isArray(output)) throw new TranslationError(`${param} must be a string or a list.`, param);

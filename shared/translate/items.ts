@@ -1,4 +1,4 @@
-import { newId, type IdPrefix } from '../protocol/ids.ts';
+import { idPrefixOf, newId, type IdPrefix } from '../protocol/ids.ts';
 import type { InputItem, JsonObject, OutputItem } from '../protocol/types.ts';
 
 /**
@@ -22,8 +22,14 @@ export function normalizeInputItems(input: string | InputItem[], makeId: (prefix
         return { ...item, id: item.id ?? makeId('fc'), status: item.status ?? 'completed' };
       case 'function_call_output':
         return { ...item, id: item.id ?? makeId('item'), status: item.status ?? 'completed' };
-      default: // reasoning and the rest keep their own ids
-        return structuredClone(item);
+      case 'custom_tool_call':
+        return { ...item, id: item.id ?? makeId('ctc') };
+      case 'custom_tool_call_output':
+        return { ...item, id: item.id ?? makeId('item') };
+      default: { // reasoning and the rest keep their own ids; one without gets ours (conversations and listings need one)
+        const copy = structuredClone(item);
+        return copy.id == null ? { ...copy, id: makeId(idPrefixOf(type)) } : copy;
+      }
     }
   });
 }

@@ -1,12 +1,13 @@
 import { newId } from '../protocol/ids.ts';
-import type { ChatMessage, MessageItem, OutputItem } from '../protocol/types.ts';
+import type { ChatMessage, ChatToolCall, MessageItem, OutputItem } from '../protocol/types.ts';
+import { customInputOf, type ToolPlan } from './tools.ts';
 
-export interface OutputIds { msg(): string; fc(): string; rs(): string }
+export interface OutputIds { msg(): string; fc(): string; ctc(): string; rs(): string }
 
-const defaultIds: OutputIds = { msg: () => newId('msg'), fc: () => newId('fc'), rs: () => newId('rs') };
+const defaultIds: OutputIds = { msg: () => newId('msg'), fc: () => newId('fc'), ctc: () => newId('ctc'), rs: () => newId('rs') };
 
-/** A Chat assistant message -> Responses output items: reasoning, message, then function calls. */
-export function chatMessageToOutputItems(msg: ChatMessage, ids: OutputIds = defaultIds): OutputItem[] {
+/** A Chat assistant message -> Responses output items: reasoning, message, then tool calls. */
+export function chatMessageToOutputItems(msg: ChatMessage, ids: OutputIds = defaultIds, tools?: ToolPlan): OutputItem[] {
   const items: OutputItem[] = [];
   // vLLM sends reasoning_content, Ollama's OpenAI layer `reasoning`.
   const reasoning = msg.reasoning_content || msg.reasoning;
@@ -26,17 +27,21 @@ export function chatMessageToOutputItems(msg: ChatMessage, ids: OutputIds = defa
   if (msg.refusal) content.push({ type: 'refusal', refusal: msg.refusal });
   if (content.length) items.push({ type: 'message', id: ids.msg(), role: 'assistant', status: 'completed', content });
 
-  for (const tc of calls) {
-    const args: unknown = tc.function?.arguments;
-    items.push({
-      type: 'function_call',
-      id: ids.fc(),
-      call_id: tc.id || newId('call'),
-      name: tc.function?.name ?? '',
-      // Some backends hand back parsed arguments; the Responses API wants a JSON string.
-      arguments: typeof args === 'string' ? args : JSON.stringify(args ?? {}),
-      status: 'completed',
-    });
-  }
+  for (const tc of calls) items.push(toolCallItem(tc, ids, tools));
   return items;
+}
+
+/** One Chat tool call as the Responses item its tool calls for: function_call or custom_tool_call. */
+function toolCallItem(tc: ChatToolCall, ids: OutputIds, tools?: ToolPlan): OutputItem {
+  const raw: unknown = tc.function?.arguments;
+  // Some backends hand back parsed arguments; the Responses API wants a JSON string.
+  const args = typeof raw === 'string' ? raw : JSON.stringify(raw ?? {});
+  const chatName = tc.function?.name ?? '';
+  const target = tools?.target(chatName);
+  const callId = tc.id || newId('call');
+  const namespace = target?.namespace ? { namespace: target.namespace } : {};
+  if (target?.kind === 'custom') {
+    return { type: 'custom_tool_call', id: ids.ctc(), call_id: callId, ...namespace, name: target.name, input: customInputOf(args), status: 'completed' };
+  }
+  return { type: 'function_call', id: ids.fc(), call_id: callId, ...namespace, name: target?.name ?? chatName, arguments: args, status: 'completed' };
 }

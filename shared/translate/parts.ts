@@ -40,12 +40,12 @@ export function partToChat(part: unknown, param: string): ChatContentPart {
   }
 }
 
-/** Concatenated text of text parts; null when some part is not text. */
-export function textOnly(parts: readonly ChatContentPart[]): string | null {
-  let text = '';
+/** The text of text parts, joined by `separator`; null when some part is not text. */
+export function textOnly(parts: readonly ChatContentPart[], separator = ''): string | null {
+  const texts: string[] = [];
   for (const p of parts) {
     if (p.type !== 'text') return null;
-    text += p.text;
+    texts.push(p.text);
   }
-  return text;
+  return texts.join(separator);
 }

@@ -1,9 +1,10 @@
 import type { ChatMappedField, CreateRequest } from '../protocol/request-fields.ts';
 import type { ChatMessage, ChatRequest } from '../protocol/types.ts';
 import { textFormatToResponseFormat } from './format.ts';
-import { toolChoiceResponsesToChat, toolsResponsesToChat } from './tools.ts';
+import { planTools, toolChoiceToChat, type ToolPlan, type UnsupportedTools } from './tools.ts';
+import { TranslationError } from './errors.ts';
 
-type Mapper = (req: CreateRequest, out: ChatRequest) => void;
+type Mapper = (req: CreateRequest, out: ChatRequest, plan: ToolPlan) => void;
 
 /**
  * How each field the table (protocol/request-fields.ts) marks `chat: 'mapped'` reaches a Chat
@@ -11,14 +12,17 @@ type Mapper = (req: CreateRequest, out: ChatRequest) => void;
  * the fields that only go with tools.
  */
 const MAPPERS: Record<ChatMappedField, Mapper> = {
-  tools: (req, out) => {
-    const tools = toolsResponsesToChat(req.tools);
-    if (tools?.length) out.tools = tools;
+  tools: (_req, out, plan) => {
+    if (plan.tools.length) out.tools = plan.tools;
   },
-  // Chat servers reject tool_choice / parallel_tool_calls without tools.
-  tool_choice: (req, out) => {
-    const tc = out.tools ? toolChoiceResponsesToChat(req.tool_choice) : undefined;
-    if (tc !== undefined) out.tool_choice = tc;
+  // Chat servers reject tool_choice / parallel_tool_calls without tools; a choice of a tool the
+  // backend cannot run is refused even then.
+  tool_choice: (req, out, plan) => {
+    const tc = toolChoiceToChat(req.tool_choice, plan);
+    if (tc === 'required' && !out.tools && plan.leftOut.length) {
+      throw new TranslationError("tool_choice 'required' cannot be met: every tool of this request is one this backend cannot run.", 'tool_choice');
+    }
+    if (tc !== undefined && out.tools) out.tool_choice = tc;
   },
   parallel_tool_calls: (req, out) => {
     if (out.tools && req.parallel_tool_calls != null) out.parallel_tool_calls = req.parallel_tool_calls;
@@ -27,6 +31,8 @@ const MAPPERS: Record<ChatMappedField, Mapper> = {
   text: (req, out) => {
     const format = textFormatToResponseFormat(req.text);
     if (format) out.response_format = format;
+    const verbosity = req.text?.verbosity;
+    if (typeof verbosity === 'string') out.verbosity = verbosity;
   },
   reasoning: (req, out) => {
     const effort = req.reasoning?.effort;
@@ -43,12 +49,26 @@ const MAPPERS: Record<ChatMappedField, Mapper> = {
 };
 
 /** The Chat Completions body for a Responses request. Unset settings are left out, not sent as null. */
-export function buildChatRequest(req: CreateRequest, messages: ChatMessage[], model: string, opts: { stream: boolean }): ChatRequest {
+export function buildChatRequest(req: CreateRequest, messages: ChatMessage[], model: string, opts: { stream: boolean; tools?: ToolPlan }): ChatRequest {
   const out: ChatRequest = { model, messages };
   if (opts.stream) {
     out.stream = true;
     out.stream_options = { include_usage: true }; // else no usage arrives on the stream
   }
-  for (const map of Object.values(MAPPERS)) map(req, out);
+  const plan = opts.tools ?? planTools(req.tools);
+  for (const map of Object.values(MAPPERS)) map(req, out, plan);
   return out;
 }
+
+/** Throws the 400 that buildChatRequest would for this request's tools and tool_choice (checked before a background job is queued). */
+export function checkChatTools(req: CreateRequest, mode: UnsupportedTools): void {
+  buildChatRequest(req, [], req.model, { stream: false, tools: planTools(req.tools, mode) });
+}
+
+/** The header that names the hosted tools a Chat backend left out of the request (none: no header). */
+export function leftOutToolsHeader(req: CreateRequest): Record<string, string> {
+  const types = [...new Set(planTools(req.tools).leftOut.map((t) => t.type))];
+  return types.length ? { [LEFT_OUT_TOOLS_HEADER]: types.join(',') } : {};
+}
+
+export const LEFT_OUT_TOOLS_HEADER = 'x-gateway-unsupported-tools';

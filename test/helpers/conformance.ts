@@ -20,6 +20,60 @@ function check(ok: unknown, where: string, what: string, problems: string[]): vo
 
 const nullableOf = (v: unknown, t: string) => v === null || typeof v === t;
 
+/** Every field of the Open Responses ResponseResource (all required; some nullable). */
+const RESPONSE_FIELDS = [
+  'id', 'object', 'created_at', 'completed_at', 'status', 'incomplete_details', 'model', 'previous_response_id', 'instructions',
+  'output', 'error', 'tools', 'tool_choice', 'truncation', 'parallel_tool_calls', 'text', 'top_p', 'presence_penalty',
+  'frequency_penalty', 'top_logprobs', 'temperature', 'reasoning', 'usage', 'max_output_tokens', 'max_tool_calls', 'store',
+  'background', 'service_tier', 'metadata', 'safety_identifier', 'prompt_cache_key',
+];
+
+/** The Open Responses rules for the fields the OpenAI reference leaves loose. */
+function openResponsesProblems(r: any, where: string, p: string[]): void {
+  for (const key of RESPONSE_FIELDS) check(key in r, where, `missing ${key} (Open Responses requires it; nullable ones as null)`, p);
+  for (const key of ['top_p', 'presence_penalty', 'frequency_penalty', 'temperature']) check(typeof r[key] === 'number', where, `${key} must be a number`, p);
+  check(Number.isInteger(r.top_logprobs), where, 'top_logprobs must be an integer', p);
+  check(r.truncation === 'auto' || r.truncation === 'disabled', where, `truncation ${r.truncation}`, p);
+  check(typeof r.service_tier === 'string', where, 'service_tier must be a string', p);
+  check(r.tool_choice != null, where, 'tool_choice must not be null', p);
+  check(Number.isInteger(r.completed_at) || r.completed_at === null, where, 'completed_at', p);
+  check(isObj(r.text) && isObj(r.text.format) && typeof r.text.format.type === 'string', where, 'text.format', p);
+  check(r.reasoning === null || (isObj(r.reasoning) && 'effort' in r.reasoning && 'summary' in r.reasoning), where, 'reasoning has effort and summary', p);
+  for (const key of ['safety_identifier', 'prompt_cache_key', 'instructions', 'previous_response_id']) {
+    check(r[key] === null || typeof r[key] === 'string' || (key === 'instructions' && Array.isArray(r[key])), where, `${key} must be a string or null`, p);
+  }
+  for (const [i, t] of (Array.isArray(r.tools) ? r.tools : []).entries()) {
+    if (t?.type !== 'function') continue;
+    const at = `${where}.tools[${i}]`;
+    check(typeof t.name === 'string', at, 'name', p);
+    check('description' in t && nullableOf(t.description, 'string'), at, 'description (string or null)', p);
+    check('parameters' in t && (t.parameters === null || isObj(t.parameters)), at, 'parameters (object or null)', p);
+    check('strict' in t && nullableOf(t.strict, 'boolean'), at, 'strict (boolean or null)', p);
+  }
+}
+
+/** Fields each item event needs besides type and sequence_number (Open Responses, and the openai SDK's types). */
+const EVENT_FIELDS: Record<string, string[]> = {
+  'response.output_item.added': ['output_index', 'item'],
+  'response.output_item.done': ['output_index', 'item'],
+  'response.content_part.added': ['item_id', 'output_index', 'content_index', 'part'],
+  'response.content_part.done': ['item_id', 'output_index', 'content_index', 'part'],
+  'response.output_text.delta': ['item_id', 'output_index', 'content_index', 'delta'],
+  'response.output_text.done': ['item_id', 'output_index', 'content_index', 'text'],
+  'response.refusal.delta': ['item_id', 'output_index', 'content_index', 'delta'],
+  'response.refusal.done': ['item_id', 'output_index', 'content_index', 'refusal'],
+  'response.reasoning_text.delta': ['item_id', 'output_index', 'content_index', 'delta'],
+  'response.reasoning_text.done': ['item_id', 'output_index', 'content_index', 'text'],
+  'response.reasoning_summary_part.added': ['item_id', 'output_index', 'summary_index', 'part'],
+  'response.reasoning_summary_part.done': ['item_id', 'output_index', 'summary_index', 'part'],
+  'response.reasoning_summary_text.delta': ['item_id', 'output_index', 'summary_index', 'delta'],
+  'response.reasoning_summary_text.done': ['item_id', 'output_index', 'summary_index', 'text'],
+  'response.function_call_arguments.delta': ['item_id', 'output_index', 'delta'],
+  'response.function_call_arguments.done': ['item_id', 'output_index', 'arguments'],
+  'response.custom_tool_call_input.delta': ['item_id', 'output_index', 'delta'],
+  'response.custom_tool_call_input.done': ['item_id', 'output_index', 'input'],
+};
+
 export function responseProblems(r: any, where = 'response'): string[] {
   const p: string[] = [];
   if (!isObj(r)) return [`${where}: not an object`];
@@ -45,7 +99,7 @@ export function responseProblems(r: any, where = 'response'): string[] {
   check(r.incomplete_details === null || (isObj(r.incomplete_details) && typeof r.incomplete_details.reason === 'string'), where, 'incomplete_details', p);
   check(r.status !== 'incomplete' || isObj(r.incomplete_details), where, 'an incomplete response says why', p);
   check(nullableOf(r.previous_response_id, 'string'), where, 'previous_response_id', p);
-  check(nullableOf(r.temperature, 'number') && nullableOf(r.top_p, 'number'), where, 'sampling fields', p);
+  openResponsesProblems(r, where, p);
   if (r.usage !== null && r.usage !== undefined) {
     const u = r.usage;
     check(Number.isInteger(u.input_tokens) && Number.isInteger(u.output_tokens) && Number.isInteger(u.total_tokens), where, 'usage token counts', p);
@@ -73,6 +127,13 @@ export function itemProblems(item: any, where: string, responseStatus?: string):
       check(typeof item.call_id === 'string' && item.call_id.length > 0, where, 'call_id', p);
       check(typeof item.name === 'string', where, 'name', p);
       check(typeof item.arguments === 'string', where, 'arguments must be a string', p);
+      check(['in_progress', 'completed', 'incomplete'].includes(item.status), where, `status ${item.status}`, p);
+      break;
+    case 'custom_tool_call':
+      check(/^ctc_/.test(item.id), where, `custom_tool_call id ${item.id}`, p);
+      check(typeof item.call_id === 'string' && item.call_id.length > 0, where, 'call_id', p);
+      check(typeof item.name === 'string', where, 'name', p);
+      check(typeof item.input === 'string', where, 'input must be a string', p);
       check(['in_progress', 'completed', 'incomplete'].includes(item.status), where, `status ${item.status}`, p);
       break;
     case 'reasoning':
@@ -127,6 +188,7 @@ export function streamProblems(events: any[], opts: StreamOptions = {}): string[
   const responseId = events.find((e) => isObj(e.response))?.response?.id;
   for (const [i, e] of events.entries()) {
     const where = `event[${i}] ${e.type}`;
+    for (const key of EVENT_FIELDS[e.type] ?? []) check(isObj(e) && key in e, where, `missing ${key}`, p);
     if (isObj(e.response)) {
       p.push(...responseProblems(e.response, `${where}.response`));
       check(e.response.id === responseId, where, 'response id changed within the stream', p);

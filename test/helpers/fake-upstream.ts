@@ -59,6 +59,8 @@ export interface Reply {
   headers?: Record<string, string>;
   /** Wait before the status line. */
   delayMs?: number;
+  /** /v1/responses: fields of the Response object as this upstream echoes them (replacing the echo of the request; undefined removes one). */
+  responseFields?: Record<string, unknown>;
   /** Wait between frames. */
   chunkDelayMs?: number;
   /** Destroy the socket after N frames (no terminator). Non-stream: after half the body. */
@@ -506,6 +508,10 @@ async function answerResponses(flavor: Flavor, ex: Exchange, reply: Reply): Prom
   const body = ex.rec.body as Record<string, unknown>;
   const t = tokens(reply, body);
   const base = responseSkeleton(body);
+  for (const [key, value] of Object.entries(reply.responseFields ?? {})) {
+    if (value === undefined) delete base[key];
+    else base[key] = value;
+  }
   const text = replyText(reply);
   const finish = finishReasonOf(reply);
   const incomplete = finish === 'length' || finish === 'content_filter';

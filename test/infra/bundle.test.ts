@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { build } from 'esbuild';
-import { BUNDLE_FILE, FUNCTIONS, bundleSettings, esbuildOptions } from '../../infra/bundling.ts';
+import { BUNDLE_FILE, FUNCTIONS, PROJECT_ROOT, bundleSettings, esbuildOptions, runtimeModuleCommands } from '../../infra/bundling.ts';
 
 /** The SDK clients the gateway talks to: DynamoDB (state), Step Functions (jobs). SSM is one signed call (shared/adapters/secrets.ts). */
 const USED_CLIENTS = ['@aws-sdk/client-dynamodb', '@aws-sdk/client-sfn'];
@@ -50,5 +50,21 @@ describe('Lambda bundles', () => {
     expect(handler.type).toBe('function');
     expect(handler.marker).toBe(spec.id === 'Api' ? 'response' : null);
     if (spec.id !== 'Api') expect(handler.params).toBeLessThan(3);
+  });
+
+  it('ship unpdf beside the bundle, where its dynamic import finds it', async () => {
+    const dir = join(outRoot, 'runtime-modules');
+    const outfile = join(dir, BUNDLE_FILE);
+    const result = await build({ ...esbuildOptions(bundleSettings(), 'shared/adapters/pdf-text.ts', outfile), logLevel: 'silent' });
+    expect(result.errors).toEqual([]);
+    expect(readFileSync(outfile, 'utf8')).not.toContain('PDFDocumentProxy'); // PDF.js is not in the bundle
+    for (const cmd of runtimeModuleCommands(PROJECT_ROOT, dir)) expect(spawnSync('sh', ['-c', cmd]).status).toBe(0);
+    const script = `const m=await import(${JSON.stringify(pathToFileURL(outfile).href)});console.log(typeof (await import(${JSON.stringify(pathToFileURL(join(dir, 'node_modules/unpdf/dist/index.mjs')).href)})).getDocumentProxy, typeof m.pdfReader.pdfText);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: dir });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('function function');
+    // The bundle's own `import("unpdf")` resolves from the asset directory.
+    const resolve = spawnSync(process.execPath, ['-e', `console.log(require('node:module').createRequire(${JSON.stringify(outfile)}).resolve('unpdf'))`], { encoding: 'utf8' });
+    expect(resolve.stdout.trim()).toBe(join(dir, 'node_modules/unpdf/dist/index.cjs'));
   });
 });

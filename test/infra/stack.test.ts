@@ -13,7 +13,7 @@ import { parse as parseYaml } from 'yaml';
 import { CACHE_ITEM_ACTIONS, ResponsesGatewayStack, TABLE_ITEM_ACTIONS, WORKER_ARN_SUBSTITUTION, WORKFLOW_FILE } from '../../infra/stack.ts';
 import { settingsFromContext } from '../../infra/settings.ts';
 import { WILDCARD_RESOURCE_EXCEPTIONS } from '../../infra/nag.ts';
-import { FUNCTIONS, PROJECT_ROOT, bundleSettings, cdkBundlingOptions, esbuildOptions } from '../../infra/bundling.ts';
+import { FUNCTIONS, PROJECT_ROOT, bundleSettings, cdkBundlingOptions, esbuildOptions, runtimeModuleCommands } from '../../infra/bundling.ts';
 import { CACHE_TABLE, RESPONSES_TABLE, createTableInput } from '../../shared/adapters/dynamo/layout.ts';
 import { parseConfig } from '../../shared/config-file.ts';
 
@@ -105,14 +105,15 @@ describe('functions', () => {
     expect(base.json.Resources[fnId(base, 'Worker')].Properties.Timeout).toBe(900);
   });
 
-  it('bundle with one set of esbuild settings: ESM, minified, nothing external, require shim', () => {
+  it('bundle with one set of esbuild settings: ESM, minified, only the runtime modules external (copied into the asset), require shim', () => {
     const settings = bundleSettings();
     const cdk = cdkBundlingOptions(settings);
     expect(cdk.format).toBe(OutputFormat.ESM);
     expect(cdk.target).toBe('node24');
     expect(cdk.minify).toBe(true);
     expect(cdk.sourceMap).toBe(false);
-    expect(cdk.externalModules).toEqual([]);
+    expect(cdk.externalModules).toEqual(['unpdf']);
+    expect(cdk.commandHooks!.afterBundling('/src', '/asset')).toEqual(runtimeModuleCommands('/src', '/asset'));
     expect(cdk.forceDockerBundling).toBe(false);
     expect(cdk.banner).toContain('createRequire');
     const bench = esbuildOptions(settings, 'functions/api/handler.ts', '/tmp/x/index.mjs');

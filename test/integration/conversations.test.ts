@@ -243,7 +243,8 @@ describe('responses in a conversation', () => {
     expect(first.output_text).toBe('echo: My name is Ada.');
     expect(first.conversation).toEqual({ id: conv.id });
     expect(first.previous_response_id).toBeNull();
-    expect(lastMessages().map((m) => [m.role, m.content])).toEqual([['developer', 'Be brief.'], ['user', 'My name is Ada.']]);
+    // A developer item reaches a Chat backend as the system message chat templates accept.
+    expect(lastMessages().map((m) => [m.role, m.content])).toEqual([['system', 'Be brief.'], ['user', 'My name is Ada.']]);
 
     // The turn's input and output, with the ids they have in the response.
     const items = await allItems(alice, conv.id);
@@ -255,7 +256,7 @@ describe('responses in a conversation', () => {
     const second = await alice.responses.create({ model, input: 'What is my name?', conversation: { id: conv.id } });
     expect(second.conversation).toEqual({ id: conv.id });
     expect(lastMessages().map((m) => [m.role, m.content])).toEqual([
-      ['developer', 'Be brief.'], ['user', 'My name is Ada.'], ['assistant', 'echo: My name is Ada.'], ['user', 'What is my name?'],
+      ['system', 'Be brief.'], ['user', 'My name is Ada.'], ['assistant', 'echo: My name is Ada.'], ['user', 'What is my name?'],
     ]);
     const after = await allItems(alice, conv.id);
     expect(after.map((i) => [i.role, textOf(i)])).toEqual([
@@ -395,7 +396,7 @@ describe('bad bodies', () => {
   const cases: Array<[string, string, string, unknown, string | null]> = [
     ['items not a list', 'POST', '', { items: 'hello' }, 'items'],
     ['more than 20 items', 'POST', '', { items: tooMany }, 'items'],
-    ['an item with neither type nor role', 'POST', '', { items: [{ content: 'x' }] }, 'items[0]'],
+    ['an item with neither type nor role', 'POST', '', { items: [{ content: 'x' }] }, 'items[0].type'],
     ['a non-string item id', 'POST', '', { items: [{ role: 'user', content: 'x', id: 7 }] }, 'items[0].id'],
     ['metadata not an object', 'POST', '', { metadata: 'x' }, 'metadata'],
     ['a metadata value too long', 'POST', '', { metadata: { k: 'v'.repeat(513) } }, 'metadata.k'],

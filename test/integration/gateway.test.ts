@@ -53,7 +53,7 @@ describe('validation', () => {
     ['missing input', { model }, 'input'],
     ['wrong type', { model, input: 'x', temperature: 'hot' }, 'temperature'],
     ['out of range', { model, input: 'x', temperature: 3 }, 'temperature'],
-    ['bad item', { model, input: [{ content: 'no role or type' }] }, 'input[0]'],
+    ['bad item', { model, input: [{ content: 'no role or type' }] }, 'input[0].type'],
     ['nomyo not an object', { model, input: 'x', nomyo: 'cache' }, 'nomyo'],
     ['array body', [1, 2], null],
   ];
@@ -183,7 +183,9 @@ describe('storage', () => {
     const msgs = lastChat().body.messages;
     expect(msgs[1]).toMatchObject({ role: 'assistant', tool_calls: [{ id: 'call_9', type: 'function', function: { name: 'add', arguments: '{"a":1,"b":2}' } }] });
     expect(msgs[2]).toEqual({ role: 'tool', tool_call_id: 'call_9', content: '3' });
-    expect(lastChat().body.tools[0]).toEqual({ type: 'function', function: { name: 'add', parameters: { type: 'object' } } });
+    // The tools as the first Response echoed them: `strict` as OpenAI decides an omitted one (this schema cannot be strict).
+    expect(call.json.tools[0]).toEqual({ type: 'function', name: 'add', description: null, parameters: { type: 'object' }, strict: false });
+    expect(lastChat().body.tools[0]).toEqual({ type: 'function', function: { name: 'add', parameters: { type: 'object' }, strict: false } });
   });
 });
 

@@ -291,7 +291,8 @@ const looseItem = fc.oneof(
 );
 
 /**
- * `input` lists. On the chat model, a list with an unknown item type, or a message with an unknown
+ * `input` lists. On the chat model, a list with an unknown item type (or a known one without its
+ * required fields: these items carry at most an id and content), or a message with an unknown
  * content part type, must be refused with a 400 naming `input…`; everything else may go either way.
  */
 export function inputItemBodies(seeds: Seeds): fc.Arbitrary<FuzzRequest> {

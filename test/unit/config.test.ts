@@ -69,10 +69,10 @@ describe("NOMYO Router's config", () => {
   it("is honoured as written: its key spellings, llama-server endpoints as Chat endpoints, api_keys by URL", () => {
     const config = parseConfig(NOMYO_CONFIG, { OPENAI_KEY: 'sk-x' });
     expect(config.endpoints).toEqual([
-      { url: 'http://10.0.0.50:11434', kind: 'chat', apiKey: 'ollama' },
-      { url: 'http://10.0.0.51:11434', kind: 'chat' },
+      { url: 'http://10.0.0.50:11434', kind: 'chat', files: 'text', apiKey: 'ollama' },
+      { url: 'http://10.0.0.51:11434', kind: 'chat', files: 'text' },
       { url: 'https://api.openai.com/v1', kind: 'responses', apiKey: 'sk-x' },
-      { url: 'http://10.0.0.50:8889/v1', kind: 'chat', apiKey: 'llama' },
+      { url: 'http://10.0.0.50:8889/v1', kind: 'chat', files: 'text', apiKey: 'llama' },
     ]);
     expect(config.maxConcurrentConnections).toBe(2);
     expect(config.cacheEnabled).toBe(true);
@@ -108,5 +108,24 @@ describe('which file', () => {
     expect(configPathOf({ NOMYO_ROUTER_CONFIG_PATH: 'x.yaml' }, () => true)).toBe('x.yaml');
     expect(configPathOf({}, (p) => p === 'config.yaml')).toBe('config.yaml');
     expect(configPathOf({}, () => false)).toBe('config.example.yaml');
+  });
+});
+
+describe('Chat backends: files and hosted tools', () => {
+  it('takes files as text on every Chat endpoint unless it says `files: parts`; unsupported_tools defaults to drop', () => {
+    const config = parseConfig([
+      'endpoints:',
+      '  - http://ollama:11434',
+      '  - { url: "http://vllm:8000/v1", type: chat }',
+      '  - { url: "http://hosted:9000/v1", type: chat, files: parts }',
+      '  - https://api.openai.com/v1',
+    ].join('\n'), {});
+    expect(config.endpoints.map((e) => [e.url, e.files])).toEqual([
+      ['http://ollama:11434', 'text'], ['http://vllm:8000/v1', 'text'], ['http://hosted:9000/v1', 'parts'], ['https://api.openai.com/v1', undefined],
+    ]);
+    expect(config.unsupportedTools).toBe('drop');
+    expect(parseConfig('unsupported_tools: reject\n', {}).unsupportedTools).toBe('reject');
+    expect(fails('unsupported_tools: ignore\n')).toMatch(/unsupported_tools/);
+    expect(fails('endpoints:\n  - { url: "http://x", files: pdf }\n')).toMatch(/endpoints\.0\.files/);
   });
 });

@@ -10,8 +10,8 @@ import {
   outputItemsToInputItems,
   responsesInputToMessages,
   textFormatToResponseFormat,
-  toolChoiceResponsesToChat,
-  toolsResponsesToChat,
+  toolChoiceToChat,
+  planTools,
   TranslationError,
   usageChatToResponses,
 } from '../../shared/translate/index.ts';
@@ -19,7 +19,7 @@ import {
 /** Deterministic ids: msg_1, fc_2, ... */
 function counterIds() {
   let n = 0;
-  return { msg: () => `msg_${++n}`, fc: () => `fc_${++n}`, rs: () => `rs_${++n}` };
+  return { msg: () => `msg_${++n}`, fc: () => `fc_${++n}`, ctc: () => `ctc_${++n}`, rs: () => `rs_${++n}` };
 }
 
 /** The TranslationError a call throws (fails the test if it does not throw one). */
@@ -116,7 +116,7 @@ describe('TestTranslationResponseDirection', () => {
 
   it('test_tools_responses_to_chat', () => {
     const tools = [{ type: 'function', name: 'f', description: 'd', parameters: { type: 'object' } }];
-    expect(toolsResponsesToChat(tools)).toStrictEqual([
+    expect(planTools(tools).tools).toStrictEqual([
       { type: 'function', function: { name: 'f', description: 'd', parameters: { type: 'object' } } },
     ]);
   });
@@ -136,11 +136,11 @@ describe('TestTranslationResponseDirection', () => {
 // ── responsesInputToMessages ────────────────────────────────────────────────
 
 describe('responsesInputToMessages', () => {
-  it('keeps the developer role and accepts messages without `type`', () => {
+  it('makes developer messages part of the one leading system message, and accepts messages without `type`', () => {
     expect(responsesInputToMessages([
       { role: 'developer', content: 'rules' },
       { role: 'user', content: 'q' },
-    ])).toStrictEqual([{ role: 'developer', content: 'rules' }, { role: 'user', content: 'q' }]);
+    ])).toStrictEqual([{ role: 'system', content: 'rules' }, { role: 'user', content: 'q' }]);
   });
 
   it('puts instructions given as items first', () => {
@@ -188,12 +188,12 @@ describe('responsesInputToMessages', () => {
     ]);
   });
 
-  it('collapses assistant history (output_text and refusal parts) to a string', () => {
+  it('collapses assistant history (output_text and refusal parts) to a string; consecutive assistant turns become one', () => {
     const msgs = responsesInputToMessages([
       { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'a', annotations: [] }, { type: 'output_text', text: 'b' }] },
       { type: 'message', role: 'assistant', content: [{ type: 'refusal', refusal: 'no' }] },
     ]);
-    expect(msgs).toStrictEqual([{ role: 'assistant', content: 'ab' }, { role: 'assistant', content: 'no' }]);
+    expect(msgs).toStrictEqual([{ role: 'assistant', content: 'ab\n\nno' }]);
   });
 
   it('merges parallel function calls into one assistant message', () => {
@@ -286,9 +286,9 @@ describe('responsesInputToMessages', () => {
   it('rejects unknown item types and item_reference, naming the item', () => {
     const err = translationError(() => responsesInputToMessages([
       { role: 'user', content: 'a' }, { role: 'user', content: 'b' }, { role: 'user', content: 'c' },
-      { type: 'web_search_call', id: 'ws_1' },
+      { type: 'web_searching_call', id: 'ws_1' },
     ]));
-    expect(err.message).toContain('web_search_call');
+    expect(err.message).toContain('web_searching_call');
     expect(err.param).toBe('input[3]');
     const ref = translationError(() => responsesInputToMessages([{ type: 'item_reference', id: 'msg_1' }]));
     expect(ref.message).toContain('item_reference');
@@ -348,24 +348,26 @@ describe('usageChatToResponses', () => {
 
 describe('tools and tool_choice', () => {
   it('keeps strict and omits absent keys', () => {
-    expect(toolsResponsesToChat([{ type: 'function', name: 'g', strict: true }])).toStrictEqual([
+    expect(planTools([{ type: 'function', name: 'g', strict: true }]).tools).toStrictEqual([
       { type: 'function', function: { name: 'g', strict: true } },
     ]);
   });
 
-  it('rejects hosted tools', () => {
-    const err = translationError(() => toolsResponsesToChat([{ type: 'web_search' }]));
+  it('leaves hosted tools out, or refuses them naming the tool', () => {
+    expect(planTools([{ type: 'web_search' }]).leftOut).toStrictEqual([{ param: 'tools[0]', type: 'web_search' }]);
+    const err = translationError(() => planTools([{ type: 'function', name: 'f' }, { type: 'web_search' }], 'reject'));
     expect(err.message).toMatch(/web_search.*not supported by this backend/);
-    expect(err.param).toBe('tools');
+    expect(err.param).toBe('tools[1]');
   });
 
   it('maps tool_choice values', () => {
-    expect(toolChoiceResponsesToChat(undefined)).toBeUndefined();
-    expect(toolChoiceResponsesToChat('required')).toBe('required');
-    expect(toolChoiceResponsesToChat('none')).toBe('none');
-    expect(toolChoiceResponsesToChat({ type: 'function', name: 'f' })).toStrictEqual({ type: 'function', function: { name: 'f' } });
-    expect(toolChoiceResponsesToChat({ type: 'allowed_tools', mode: 'required', tools: [{ type: 'function', name: 'f' }] })).toBe('required');
-    expect(translationError(() => toolChoiceResponsesToChat({ type: 'file_search' })).param).toBe('tool_choice');
+    const plan = planTools([{ type: 'function', name: 'f' }]);
+    expect(toolChoiceToChat(undefined, plan)).toBeUndefined();
+    expect(toolChoiceToChat('required', plan)).toBe('required');
+    expect(toolChoiceToChat('none', plan)).toBe('none');
+    expect(toolChoiceToChat({ type: 'function', name: 'f' }, plan)).toStrictEqual({ type: 'function', function: { name: 'f' } });
+    expect(toolChoiceToChat({ type: 'allowed_tools', mode: 'required', tools: [{ type: 'function', name: 'f' }] }, plan)).toBe('required');
+    expect(translationError(() => toolChoiceToChat({ type: 'file_search' }, plan)).param).toBe('tool_choice');
   });
 });
 
