@@ -32,7 +32,16 @@ export interface BundleSettings {
   externalModules: string[];
   mainFields: string[];
   banner: string;
+  /** Modules replaced by others (package -> project path). */
+  alias: Record<string, string>;
 }
+
+/**
+ * The SDK's default credential chain is replaced by the credentials Lambda puts in the
+ * environment (functions/lambda-credentials.ts): the chain is a sixth of a bundle, and a Lambda
+ * function has nothing else to look in.
+ */
+export const ALIASES: Record<string, string> = { '@aws-sdk/credential-provider-node': './functions/lambda-credentials.ts' };
 
 /**
  * Packages loaded only when needed (a dynamic import), shipped beside the bundle in the asset's
@@ -61,6 +70,7 @@ export function bundleSettings(opts: { sourceMap?: boolean } = {}): BundleSettin
     // Prefer dependencies' ESM builds (the SDK's dist-es): they tree-shake better.
     mainFields: ['module', 'main'],
     banner: ESM_REQUIRE_SHIM,
+    alias: ALIASES,
   };
 }
 
@@ -127,6 +137,7 @@ export function esbuildOptions(settings: BundleSettings, entry: string, outfile:
     external: settings.externalModules,
     banner: { js: settings.banner },
     mainFields: settings.mainFields,
+    alias: settings.alias,
     logLevel: 'warning',
   };
 }
@@ -141,6 +152,7 @@ export function cdkBundlingOptions(settings: BundleSettings): BundlingOptions {
     externalModules: settings.externalModules,
     mainFields: settings.mainFields,
     banner: settings.banner,
+    esbuildArgs: Object.fromEntries(Object.entries(settings.alias).map(([from, to]) => [`--alias:${from}`, to])),
     logLevel: LogLevel.WARNING,
     forceDockerBundling: false,
     commandHooks: {

@@ -3,59 +3,20 @@
 // here) are merged into the environment that the config's `${ENV_NAME}` expansion reads. Key
 // values are never in the template, the bundle or the Lambda configuration.
 //
-// One signed HTTPS call per 10 names (SSM's JSON protocol, AmazonSSM.GetParameters) rather than
-// the SSM client: the client would be a fifth of the Lambda bundle for this one call.
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { SignatureV4 } from '@smithy/signature-v4';
+// One signed call per 10 names (aws-json.ts) rather than the SSM client: the client would be a
+// fifth of the Lambda bundle for this one call.
+import { awsJson, type CallOptions } from './aws-json.ts';
 
 /** GetParameters takes at most 10 names per call. */
 export const GET_PARAMETERS_BATCH = 10;
 
-export interface Credentials { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+export type LoadSecretOptions = CallOptions;
 
-export interface LoadSecretOptions {
-  /** Default: the function's own (AWS_REGION). */
-  region?: string;
-  /** Default: SSM's endpoint in the region, or AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL when set. */
-  endpoint?: string;
-  /** Default: the function's role, from the environment Lambda sets (AWS_ACCESS_KEY_ID, ...). */
-  credentials?: Credentials;
-}
+const SSM = { service: 'ssm', envName: 'SSM', targetPrefix: 'AmazonSSM', jsonVersion: '1.1' } as const;
 
 interface GetParametersOutput {
   Parameters?: Array<{ Name?: string; ARN?: string; Value?: string }>;
   InvalidParameters?: string[];
-}
-
-async function getParameters(names: string[], opts: Required<LoadSecretOptions>): Promise<GetParametersOutput> {
-  const url = new URL(opts.endpoint);
-  const signer = new SignatureV4({ service: 'ssm', region: opts.region, credentials: opts.credentials, sha256: Sha256 });
-  const body = JSON.stringify({ Names: names, WithDecryption: true });
-  const signed = await signer.sign({
-    method: 'POST', protocol: url.protocol, hostname: url.hostname, ...(url.port ? { port: Number(url.port) } : {}), path: url.pathname || '/',
-    query: {}, headers: { host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AmazonSSM.GetParameters' },
-    body,
-  });
-  // `host` was signed as fetch will send it; fetch sets it itself.
-  const { host: _host, ...headers } = signed.headers;
-  const res = await fetch(url, { method: 'POST', headers, body });
-  const text = await res.text();
-  if (!res.ok) {
-    const err = (() => { try { return JSON.parse(text) as { __type?: string; message?: string }; } catch { return {}; } })();
-    throw new Error(`SSM GetParameters answered HTTP ${res.status}: ${err.__type ?? ''} ${err.message ?? text.slice(0, 200)}`.trim());
-  }
-  return JSON.parse(text) as GetParametersOutput;
-}
-
-function defaults(opts: LoadSecretOptions, env: Record<string, string | undefined>): Required<LoadSecretOptions> {
-  const region = opts.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-  if (!region) throw new Error('secret parameters: no region (AWS_REGION) to read them in');
-  const credentials = opts.credentials ?? (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-    ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN || undefined }
-    : undefined);
-  if (!credentials) throw new Error('secret parameters: no credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) to read them with');
-  const endpoint = opts.endpoint ?? env.AWS_ENDPOINT_URL_SSM ?? env.AWS_ENDPOINT_URL ?? `https://ssm.${region}.amazonaws.com/`;
-  return { region, endpoint, credentials };
 }
 
 /**
@@ -68,11 +29,10 @@ export async function loadSecretParameters(
 ): Promise<Record<string, string>> {
   const entries = Object.entries(map);
   if (entries.length === 0) return {};
-  const resolved = defaults(opts, env);
   const names = [...new Set(entries.map(([, name]) => name))];
   const batches: string[][] = [];
   for (let i = 0; i < names.length; i += GET_PARAMETERS_BATCH) batches.push(names.slice(i, i + GET_PARAMETERS_BATCH));
-  const outs = await Promise.all(batches.map((batch) => getParameters(batch, resolved)));
+  const outs = await Promise.all(batches.map((Names) => awsJson<GetParametersOutput>(SSM, 'GetParameters', { Names, WithDecryption: true }, opts, env)));
   const values = new Map<string, string>();
   const missing: string[] = [];
   for (const out of outs) {

@@ -1,27 +1,25 @@
-import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import type { BackgroundLauncher } from '../ports.ts';
+import { AwsError, awsJson } from './aws-json.ts';
+
+const SFN = { service: 'states', envName: 'SFN', targetPrefix: 'AWSStepFunctions', jsonVersion: '1.0' } as const;
 
 /**
- * Step Functions in AWS. Executions are named after the response id: a retried start gets
- * ExecutionAlreadyExists instead of a second run of the job.
+ * Step Functions in AWS (two signed calls: aws-json.ts). Executions are named after the response
+ * id: a retried start gets ExecutionAlreadyExists instead of a second run of the job.
  */
 export class SfnLauncher implements BackgroundLauncher {
-  constructor(private readonly client: SFNClient, private readonly stateMachineArn: string) {}
+  constructor(private readonly stateMachineArn: string, private readonly env: Record<string, string | undefined> = process.env) {}
 
   async start(responseId: string): Promise<void> {
     try {
-      await this.client.send(new StartExecutionCommand({
-        stateMachineArn: this.stateMachineArn,
-        name: responseId,
-        input: JSON.stringify({ responseId }),
-      }));
+      await awsJson(SFN, 'StartExecution', { stateMachineArn: this.stateMachineArn, name: responseId, input: JSON.stringify({ responseId }) }, {}, this.env);
     } catch (err) {
-      if (!(err instanceof ExecutionAlreadyExists)) throw err;
+      if (!(err instanceof AwsError && err.type === 'ExecutionAlreadyExists')) throw err;
     }
   }
 
   async stop(responseId: string): Promise<void> {
     const executionArn = `${this.stateMachineArn.replace(':stateMachine:', ':execution:')}:${responseId}`;
-    await this.client.send(new StopExecutionCommand({ executionArn, cause: 'cancelled by the client' })).catch(() => undefined);
+    await awsJson(SFN, 'StopExecution', { executionArn, cause: 'cancelled by the client' }, {}, this.env).catch(() => undefined);
   }
 }

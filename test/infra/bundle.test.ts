@@ -13,8 +13,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { build } from 'esbuild';
 import { BUNDLE_FILE, FUNCTIONS, PROJECT_ROOT, bundleSettings, esbuildOptions, runtimeModuleCommands } from '../../infra/bundling.ts';
 
-/** The SDK clients the gateway talks to: DynamoDB (state), Step Functions (jobs). SSM is one signed call (shared/adapters/secrets.ts). */
-const USED_CLIENTS = ['@aws-sdk/client-dynamodb', '@aws-sdk/client-sfn'];
+/** The SDK clients the gateway talks to: DynamoDB (state). Step Functions and SSM are a signed call or two (shared/adapters/aws-json.ts). */
+const USED_CLIENTS = ['@aws-sdk/client-dynamodb'];
 /** What the Lambda runtime's `awslambda.streamifyResponse` sets on a streaming handler (aws-lambda-ric 4). */
 const STREAMING_MARKER = "Symbol.for('aws.lambda.runtime.handler.streaming')";
 /** Fail well before Lambda's limits matter: a jump past this means a dependency went wrong. */
