@@ -13,6 +13,7 @@ import { DynamoEventLog } from '../shared/adapters/dynamo/event-log.ts';
 import { DynamoResponseStore } from '../shared/adapters/dynamo/responses.ts';
 import { DynamoSlotStore } from '../shared/adapters/dynamo/slots.ts';
 import { withSecretParameters } from '../shared/adapters/secrets.ts';
+import { redactor } from '../shared/redact.ts';
 import { buildRouter } from '../shared/routing/index.ts';
 import { systemClock, type BackgroundLauncher } from '../shared/ports.ts';
 import type { Services } from '../shared/service/context.ts';
@@ -21,7 +22,7 @@ export type LauncherFactory = (svc: Services, env: Record<string, string | undef
 
 /** The services of one gateway on one DynamoDB table (every item kind shares it: layout.ts). */
 export function buildServices(config: Config, dynamo: DynamoDBClient, tableName: string, launcher: LauncherFactory, env: Record<string, string | undefined> = {}): Services {
-  const backend = new HttpBackend();
+  const backend = new HttpBackend({ maxResponseBytes: config.maxUpstreamResponseBytes, maxEventBytes: config.maxUpstreamEventBytes, redact: redactor(config.secrets) });
   const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
   const svc: Services = {
     launcher: undefined as unknown as BackgroundLauncher, // set below: a local launcher runs the worker with these services

@@ -1,16 +1,14 @@
 import * as z from 'zod';
 import { parse as parseYaml } from 'yaml';
 import type { Endpoint } from './ports.ts';
+import { checkTimings, ConfigError, secretsOf } from './config-rules.ts';
 
 // The config file: NOMYO Router's keys as they are (github.com/nomyo-ai/nomyo-router, its
 // config.yaml), plus ours (documented in config.example.yaml). Parsing is pure; reading the file
 // is the caller's job. It fails closed: a `${NAME}` whose variable is unset, an empty or shared
 // client key, or an unknown key that looks like it controls access stops the start, naming it.
 
-/** A config the gateway cannot run with safely; the message names the key (and the file, once known). */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+export { ConfigError };
 
 const endpointEntry = z.union([
   z.string().min(1),
@@ -68,9 +66,34 @@ const fileSchema = z.object({
   max_attempts: z.number().int().min(1).default(3),
   /** Delay before the first retry; doubled for each further one, with jitter. */
   retry_backoff_ms: z.number().int().min(0).default(200),
+  /** Bytes of an upstream's non-stream answer read at most; a longer one is a 502. */
+  max_upstream_response_bytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+  /** Characters of one upstream stream event read at most; a longer one fails the stream. */
+  max_upstream_event_bytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+  /** A foreground request whose client left: a stored one runs to its end (finish_stored) or is stopped (abort). */
+  on_client_disconnect: z.enum(['finish_stored', 'abort']).default('finish_stored'),
+  /** Principals that see every principal's cache counts (GET /v1/cache/stats). */
+  admin_principals: z.array(z.string().min(1)).nullable().default([]),
+  /** How long a background job waits for a free concurrency slot before it fails. */
+  background_queue_ms: z.number().int().min(0).default(300_000),
+  /** Local server: connections open at once; more are refused. */
+  max_connections: z.number().int().min(1).default(1024),
+  /** Local server: a request's headers must arrive within this. */
+  client_header_timeout_ms: z.number().int().min(100).default(10_000),
+  /** Local server: a request's body must arrive within this (after its headers). */
+  client_body_timeout_ms: z.number().int().min(100).default(30_000),
+  /** Local server on SIGTERM: how long requests and jobs still running may go on before they are stopped. */
+  shutdown_grace_ms: z.number().int().min(0).default(10_000),
 });
 
-type FileConfig = z.output<typeof fileSchema>;
+export type FileConfig = z.output<typeof fileSchema>;
+
+export interface ServerLimits {
+  maxConnections: number;
+  headerTimeoutMs: number;
+  bodyTimeoutMs: number;
+  shutdownGraceMs: number;
+}
 
 /** Something about the config worth saying at start: a key replaced by something else, or not known. */
 export interface ConfigNotice { key: string; message: string }
@@ -100,6 +123,16 @@ export interface Config {
   slotLeaseMs: number;
   maxAttempts: number;
   retryBackoffMs: number;
+  maxUpstreamResponseBytes: number;
+  maxUpstreamEventBytes: number;
+  onClientDisconnect: 'finish_stored' | 'abort';
+  /** Principals shown every principal's cache counts. */
+  adminPrincipals: Set<string>;
+  backgroundQueueMs: number;
+  /** The local server's own limits (Lambda has its own). */
+  server: ServerLimits;
+  /** Every configured secret (upstream keys, URL credentials, client keys): scrubbed from upstream text. */
+  secrets: string[];
   /** To be logged at start (the config is parsed before anything can log it). */
   notices: ConfigNotice[];
 }
@@ -190,6 +223,7 @@ export function parseConfig(yamlText: string, env: Record<string, string | undef
     throw new ConfigError(`${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
   const c = result.data;
+  checkTimings(c);
   const clientKeys = clientKeysOf(c, routerKeyOf(raw, env));
   const notices = noticesOf(raw, c);
   if (clientKeys.size === 0) notices.push({ key: 'router_api_key', message: 'no client key is set: without AWS IAM in front (npm start), requests are not authenticated and every caller is principal "default"' });
@@ -205,6 +239,7 @@ export function parseConfig(yamlText: string, env: Record<string, string | undef
     const apiKey = keys[url] ?? keys[`${url}/`] ?? undefined;
     endpoints.set(url, apiKey ? { url, kind, apiKey } : { url, kind }); // a URL listed twice is one endpoint
   }
+  const secrets = secretsOf([...endpoints.values()], clientKeys, notices);
   return {
     endpoints: [...endpoints.values()],
     maxConcurrentConnections: c.max_concurrent_connections,
@@ -227,6 +262,18 @@ export function parseConfig(yamlText: string, env: Record<string, string | undef
     slotLeaseMs: c.slot_lease_ms,
     maxAttempts: c.max_attempts,
     retryBackoffMs: c.retry_backoff_ms,
+    maxUpstreamResponseBytes: c.max_upstream_response_bytes,
+    maxUpstreamEventBytes: c.max_upstream_event_bytes,
+    onClientDisconnect: c.on_client_disconnect,
+    adminPrincipals: new Set(c.admin_principals ?? []),
+    backgroundQueueMs: c.background_queue_ms,
+    server: {
+      maxConnections: c.max_connections,
+      headerTimeoutMs: c.client_header_timeout_ms,
+      bodyTimeoutMs: c.client_body_timeout_ms,
+      shutdownGraceMs: c.shutdown_grace_ms,
+    },
+    secrets,
     notices,
   };
 }

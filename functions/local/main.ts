@@ -1,6 +1,7 @@
 import { ConfigError } from '../../shared/config.ts';
 import { configPathOf } from '../../shared/config-file.ts';
 import { log } from '../../shared/log.ts';
+import { maskUrls } from '../../shared/redact.ts';
 import { startGateway } from './gateway.ts';
 
 // `npm start`: the gateway on 127.0.0.1:${PORT:-12434}, state under ${DATA_DIR:-.data}, or in the
@@ -21,7 +22,7 @@ log.info(`Responses API gateway listening on ${gateway.url}/v1`, {
   config: configPath,
   dataDir: dynamoEndpoint ? null : dataDir,
   dynamoEndpoint,
-  endpoints: gateway.config.endpoints.map((e) => `${e.url} (${e.kind})`),
+  endpoints: gateway.config.endpoints.map((e) => `${maskUrls(e.url)} (${e.kind})`),
 });
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError } from '../protocol/errors.ts';
 import { log } from '../log.ts';
+import { maskUrls } from '../redact.ts';
 import { slotKey, type Choice, type EndpointChooser } from './choose-endpoint.ts';
 import type { Lease, SlotLeases } from './slots.ts';
 
@@ -74,7 +75,7 @@ export class Router {
       } catch (err) {
         await lease.release();
         if (!retryable(err) || n >= this.opts.maxAttempts || signal?.aborted) throw err;
-        log.warn('upstream failed before answering; retrying', { endpoint: choice.endpoint.url, model: choice.model, attempt: n, error: String((err as Error)?.message ?? err) });
+        log.warn('upstream failed before answering; retrying', { endpoint: maskUrls(choice.endpoint.url), model: choice.model, attempt: n, error: maskUrls(String((err as Error)?.message ?? err)) });
         start = (ranked.indexOf(choice) + 1) % ranked.length;
         await sleep(jitter(Math.min(BACKOFF_MAX_MS, this.opts.retryBackoffMs * 2 ** (n - 1))));
       }

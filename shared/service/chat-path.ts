@@ -5,6 +5,7 @@ import { buildChatRequest, chatMessageToOutputItems, responsesInputToMessages, u
 import { droppedForChat } from '../protocol/request-fields.ts';
 import { UpstreamError } from '../ports.ts';
 import { log } from '../log.ts';
+import { maskUrls } from '../redact.ts';
 import type { BackendPath } from './backend-path.ts';
 import { linkedAbort, streamThrough } from './backend-path.ts';
 import { failureOf } from './upstream-errors.ts';
@@ -18,7 +19,7 @@ const INCOMPLETE_REASONS: Record<string, string> = { length: 'max_output_tokens'
 
 function chatRequest(svc: Services, choice: Choice, job: Job, stream: boolean) {
   const dropped = droppedForChat(job.req);
-  if (Object.keys(dropped).length) log.info('request fields a Chat backend cannot take were dropped', { id: job.base.id, endpoint: choice.endpoint.url, dropped });
+  if (Object.keys(dropped).length) log.info('request fields a Chat backend cannot take were dropped', { id: job.base.id, endpoint: maskUrls(choice.endpoint.url), dropped });
   const messages = responsesInputToMessages([...job.history, ...job.input], job.req.instructions, { reasoning: svc.config.reasoningHistory });
   return buildChatRequest(job.req, messages, choice.model, { stream });
 }

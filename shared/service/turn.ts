@@ -13,6 +13,7 @@ import { cacheWanted, requestCacheKey, saveCompleted } from './cache.ts';
 import type { Caller, Services } from './context.ts';
 import { appendTurn, checkTurnInput, conversationHistory, conversationIdOf } from './conversations.ts';
 import { resolveItemReferences } from './item-references.ts';
+import { maskUrls } from '../redact.ts';
 
 export interface Turn {
   /** The principal that owns it. */
@@ -95,7 +96,7 @@ export function resumeTurn(rec: StoredResponse, history: InputItem[], outputIdsF
 
 /** The stored record of a turn with this Response (the one builder of records). */
 export function recordOf(svc: Services, turn: Turn, response: ResponseObject, endpoint: string | null): NewStoredResponse {
-  return { id: turn.base.id, owner: turn.owner, response, input: turn.input, endpoint, updatedAt: svc.clock.nowMs() };
+  return { id: turn.base.id, owner: turn.owner, response, input: turn.input, endpoint: endpoint && maskUrls(endpoint), updatedAt: svc.clock.nowMs() };
 }
 
 /**
