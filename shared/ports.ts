@@ -132,12 +132,15 @@ export interface CacheStats { hits: number; misses: number }
 
 /** Completed answers by cache key (shared/cache/key.ts), on the responses table. */
 export interface CacheStore {
-  /** The cached Response, or null when missing or expired (even if not yet deleted). Counts a hit or a miss. */
-  get(key: string, nowMs: number): Promise<ResponseObject | null>;
+  /**
+   * The cached Response, or null when missing or expired (even if not yet deleted). Counts a hit
+   * or a miss, in the totals and, when given, for the principal that asked.
+   */
+  get(key: string, nowMs: number, principal?: string): Promise<ResponseObject | null>;
   /** Stores the Response for `ttlSeconds` (null: never expires). An entry too large is skipped with a log line. */
   put(key: string, response: ResponseObject, ttlSeconds: number | null): Promise<void>;
-  /** Global counts, this process's not yet flushed ones included. */
-  stats(): Promise<CacheStats>;
+  /** One principal's counts, or (none given) every principal's, this process's not yet flushed ones included. */
+  stats(principal?: string): Promise<CacheStats>;
 }
 
 /** How we reach one upstream. */

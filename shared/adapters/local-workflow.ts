@@ -26,13 +26,22 @@ export function workflowDefinition(substitutions: Record<string, string>): unkno
 }
 
 export interface WorkerActions {
-  run(input: { responseId: string; executionId: string }): Promise<unknown>;
+  /** `shutdown` fires when the launcher stops (after its grace period): the run must end, stored as failed. */
+  run(input: { responseId: string; executionId: string }, shutdown: AbortSignal): Promise<unknown>;
   fail(input: { responseId: string; error?: { Error?: string; Cause?: string } }): Promise<unknown>;
+}
+
+/** Resolves when `p` settles or after `ms`, whichever comes first. */
+async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.then(() => undefined, () => undefined), new Promise<void>((r) => { timer = setTimeout(r, ms); })]);
+  clearTimeout(timer);
 }
 
 export class LocalWorkflowLauncher implements BackgroundLauncher {
   private readonly running = new Map<string, { abort(): void; result: Promise<unknown> }>();
   private machine: Promise<{ run: (input: unknown, opts: unknown) => { abort(): void; result: Promise<unknown> } }> | undefined;
+  private readonly stopping = new AbortController();
 
   constructor(private readonly actions: WorkerActions, private readonly opts: { retryIntervalMs?: number } = {}) {}
 
@@ -53,7 +62,7 @@ export class LocalWorkflowLauncher implements BackgroundLauncher {
       context: { Execution: { Id: executionId, Name: responseId } },
       overrides: {
         taskResourceLocalHandlers: {
-          RunResponse: async (input: unknown) => (await this.actions.run(taskInput(input) as never)) as never,
+          RunResponse: async (input: unknown) => (await this.actions.run(taskInput(input) as never, this.stopping.signal)) as never,
           MarkFailed: async (input: unknown) => (await this.actions.fail(taskInput(input) as never)) as never,
         },
         retryIntervalOverrides: this.opts.retryIntervalMs !== undefined
@@ -69,8 +78,17 @@ export class LocalWorkflowLauncher implements BackgroundLauncher {
     this.running.get(responseId)?.abort();
   }
 
-  /** Waits for every run in flight (tests, shutdown). */
-  async drain(): Promise<void> {
-    await Promise.all([...this.running.values()].map((r) => r.result));
+  /**
+   * Waits for every run in flight (tests, shutdown): up to `graceMs`, then stops those left (each
+   * ends failed, with its terminal event stored) and waits up to `stopWaitMs` for them to say so.
+   */
+  async drain(graceMs = Number.POSITIVE_INFINITY, stopWaitMs = 10_000): Promise<void> {
+    const all = () => Promise.all([...this.running.values()].map((r) => r.result));
+    if (Number.isFinite(graceMs)) {
+      await settledWithin(all(), graceMs);
+      if (this.running.size === 0) return;
+      this.stopping.abort();
+      await settledWithin(all(), stopWaitMs);
+    } else await all();
   }
 }

@@ -3,6 +3,7 @@
 import { cacheKey } from '../cache/key.ts';
 import type { CreateRequest } from '../protocol/request-fields.ts';
 import type { InputItem, ResponseObject } from '../protocol/types.ts';
+import type { CacheStats } from '../ports.ts';
 import { log } from '../log.ts';
 import type { Caller, Services } from './context.ts';
 
@@ -28,9 +29,9 @@ export function requestCacheKey(svc: Services, caller: Caller, req: CreateReques
   });
 }
 
-export async function lookupCached(svc: Services, key: string): Promise<ResponseObject | null> {
+export async function lookupCached(svc: Services, key: string, principal: string): Promise<ResponseObject | null> {
   try {
-    return await svc.cache.get(key, svc.clock.nowMs());
+    return await svc.cache.get(key, svc.clock.nowMs(), principal);
   } catch (err) {
     log.error('cache lookup failed', err as Error);
     return null;
@@ -47,9 +48,14 @@ export async function saveCompleted(svc: Services, key: string, response: Respon
   }
 }
 
-/** `GET /v1/cache/stats`: global hit and miss counts (counts of other processes arrive within a flush interval). */
-export async function cacheStats(svc: Services) {
-  const { hits, misses } = await svc.cache.stats();
-  const lookups = hits + misses;
-  return { object: 'cache.stats' as const, hits, misses, hit_rate: lookups === 0 ? 0 : hits / lookups };
+const rates = ({ hits, misses }: CacheStats) => ({ hits, misses, hit_rate: hits + misses === 0 ? 0 : hits / (hits + misses) });
+
+/**
+ * `GET /v1/cache/stats`: the caller's own hit and miss counts (one tenant learns nothing of the
+ * others' traffic); an admin principal (config `admin_principals`) also gets every principal's
+ * under `total`. Counts of other processes arrive within a flush interval.
+ */
+export async function cacheStats(svc: Services, caller: Caller) {
+  const own = { object: 'cache.stats' as const, ...rates(await svc.cache.stats(caller.principal)) };
+  return svc.config.adminPrincipals.has(caller.principal) ? { ...own, total: rates(await svc.cache.stats()) } : own;
 }

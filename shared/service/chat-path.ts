@@ -8,7 +8,6 @@ import { log } from '../log.ts';
 import { maskUrls } from '../redact.ts';
 import type { BackendPath } from './backend-path.ts';
 import { linkedAbort, streamThrough } from './backend-path.ts';
-import { failureOf } from './upstream-errors.ts';
 import type { Services } from './context.ts';
 import type { Job } from './turn.ts';
 import type { Choice } from '../routing/choose-endpoint.ts';
@@ -53,6 +52,6 @@ export const chatPath: BackendPath = {
     const upstream = svc.backend.chatStream(choice.endpoint, request, { signal: controller.signal, timeoutMs: svc.config.upstreamTimeoutMs });
     const translator = new ChatStreamTranslator({ response: job.base, nextSequence: job.nextSequence, newId: job.newId, now: () => svc.clock.nowMs(), started: job.resumed });
     const opening = () => (job.resumed ? translator.inProgress() : [...translator.created(), ...translator.inProgress()]);
-    return streamThrough(upstream, translator, (chunk) => translator.push(chunk), controller, failureOf(job), opening);
+    return streamThrough(upstream, translator, (chunk) => translator.push(chunk), controller, opening);
   },
 };

@@ -17,12 +17,13 @@ import { nativePath } from './native-path.ts';
 import { retryingWrite } from './store-retry.ts';
 import { endTurn, prepareTurn, recordOf, type CreateResult, type Turn } from './turn.ts';
 import { upstreamToApiError } from './upstream-errors.ts';
+import { UpstreamError } from '../ports.ts';
 
 export async function createResponse(svc: Services, caller: Caller, req: CreateRequest, signal?: AbortSignal): Promise<CreateResult> {
   const { turn, ranked } = await prepareTurn(svc, caller, req);
   if (req.background) return startBackground(svc, turn);
   // A cached request chooses its endpoint only after a miss: a hit never reaches a backend.
-  const cached = turn.cacheKey ? await lookupCached(svc, turn.cacheKey) : null;
+  const cached = turn.cacheKey ? await lookupCached(svc, turn.cacheKey, caller.principal) : null;
   if (cached) return serveHit(svc, turn, cached);
   const choices = ranked ?? await svc.router.rank(req.model);
   return req.stream ? streamTurn(svc, turn, choices, signal) : answerTurn(svc, turn, choices, signal);
@@ -32,7 +33,7 @@ const pathOf = (c: Choice) => (c.endpoint.kind === 'responses' ? nativePath : ch
 
 /** The whole answer as JSON. The router holds a concurrency slot for the call and retries failures before the first byte on the next endpoint. */
 async function answerTurn(svc: Services, turn: Turn, choices: Choice[], signal?: AbortSignal): Promise<CreateResult> {
-  const routed = await svc.router.call(choices, (c) => pathOf(c).run(svc, c, { ...turn, signal }), signal).catch(rethrowUpstream);
+  const routed = await svc.router.call(choices, (c) => pathOf(c).run(svc, c, { ...turn, signal }), signal).catch((err) => rethrowUpstream(err, signal));
   const response = routed.value;
   const released = routed.release(); // the upstream is done: free its slot while we store
   try {
@@ -52,7 +53,7 @@ async function answerTurn(svc: Services, turn: Turn, choices: Choice[], signal?:
  */
 async function streamTurn(svc: Services, turn: Turn, choices: Choice[], signal?: AbortSignal): Promise<CreateResult> {
   const store = turn.base.store;
-  const routed = await svc.router.call(choices, (c) => pathOf(c).stream(svc, c, { ...turn, signal }), signal).catch(rethrowUpstream);
+  const routed = await svc.router.call(choices, (c) => pathOf(c).stream(svc, c, { ...turn, signal }), signal).catch((err) => rethrowUpstream(err, signal));
   const run = routed.value;
   try {
     if (store) await svc.store.create(recordOf(svc, turn, run.snapshot(), routed.choice.endpoint.url), turn.parent);
@@ -63,8 +64,12 @@ async function streamTurn(svc: Services, turn: Turn, choices: Choice[], signal?:
   }
   async function* events(): AsyncGenerator<StreamEvent[]> {
     let beat: Promise<unknown> = Promise.resolve();
+    // A heartbeat that finds the record gone (deleted) or no longer in progress (swept) stops the
+    // run: nobody can read what it would go on generating.
     const heartbeat = store ? setInterval(() => {
-      beat = svc.store.update(turn.base.id, run.snapshot(), { from: ['in_progress'] }).catch(() => undefined);
+      beat = svc.store.update(turn.base.id, run.snapshot(), { from: ['in_progress'] }).then((ok) => {
+        if (!ok) run.abort(new UpstreamError('The response was deleted (or marked failed) while it was being generated; it was stopped.', 0, 'aborted'));
+      }, () => undefined);
     }, svc.config.heartbeatMs) : undefined;
     let ended = false;
     try {
@@ -113,8 +118,9 @@ async function persistFinal(svc: Services, response: ResponseObject): Promise<vo
   }
 }
 
-function rethrowUpstream(err: unknown): never {
+/** A failure before the first byte as an HTTP error; a call we stopped on purpose says why. */
+function rethrowUpstream(err: unknown, signal?: AbortSignal): never {
   if (err instanceof TranslationError) throw badRequest(err.message, err.param ?? null);
   if (err instanceof ApiError) throw err;
-  throw upstreamToApiError(err);
+  throw upstreamToApiError(signal?.aborted && signal.reason instanceof UpstreamError ? signal.reason : err);
 }

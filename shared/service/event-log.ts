@@ -111,7 +111,11 @@ export async function* tailEvents(svc: Services, id: string, afterSeq: number, s
         return;
       }
     }
-    await sleep(Math.min(wait, svc.config.pollMs));
+    try {
+      await sleep(Math.min(wait, svc.config.pollMs), undefined, { signal });
+    } catch {
+      return; // the reader left: no more polls
+    }
     wait *= 2;
   }
 }

@@ -269,9 +269,10 @@ describe('per request (nomyo.cache), two tenants', () => {
     expect(await wasHit({ input, nomyo: {} })).toBe(false);
   });
 
-  it('GET /v1/cache/stats counts hits and misses, behind auth', async () => {
+  it('GET /v1/cache/stats counts each caller\'s own hits and misses, behind auth', async () => {
     expect((await getJson(`${sys.base}/cache/stats`)).status).toBe(401);
-    const start = (await getJson(`${sys.base}/cache/stats`, bob)).json;
+    const start = (await getJson(`${sys.base}/cache/stats`, alice)).json;
+    const bobsBefore = (await getJson(`${sys.base}/cache/stats`, bob)).json;
     expect(start).toMatchObject({ object: 'cache.stats' });
     expect(Object.keys(start).sort()).toEqual(['hit_rate', 'hits', 'misses', 'object']);
 
@@ -280,10 +281,12 @@ describe('per request (nomyo.cache), two tenants', () => {
     await create({ input, ...cache }); // miss
     await create({ input, ...cache }); // hit
     await create({ input, ...cache }); // hit
-    const after = (await getJson(`${sys.base}/cache/stats`, alice)).json; // global: any principal sees it
+    const after = (await getJson(`${sys.base}/cache/stats`, alice)).json;
     expect(after.hits - start.hits).toBe(2);
     expect(after.misses - start.misses).toBe(1);
     expect(after.hit_rate).toBeCloseTo(after.hits / (after.hits + after.misses), 10);
+    // Another tenant learns nothing of alice's traffic: its own counts did not move.
+    expect((await getJson(`${sys.base}/cache/stats`, bob)).json).toEqual(bobsBefore);
     expect((await postJson(`${sys.base}/cache/stats`, {}, alice)).status).toBe(405);
 
     // The flush logged an EMF line with the counts it added.

@@ -15,13 +15,14 @@
 //   resp_<id>                 i#<gen>#0001…           parts of the input blob (items + stored request)
 //   resp_<id>                 o#<gen>#0001…           parts of the response blob
 //   resp_<id>#ev              e#<last seq + 1>        one batch of a background response's event log
-//   conv_<id>                 c                       a conversation's meta: owner, created_at, metadata,
+//   conv_<id>                 c                       a conversation's meta: owner, created_at, metadata_json,
 //                                                     next_seq (appends reserve ranges with ADD)
 //   conv_<id>                 i#<seq>                 one conversation item: item_id, blob or parts
 //   conv_<id>                 b#<seq>#0001…           the parts of a large item
 //   conv_<id>                 x#<item id>             the id index: seq, parts, owner
 //   cache#<sha256>            c                       a cached Response: blob, expires_ms, expires_at
 //   cache#stats               c                       hits, misses of every process (ADD)
+//   cache#stats#<principal>   c                       hits, misses of one principal (ADD)
 //   slot#<endpoint>|<model>   <n>                     a concurrency slot: holder, lease_until (ms), expires_at
 //
 // Sort keys within a conversation order as 'b#' < 'c' < 'i#' < 'x#': the meta item and every item
@@ -152,6 +153,8 @@ export const cacheKeys = {
   entry: (key: string): Key => ({ pk: `cache#${key}`, sk: 'c' }),
   /** Cache keys are sha256 hex, so no entry is named `cache#stats`. */
   stats: { pk: 'cache#stats', sk: 'c' } as Key,
+  /** One principal's counts (`cache#stats#<principal>`: never a sha256 hex either). */
+  statsOf: (principal: string): Key => ({ pk: `cache#stats#${principal}`, sk: 'c' }),
 };
 
 export const slotKeys = {
