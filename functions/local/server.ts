@@ -20,6 +20,8 @@ export const MAX_BODY_BYTES = 6 * 1024 * 1024;
 
 /** After the grace period: how long close() waits for stopped invocations to write their end. */
 const STOP_WAIT_MS = 10_000;
+/** How long a connection answered before its body was read stays open (unread) before it is dropped. */
+const LINGER_MS = 2_000;
 
 export const DEFAULT_LIMITS: ServerLimits = { maxConnections: 1024, headerTimeoutMs: 10_000, bodyTimeoutMs: 30_000, shutdownGraceMs: 10_000 };
 
@@ -57,6 +59,22 @@ function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
     () => socket.destroy(),
   );
+}
+
+/**
+ * A lingering close, for a connection answered before its body was read: node:http would end it
+ * and destroy it at once, and a socket closed with unread bytes sends a reset that can reach the
+ * client before it has read our answer (it then sees ECONNRESET, not the 401). Instead the answer
+ * and our FIN go out, reading stops (the rest of the body is never read: no memory, no CPU), and
+ * the socket is dropped LINGER_MS later, or when the client closes it.
+ */
+function linger(socket: Duplex): void {
+  // node:http's own 'finish' handler ran first and asked for the destroy once our FIN is out.
+  socket.removeListener('finish', socket.destroy);
+  socket.pause();
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
 }
 
 export interface LocalServer {
@@ -102,7 +120,11 @@ export async function startServer(opts: ServerOptions): Promise<LocalServer> {
   const answeredEarly = new WeakSet<Duplex>();
   const early = (req: http.IncomingMessage, res: http.ServerResponse, answer: EarlyAnswer, close = false) => {
     answeredEarly.add(req.socket);
+    // Closing: the body is left unread. read(0) marks it as being read, so node:http does not drain
+    // it into the void at full speed; once its small buffer is full the socket stops reading.
+    if (close) req.read(0);
     res.writeHead(answer.statusCode, { 'content-type': 'application/json', ...answer.headers, ...(close && { connection: 'close' }) }).end(answer.body);
+    if (close) res.once('finish', () => linger(req.socket));
   };
   // requireHostHeader off: node:http would answer a missing Host with a bare 400; we send the
   // same 400 below, in the envelope. The time-outs are checked every second (node:http's default
@@ -124,7 +146,7 @@ export async function startServer(opts: ServerOptions): Promise<LocalServer> {
     const head = headEvent(req, url);
     // The key before the body: a caller without one costs no memory, whatever it sends.
     const refused = opts.preflight?.(head);
-    if (refused) return early(req, res, refused);
+    if (refused) return early(req, res, refused, true);
     if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return early(req, res, tooLarge(), true);
     const chunks: Buffer[] = [];
     let size = 0;
