@@ -25,8 +25,11 @@ log.info(`Responses API gateway listening on ${gateway.url}/v1`, {
   endpoints: gateway.config.endpoints.map((e) => `${maskUrls(e.url)} (${e.kind})`),
 });
 
+// A drain: no new requests; those running (and background jobs) get shutdown_grace_ms, then are
+// stopped, each ending with its terminal event stored; then the process exits.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
+    log.info(`${signal}: stopping`, { shutdown_grace_ms: gateway.config.server.shutdownGraceMs });
     void gateway.close().then(() => process.exit(0));
   });
 }
