@@ -226,6 +226,10 @@ export function parseConfig(yamlText: string, env: Record<string, string | undef
   checkTimings(c);
   const clientKeys = clientKeysOf(c, routerKeyOf(raw, env));
   const notices = noticesOf(raw, c);
+  const principals = new Set(clientKeys.values());
+  for (const admin of c.admin_principals ?? []) {
+    if (clientKeys.size > 0 && !principals.has(admin) && !admin.startsWith('arn:')) notices.push({ key: 'admin_principals', message: `'${admin}' is not a principal of router_api_key(s) (nor an IAM ARN): it names nobody` });
+  }
   if (clientKeys.size === 0) notices.push({ key: 'router_api_key', message: 'no client key is set: without AWS IAM in front (npm start), requests are not authenticated and every caller is principal "default"' });
   const llama = (c.llama_server_endpoints ?? []).map(trimSlash);
   const entries = [...c.endpoints.map((e) => (typeof e === 'string' ? { url: e } : e)), ...llama.map((url) => ({ url, type: 'chat' as const }))];

@@ -20,8 +20,6 @@ export interface HttpBackendOptions {
   redact: Redact;
 }
 
-const DEFAULTS: HttpBackendOptions = { maxResponseBytes: 64 * 1024 * 1024, maxEventBytes: 16 * 1024 * 1024, redact: noRedact };
-
 const chatBase = (ep: Endpoint) => ep.url.replace(/\/v1$/, '');
 
 function authHeaders(ep: Endpoint): Record<string, string> {
@@ -139,12 +137,10 @@ function inStreamError(data: { error?: unknown }): UpstreamError | null {
 }
 
 export class HttpBackend implements Backend {
-  private readonly opts: HttpBackendOptions;
   private readonly answerLimit: ReadLimit;
 
-  constructor(opts: Partial<HttpBackendOptions> = {}) {
-    this.opts = { ...DEFAULTS, ...opts };
-    this.answerLimit = { maxBytes: this.opts.maxResponseBytes, key: 'max_upstream_response_bytes' };
+  constructor(private readonly opts: HttpBackendOptions) {
+    this.answerLimit = { maxBytes: opts.maxResponseBytes, key: 'max_upstream_response_bytes' };
   }
 
   /** A whole answer: bounded, scrubbed, parsed. */

@@ -45,7 +45,7 @@ it('SIGTERM: new requests are refused, running ones get the grace period, then e
   const job = await create(base, { model, input: 'a long background story', background: true });
   expect(job.status).toBe(200);
   await sleep(300); // the job is streaming
-  const inTime = create(base, { model, input: 'short' });
+  const inTime = create(base, { model, input: 'short' }).catch((err: unknown) => ({ status: -1, json: { error: String(err) } }) as Awaited<ReturnType<typeof create>>);
   await sleep(50);
   const exited = new Promise<number | null>((resolve) => first.proc.once('exit', (code) => resolve(code)));
   const t0 = Date.now();
