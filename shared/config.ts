@@ -18,6 +18,16 @@ const endpointEntry = z.union([
 /** NOMYO Router's spellings of its one client key (its config.yaml writes `nomyo-router-api-key`). */
 const ROUTER_KEY_ALIASES = ['router_api_key', 'nomyo-router-api-key', 'nomyo_router_api_key', 'nomyo-router_api_key', 'nomyo_router-api_key', 'NOMYO-ROUTER_API_KEY', 'NOMYO_ROUTER_API_KEY'];
 
+/** The local server's own limits (Lambda has its own). */
+export interface ServerLimits {
+  maxConnections: number;
+  headerTimeoutMs: number;
+  bodyTimeoutMs: number;
+  shutdownGraceMs: number;
+}
+
+export const SERVER_DEFAULTS: ServerLimits = { maxConnections: 1024, headerTimeoutMs: 10_000, bodyTimeoutMs: 30_000, shutdownGraceMs: 10_000 };
+
 const fileSchema = z.object({
   endpoints: z.array(endpointEntry).default([]),
   /** NOMYO Router: llama.cpp llama-server endpoints (OpenAI-compatible, /v1 in the URL): served as Chat endpoints. */
@@ -77,23 +87,16 @@ const fileSchema = z.object({
   /** How long a background job waits for a free concurrency slot before it fails. */
   background_queue_ms: z.number().int().min(0).default(300_000),
   /** Local server: connections open at once; more are refused. */
-  max_connections: z.number().int().min(1).default(1024),
+  max_connections: z.number().int().min(1).default(SERVER_DEFAULTS.maxConnections),
   /** Local server: a request's headers must arrive within this. */
-  client_header_timeout_ms: z.number().int().min(100).default(10_000),
+  client_header_timeout_ms: z.number().int().min(100).default(SERVER_DEFAULTS.headerTimeoutMs),
   /** Local server: a request's body must arrive within this (after its headers). */
-  client_body_timeout_ms: z.number().int().min(100).default(30_000),
+  client_body_timeout_ms: z.number().int().min(100).default(SERVER_DEFAULTS.bodyTimeoutMs),
   /** Local server on SIGTERM: how long requests and jobs still running may go on before they are stopped. */
-  shutdown_grace_ms: z.number().int().min(0).default(10_000),
+  shutdown_grace_ms: z.number().int().min(0).default(SERVER_DEFAULTS.shutdownGraceMs),
 });
 
 export type FileConfig = z.output<typeof fileSchema>;
-
-export interface ServerLimits {
-  maxConnections: number;
-  headerTimeoutMs: number;
-  bodyTimeoutMs: number;
-  shutdownGraceMs: number;
-}
 
 /** Something about the config worth saying at start: a key replaced by something else, or not known. */
 export interface ConfigNotice { key: string; message: string }

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
-import type { ServerLimits } from '../../shared/config.ts';
+import { SERVER_DEFAULTS, type ServerLimits } from '../../shared/config.ts';
 import { log } from '../../shared/log.ts';
 import type { FunctionUrlEvent } from '../api/event.ts';
 import { headEvent, targetUrl, withBody } from './event.ts';
@@ -22,8 +22,6 @@ export const MAX_BODY_BYTES = 6 * 1024 * 1024;
 const STOP_WAIT_MS = 10_000;
 /** How long a connection answered before its body was read stays open (unread) before it is dropped. */
 const LINGER_MS = 2_000;
-
-export const DEFAULT_LIMITS: ServerLimits = { maxConnections: 1024, headerTimeoutMs: 10_000, bodyTimeoutMs: 30_000, shutdownGraceMs: 10_000 };
 
 /** What the server answers itself, before the handler: from the request line and headers alone. */
 export interface EarlyAnswer { statusCode: number; headers?: Record<string, string>; body: string }
@@ -110,13 +108,13 @@ async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
 export async function startServer(opts: ServerOptions): Promise<LocalServer> {
   installLambdaGlobals();
   const handler = await opts.loadHandler();
-  const limits: ServerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const limits: ServerLimits = { ...SERVER_DEFAULTS, ...opts.limits };
   // Invocations still running (a stored stream runs on after its client left), each with what
   // stops it: close() waits for them, then stops those left, so what they write reaches DynamoDB.
   const inFlight = new Map<Promise<void>, AbortController>();
   let draining = false;
-  // Sockets whose current request was answered before its body was read: node:http discards the
-  // body; if it never ends, the request time-out must close the socket, not answer a second time.
+  // Sockets whose current request was answered before its body was read: if that body never ends,
+  // the request time-out must close the socket, not answer a second time.
   const answeredEarly = new WeakSet<Duplex>();
   const early = (req: http.IncomingMessage, res: http.ServerResponse, answer: EarlyAnswer, close = false) => {
     answeredEarly.add(req.socket);
@@ -156,7 +154,6 @@ export async function startServer(opts: ServerOptions): Promise<LocalServer> {
       if (size > MAX_BODY_BYTES && !rejected) {
         rejected = true;
         early(req, res, tooLarge(), true);
-        req.resume();
       } else if (!rejected) chunks.push(chunk);
     });
     req.on('end', () => {

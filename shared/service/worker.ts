@@ -28,7 +28,7 @@ export interface RunInput {
 }
 
 /** Why a background run stops when its host shuts down (the local server on SIGTERM, after its grace period). */
-export const SHUTDOWN_REASON = () => new UpstreamError('The gateway shut down before the background job finished; it was stopped.', 0, 'aborted');
+const SHUTDOWN_REASON = () => new UpstreamError('The gateway shut down before the background job finished; it was stopped.', 0, 'aborted');
 
 /**
  * The worker's task: run one background response to a terminal state. `shutdown` (the local
