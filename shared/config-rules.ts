@@ -1,6 +1,6 @@
 // Rules that span several config keys (config.ts parses each key on its own): timing settings that
 // contradict each other stop the start, and the list of secrets to scrub from upstream text.
-import { MIN_SCRUBBED_LENGTH, urlSecrets } from './redact.ts';
+import { maskUrls, MIN_SCRUBBED_LENGTH, urlSecrets } from './redact.ts';
 
 /** A config the gateway cannot run with safely; the message names the key (and the file, once known). */
 export class ConfigError extends Error {
@@ -48,7 +48,7 @@ export function secretsOf(
 ): string[] {
   const named: Array<[where: string, secret: string]> = [];
   for (const ep of endpoints) {
-    if (ep.apiKey) named.push([`api_keys.${ep.url}`, ep.apiKey]);
+    if (ep.apiKey) named.push([`api_keys.${maskUrls(ep.url)}`, ep.apiKey]);
     for (const s of urlSecrets(ep.url)) named.push(['endpoints (URL credentials)', s]);
   }
   for (const [key, principal] of clientKeys) named.push([`the client key of '${principal}'`, key]);
