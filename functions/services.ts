@@ -15,6 +15,7 @@ import { processSlots } from '../shared/adapters/process-slots.ts';
 import { TABLES, tableEnvName, tableNames, type TableKey } from '../shared/adapters/dynamo/layout.ts';
 import { withSecretParameters } from '../shared/adapters/secrets.ts';
 import { pdfReader } from '../shared/adapters/pdf-text.ts';
+import { redactor } from '../shared/redact.ts';
 import { buildRouter } from '../shared/routing/index.ts';
 import { systemClock, type BackgroundLauncher } from '../shared/ports.ts';
 import type { Services } from '../shared/service/context.ts';
@@ -34,7 +35,7 @@ export function buildServices(
 ): Services {
   if (!process.env.POWERTOOLS_LOG_LEVEL) log.setLogLevel(config.logLevel.toUpperCase() as 'INFO');
   const tableName = tables.responses;
-  const backend = new HttpBackend();
+  const backend = new HttpBackend({ maxResponseBytes: config.maxUpstreamResponseBytes, maxEventBytes: config.maxUpstreamEventBytes, redact: redactor(config.secrets) });
   const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
   const svc: Services = {
     launcher: undefined as unknown as BackgroundLauncher, // set below: a local launcher runs the worker with these services

@@ -1,16 +1,14 @@
 import * as z from 'zod';
 import type { Endpoint } from './ports.ts';
 import { log } from './log.ts';
+import { checkTimings, ConfigError, secretsOf } from './config-rules.ts';
 
 // The config: NOMYO Router's keys as they are (github.com/nomyo-ai/nomyo-router, its config.yaml),
 // plus ours (documented in config.example.yaml), from the parsed document (YAML locally and at
 // synth: config-file.ts; JSON on Lambda, so its bundle carries no YAML parser). It fails closed: a `${NAME}` whose variable is unset, an empty or shared
 // client key, or an unknown key that looks like it controls access stops the start, naming it.
 
-/** A config the gateway cannot run with safely; the message names the key (and the file, once known). */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+export { ConfigError };
 
 /** A URL, or `{url, type, files}` (a URL alone is read as `{url}`, so an error names the key inside). */
 const endpointEntry = z.preprocess((v) => (typeof v === 'string' ? { url: v } : v), z.object({
@@ -22,6 +20,16 @@ const endpointEntry = z.preprocess((v) => (typeof v === 'string' ? { url: v } : 
 
 /** NOMYO Router's spellings of its one client key (its config.yaml writes `nomyo-router-api-key`). */
 const ROUTER_KEY_ALIASES = ['router_api_key', 'nomyo-router-api-key', 'nomyo_router_api_key', 'nomyo-router_api_key', 'nomyo_router-api_key', 'NOMYO-ROUTER_API_KEY', 'NOMYO_ROUTER_API_KEY'];
+
+/** The local server's own limits (Lambda has its own). */
+export interface ServerLimits {
+  maxConnections: number;
+  headerTimeoutMs: number;
+  bodyTimeoutMs: number;
+  shutdownGraceMs: number;
+}
+
+export const SERVER_DEFAULTS: ServerLimits = { maxConnections: 1024, headerTimeoutMs: 10_000, bodyTimeoutMs: 30_000, shutdownGraceMs: 10_000 };
 
 const fileSchema = z.object({
   endpoints: z.array(endpointEntry).default([]),
@@ -75,9 +83,27 @@ const fileSchema = z.object({
   retry_backoff_ms: z.number().int().min(0).default(200),
   /** The lowest level logged (POWERTOOLS_LOG_LEVEL, when set, wins). */
   log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** Bytes of an upstream's non-stream answer read at most; a longer one is a 502. */
+  max_upstream_response_bytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+  /** Characters of one upstream stream event read at most; a longer one fails the stream. */
+  max_upstream_event_bytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+  /** A foreground request whose client left: a stored one runs to its end (finish_stored) or is stopped (abort). */
+  on_client_disconnect: z.enum(['finish_stored', 'abort']).default('finish_stored'),
+  /** Principals that see every principal's cache counts (GET /v1/cache/stats). */
+  admin_principals: z.array(z.string().min(1)).nullable().default([]),
+  /** How long a background job waits for a free concurrency slot before it fails. */
+  background_queue_ms: z.number().int().min(0).default(300_000),
+  /** Local server: connections open at once; more are refused. */
+  max_connections: z.number().int().min(1).default(SERVER_DEFAULTS.maxConnections),
+  /** Local server: a request's headers must arrive within this. */
+  client_header_timeout_ms: z.number().int().min(100).default(SERVER_DEFAULTS.headerTimeoutMs),
+  /** Local server: a request's body must arrive within this (after its headers). */
+  client_body_timeout_ms: z.number().int().min(100).default(SERVER_DEFAULTS.bodyTimeoutMs),
+  /** Local server on SIGTERM: how long requests and jobs still running may go on before they are stopped. */
+  shutdown_grace_ms: z.number().int().min(0).default(SERVER_DEFAULTS.shutdownGraceMs),
 });
 
-type FileConfig = z.output<typeof fileSchema>;
+export type FileConfig = z.output<typeof fileSchema>;
 
 /** Something about the config worth saying at start: a key replaced by something else, or not known. */
 export interface ConfigNotice { key: string; message: string }
@@ -110,6 +136,16 @@ export interface Config {
   maxAttempts: number;
   retryBackoffMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  maxUpstreamResponseBytes: number;
+  maxUpstreamEventBytes: number;
+  onClientDisconnect: 'finish_stored' | 'abort';
+  /** Principals shown every principal's cache counts. */
+  adminPrincipals: Set<string>;
+  backgroundQueueMs: number;
+  /** The local server's own limits (Lambda has its own). */
+  server: ServerLimits;
+  /** Every configured secret (upstream keys, URL credentials, client keys): scrubbed from upstream text. */
+  secrets: string[];
   /** To be logged at start (the config is parsed before anything can log it). */
   notices: ConfigNotice[];
 }
@@ -214,8 +250,13 @@ export function configFromDocument(document: unknown, env: Record<string, string
     throw new ConfigError(`${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
   const c = result.data;
+  checkTimings(c);
   const clientKeys = clientKeysOf(c, routerKeyOf(raw, env));
   const notices = noticesOf(raw, c);
+  const principals = new Set(clientKeys.values());
+  for (const admin of c.admin_principals ?? []) {
+    if (clientKeys.size > 0 && !principals.has(admin) && !admin.startsWith('arn:')) notices.push({ key: 'admin_principals', message: `'${admin}' is not a principal of router_api_key(s) (nor an IAM ARN): it names nobody` });
+  }
   if (clientKeys.size === 0) notices.push({ key: 'router_api_key', message: 'no client key is set: without AWS IAM in front (npm start), requests are not authenticated and every caller is principal "default"' });
   const llama = (c.llama_server_endpoints ?? []).map(trimSlash);
   const entries: Array<{ url: string; type?: string; files?: 'parts' | 'text' }> = [
@@ -233,6 +274,7 @@ export function configFromDocument(document: unknown, env: Record<string, string
     const files = kind === 'chat' ? { files: e.files ?? 'text' } : {};
     endpoints.set(url, { url, kind, ...files, ...(apiKey ? { apiKey } : {}) }); // a URL listed twice is one endpoint
   }
+  const secrets = secretsOf([...endpoints.values()], clientKeys, notices);
   return {
     endpoints: [...endpoints.values()],
     maxConcurrentConnections: c.max_concurrent_connections,
@@ -257,6 +299,18 @@ export function configFromDocument(document: unknown, env: Record<string, string
     maxAttempts: c.max_attempts,
     retryBackoffMs: c.retry_backoff_ms,
     logLevel: c.log_level,
+    maxUpstreamResponseBytes: c.max_upstream_response_bytes,
+    maxUpstreamEventBytes: c.max_upstream_event_bytes,
+    onClientDisconnect: c.on_client_disconnect,
+    adminPrincipals: new Set(c.admin_principals ?? []),
+    backgroundQueueMs: c.background_queue_ms,
+    server: {
+      maxConnections: c.max_connections,
+      headerTimeoutMs: c.client_header_timeout_ms,
+      bodyTimeoutMs: c.client_body_timeout_ms,
+      shutdownGraceMs: c.shutdown_grace_ms,
+    },
+    secrets,
     notices,
   };
 }

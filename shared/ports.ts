@@ -78,10 +78,10 @@ export interface EventLog {
   read(id: string, afterSeq: number): Promise<StreamEvent[]>;
   /**
    * Resolves after `ms`, or as soon as this process appends to the log (a worker in the same
-   * process as its readers: npm start), whichever comes first. Readers of another process's
-   * appends (Lambda) wait out `ms`.
+   * process as its readers: npm start) or `signal` fires, whichever comes first. Readers of
+   * another process's appends (Lambda) wait out `ms`.
    */
-  appended(id: string, ms: number): Promise<void>;
+  appended(id: string, ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 /** A conversation (`/v1/conversations`): its items live beside it, in the order they were appended. */
@@ -141,13 +141,13 @@ export interface CacheStore {
   /**
    * The cached Response, or null when missing, expired (even if not yet deleted) or made from
    * another history than `history` (a fingerprint: cache/key.ts), which may still be being read
-   * while the entry is. Counts a hit or a miss.
+   * while the entry is. Counts a hit or a miss, in the totals and, when given, for the principal that asked.
    */
-  get(key: string, nowMs: number, history: Promise<string>): Promise<ResponseObject | null>;
+  get(key: string, nowMs: number, history: Promise<string>, principal?: string): Promise<ResponseObject | null>;
   /** Stores the Response, made from `history`, for `ttlSeconds` (null: never expires). An entry too large is skipped with a log line. */
   put(key: string, response: ResponseObject, ttlSeconds: number | null, history: string): Promise<void>;
-  /** Global counts, this process's not yet flushed ones included. */
-  stats(): Promise<CacheStats>;
+  /** One principal's counts, or (none given) every principal's, this process's not yet flushed ones included. */
+  stats(principal?: string): Promise<CacheStats>;
 }
 
 /** How we reach one upstream. */

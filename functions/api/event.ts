@@ -15,6 +15,10 @@ export interface FunctionUrlEvent {
     authorizer?: { iam?: { userArn?: string; userId?: string; accountId?: string; callerId?: string } };
     requestId?: string;
   };
+  /** Local server only (a Lambda cannot tell): aborted when the client closes its connection. */
+  clientGone?: AbortSignal;
+  /** Local server only: aborted when the server stops and this request's grace period is over. */
+  shutdown?: AbortSignal;
 }
 
 export interface HandlerResponse {

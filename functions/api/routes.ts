@@ -13,6 +13,8 @@ import {
 import { parseCreateConversation, parseCreateItems, parseUpdateConversation } from '../../shared/protocol/conversation.ts';
 import type { Services } from '../../shared/service/context.ts';
 import type { StreamEvent } from '../../shared/protocol/types.ts';
+import type { CreateRequest } from '../../shared/protocol/request-fields.ts';
+import { UpstreamError } from '../../shared/ports.ts';
 import { callerOf } from './auth.ts';
 import type { FunctionUrlEvent, HandlerResponse } from './event.ts';
 import type { RequestRecord } from './request-record.ts';
@@ -76,6 +78,45 @@ const RESPONSE_PATH = /^\/v1\/responses\/([^/]+)(\/input_items|\/cancel)?\/?$/;
 /** `/v1/conversations[/{id}[/items[/{item_id}]]]` */
 const CONVERSATION_PATH = /^\/v1\/conversations(?:\/([^/]+)(\/items(?:\/([^/]+))?)?)?\/?$/;
 
+/**
+ * What can be answered from the request line and headers alone, before a body is read: a caller
+ * without a valid key (the local server asks; on Lambda, IAM has decided before we run).
+ */
+export function preflight(svc: Services, event: FunctionUrlEvent): { statusCode: number; headers: Record<string, string>; body: string } | null {
+  if (event.rawPath === '/health') return null;
+  try {
+    callerOf(event, svc.config.clientKeys);
+    return null;
+  } catch (err) {
+    const api = toApiError(err);
+    return { statusCode: api.status, headers: { ...JSON_HEADERS, ...api.headers }, body: JSON.stringify(api.toBody()) };
+  }
+}
+
+const CLIENT_LEFT = () => new UpstreamError('The client disconnected before the response finished; it was stopped.', 0, 'aborted');
+const SHUT_DOWN = () => new UpstreamError('The gateway shut down before the response finished; it was stopped.', 0, 'aborted');
+
+/** A signal that fires, with its own reason, when any of `sources` does (none: undefined). */
+function stopSignal(sources: Array<[AbortSignal | undefined, () => Error]>): AbortSignal | undefined {
+  const live = sources.filter((s): s is [AbortSignal, () => Error] => s[0] !== undefined);
+  if (live.length === 0) return undefined;
+  const controller = new AbortController();
+  for (const [signal, reason] of live) {
+    if (signal.aborted) controller.abort(reason());
+    else signal.addEventListener('abort', () => controller.abort(reason()), { once: true });
+  }
+  return controller.signal;
+}
+
+/**
+ * What stops a foreground create: the server shutting down, and the client leaving unless the
+ * response is stored and config says stored ones run to their end (on_client_disconnect).
+ */
+function createSignal(svc: Services, event: FunctionUrlEvent, req: CreateRequest): AbortSignal | undefined {
+  const leaveStops = req.store === false || svc.config.onClientDisconnect === 'abort';
+  return stopSignal([[event.shutdown, SHUT_DOWN], [leaveStops ? event.clientGone : undefined, CLIENT_LEFT]]);
+}
+
 /** Every route of the API. The handler and the local server both come through here. */
 export async function route(svc: Services, event: FunctionUrlEvent, record: RequestRecord): Promise<HandlerResponse> {
   const method = event.requestContext.http.method.toUpperCase();
@@ -89,10 +130,11 @@ export async function route(svc: Services, event: FunctionUrlEvent, record: Requ
       if (method !== 'POST') throw methodNotAllowed(method, path);
       const req = parseCreateRequest(parseJsonBody(bodyText(event)));
       record.set({ model: req.model, stream: req.stream === true, background: req.background === true });
-      const result = await createResponse(svc, caller, req);
+      const signal = createSignal(svc, event, req);
+      const result = await createResponse(svc, caller, req, signal);
       record.set({ endpoint: result.endpoint, cacheHit: result.cached });
       if (result.kind === 'json') record.response(result.body);
-      // A stored stream runs to its end even if the client leaves: the answer is kept.
+      // A stored stream runs to its end even if the client leaves (unless the signal stops it): the answer is kept.
       return result.kind === 'json' ? json(200, result.body, result.headers) : sse(result.events, req.store !== false, record, result.headers);
     }
 
@@ -105,7 +147,7 @@ export async function route(svc: Services, event: FunctionUrlEvent, record: Requ
 
     if (path === '/v1/cache/stats') {
       if (method !== 'GET') throw methodNotAllowed(method, path);
-      return json(200, await cacheStats(svc));
+      return json(200, await cacheStats(svc, caller));
     }
 
     const c = CONVERSATION_PATH.exec(path);
@@ -139,7 +181,8 @@ export async function route(svc: Services, event: FunctionUrlEvent, record: Requ
       const sub = m[2];
       if (!sub && method === 'GET') {
         if (flag(event, 'stream')) {
-          const events = await replayResponse(svc, caller, id, sequenceParam(event));
+          // A live reader stops polling when its client leaves (locally: Lambda cannot tell).
+          const events = await replayResponse(svc, caller, id, sequenceParam(event), event.clientGone);
           return sse(events, false, record);
         }
         return json(200, await retrieveResponse(svc, caller, id));

@@ -5,6 +5,7 @@ import { configFrom, configPathOf, loadConfigFile } from '../../shared/config-fi
 import { localClient, startDynalite, tableNames, type LocalDynamo } from '../../shared/adapters/dynalite.ts';
 import type { StreamingHandler } from './lambda-runtime.ts';
 import { startServer, type LocalServer } from './server.ts';
+import { preflight } from '../api/routes.ts';
 import { LocalWorkflowLauncher } from '../../shared/adapters/local-workflow.ts';
 import { log } from '../../shared/log.ts';
 import type { Services } from '../../shared/service/context.ts';
@@ -57,11 +58,14 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     dynamo = await startDynalite(opts.dataDir ? { path: join(opts.dataDir, 'dynamodb') } : {}).catch((err: unknown) => { unlock(); throw err; });
   }
   const svc = buildServices(config, dynamo.client, dynamo.tables, (s) => new LocalWorkflowLauncher({
-    run: (input) => runBackground(s, input),
+    run: (input, shutdown) => runBackground(s, input, shutdown),
     fail: (input) => markFailed(s, input),
   }, { retryIntervalMs: opts.retryIntervalMs }), env, { ownsDatabase: !opts.dynamoEndpoint });
   const server = await startServer({
     port: opts.port,
+    limits: config.server,
+    // The key is checked from the headers, before any body is read.
+    preflight: (event) => preflight(svc, event),
     // Made after the Lambda globals exist (startServer installs them): middy reads `awslambda`.
     loadHandler: async () => (await import('../api/app.ts')).apiHandler(async () => svc) as unknown as StreamingHandler,
   });
@@ -75,10 +79,14 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     dynamo,
     config,
     svc,
-    close: async () => {
+    /**
+     * A drain (SIGTERM): no new requests; foreground requests and background jobs still running
+     * get `shutdown_grace_ms` (or `graceMs`), then are stopped, each ending with its terminal
+     * event stored; then DynamoDB closes.
+     */
+    close: async (graceMs = config.server.shutdownGraceMs) => {
       clearInterval(sweep);
-      await server.close();
-      await (svc.launcher as LocalWorkflowLauncher).drain();
+      await Promise.all([server.close(graceMs), (svc.launcher as LocalWorkflowLauncher).drain(graceMs)]);
       await dynamo.close();
       unlock();
     },

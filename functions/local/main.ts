@@ -2,6 +2,7 @@ import { ConfigError } from '../../shared/config.ts';
 import { configPathOf } from '../../shared/config-file.ts';
 import { log } from '../../shared/log.ts';
 import { DataDirInUse } from './data-dir-lock.ts';
+import { maskUrls } from '../../shared/redact.ts';
 import { startGateway } from './gateway.ts';
 
 // `npm start`: the gateway on 127.0.0.1:${PORT:-12434}, state under ${DATA_DIR:-.data}, or in the
@@ -18,18 +19,21 @@ const gateway = await startGateway({ port, dataDir, configPath, dynamoEndpoint }
   process.stderr.write(`Cannot start: ${err.message}\n`);
   process.exit(1);
 });
-// The one line for the person who ran `npm start` (whatever log_level says), then the details.
-process.stdout.write(`Responses API gateway listening on ${gateway.url}/v1\n`);
 log.info('started', {
   url: `${gateway.url}/v1`,
   config: configPath,
   dataDir: dynamoEndpoint ? null : dataDir,
   dynamoEndpoint,
-  endpoints: gateway.config.endpoints.map((e) => `${e.url} (${e.kind})`),
+  endpoints: gateway.config.endpoints.map((e) => `${maskUrls(e.url)} (${e.kind})`),
 });
+// The one line for the person who ran `npm start`, whatever log_level says.
+process.stdout.write(`Responses API gateway listening on ${gateway.url}/v1\n`);
 
+// A drain: no new requests; those running (and background jobs) get shutdown_grace_ms, then are
+// stopped, each ending with its terminal event stored; then the process exits.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
+    log.info(`${signal}: stopping`, { shutdown_grace_ms: gateway.config.server.shutdownGraceMs });
     void gateway.close().then(() => process.exit(0));
   });
 }

@@ -2,74 +2,35 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
+import { SERVER_DEFAULTS, type ServerLimits } from '../../shared/config.ts';
 import { log } from '../../shared/log.ts';
+import type { FunctionUrlEvent } from '../api/event.ts';
+import { headEvent, targetUrl, withBody } from './event.ts';
 import { ClientGone, installLambdaGlobals, LocalResponseStream, type StreamingHandler } from './lambda-runtime.ts';
 
 // The local server: node:http in front of the very handler Lambda runs. Requests become Function
-// URL events (payload 2.0); the handler's streamed answer goes back as it is written.
+// URL events (payload 2.0); the handler's streamed answer goes back as it is written. Unlike a
+// Function URL it faces clients directly, so it guards itself: the key is checked from the headers
+// before a body is read, connections are capped, slow headers and bodies time out in seconds, and
+// a stop drains (no new requests, a grace period for those running, then each is stopped and ends
+// with its terminal event).
 
 /** Lambda's request payload limit; a Function URL refuses larger bodies with 413. */
 export const MAX_BODY_BYTES = 6 * 1024 * 1024;
 
-/** How long close() waits for invocations still running. */
-const CLOSE_WAIT_MS = 10_000;
+/** After the grace period: how long close() waits for stopped invocations to write their end. */
+const STOP_WAIT_MS = 10_000;
+/** How long a connection answered before its body was read stays open (unread) before it is dropped. */
+const LINGER_MS = 2_000;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** What the server answers itself, before the handler: from the request line and headers alone. */
+export interface EarlyAnswer { statusCode: number; headers?: Record<string, string>; body: string }
 
-/**
- * The request target as a URL, or null when it cannot be one. Origin-form targets ('/path?q') are
- * put under a fixed origin, so '//x/y' stays a path instead of naming a host (and '//[' cannot
- * throw); absolute-form targets ('http://h/path', as proxies send) keep their own path.
- */
-/** A plain path (segments of letters, digits, '_' and '-'; no query, dots or escapes) needs no URL parser. */
-const PLAIN_PATH = /^(?:\/[A-Za-z0-9_-]+)+\/?$/;
-
-function targetUrl(target: string): Pick<URL, 'pathname' | 'search' | 'searchParams'> | null {
-  if (PLAIN_PATH.test(target)) return { pathname: target, search: '', searchParams: NO_PARAMS };
-  try {
-    return new URL(target.startsWith('/') ? `http://local${target}` : target, 'http://local');
-  } catch {
-    return null;
-  }
+function errorBody(message: string, code: string, type = 'invalid_request_error'): string {
+  return JSON.stringify({ error: { message, type, param: null, code } });
 }
 
-const NO_PARAMS = new URLSearchParams();
-
-function toEvent(req: http.IncomingMessage, url: Pick<URL, 'pathname' | 'search' | 'searchParams'>, body: Buffer) {
-  // Null prototypes: a header or parameter named `__proto__` or `constructor` is just a name.
-  const headers: Record<string, string> = Object.create(null);
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
-  const query: Record<string, string> = Object.create(null);
-  for (const [k, v] of url.searchParams) query[k] = Object.hasOwn(query, k) ? `${query[k]},${v}` : v;
-  let text: string | undefined;
-  let isBase64Encoded = false;
-  if (body.length) {
-    try {
-      text = utf8.decode(body);
-    } catch {
-      text = body.toString('base64');
-      isBase64Encoded = true;
-    }
-  }
-  return {
-    version: '2.0',
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
-    headers,
-    queryStringParameters: Object.keys(query).length ? query : undefined,
-    body: text,
-    isBase64Encoded,
-    requestContext: { http: { method: req.method ?? 'GET', path: url.pathname, sourceIp: req.socket.remoteAddress }, requestId: randomUUID() },
-  };
-}
-
-const errorBody = (message: string, code: string, type = 'invalid_request_error'): string =>
-  JSON.stringify({ error: { message, type, param: null, code } });
-
-function tooLarge(res: http.ServerResponse): void {
-  const body = errorBody(`Request body too large: the limit is ${MAX_BODY_BYTES} bytes.`, 'request_too_large');
-  res.writeHead(413, { 'content-type': 'application/json', connection: 'close' }).end(body);
-}
+const tooLarge = (): EarlyAnswer => ({ statusCode: 413, body: errorBody(`Request body too large: the limit is ${MAX_BODY_BYTES} bytes.`, 'request_too_large') });
 
 /** What node:http's own answers to unparsable requests would be, in OpenAI's envelope. */
 const CLIENT_ERRORS: Record<string, [status: number, message: string, code: string]> = {
@@ -98,27 +59,93 @@ function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   );
 }
 
+/**
+ * A lingering close, for a connection answered before its body was read: node:http would end it
+ * and destroy it at once, and a socket closed with unread bytes sends a reset that can reach the
+ * client before it has read our answer (it then sees ECONNRESET, not the 401). Instead the answer
+ * and our FIN go out, reading stops (the rest of the body is never read: no memory, no CPU), and
+ * the socket is dropped LINGER_MS later, or when the client closes it.
+ */
+function linger(socket: Duplex): void {
+  // node:http's own 'finish' handler ran first and asked for the destroy once our FIN is out.
+  socket.removeListener('finish', socket.destroy);
+  socket.pause();
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+}
+
 export interface LocalServer {
   url: string;
   port: number;
   server: http.Server;
-  close(): Promise<void>;
+  /**
+   * Stops taking requests (new connections are refused, requests on open ones get 503), lets
+   * those running go on for `graceMs` (default: the limits' shutdownGraceMs), then stops them:
+   * each ends as a stopped request does, with its terminal event (stored when it is stored).
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
-export async function startServer(opts: { port?: number; host?: string; loadHandler: () => Promise<StreamingHandler> }): Promise<LocalServer> {
+export interface ServerOptions {
+  port?: number;
+  host?: string;
+  loadHandler: () => Promise<StreamingHandler>;
+  limits?: Partial<ServerLimits>;
+  /** An answer from the headers alone (a missing or wrong key), or null: the body is then read. */
+  preflight?: (event: FunctionUrlEvent) => EarlyAnswer | null;
+}
+
+const SHUTTING_DOWN = errorBody('The server is shutting down; send the request again (to another instance).', 'server_shutting_down', 'server_error');
+
+/** Resolves when `p` settles or after `ms`, whichever comes first. */
+async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.then(() => undefined, () => undefined), new Promise<void>((r) => { timer = setTimeout(r, ms); })]);
+  clearTimeout(timer);
+}
+
+export async function startServer(opts: ServerOptions): Promise<LocalServer> {
   installLambdaGlobals();
   const handler = await opts.loadHandler();
-  // Invocations still running (a stored stream runs on after its client left): close() waits
-  // for them, so what they write reaches DynamoDB before the caller shuts it down.
-  const inFlight = new Set<Promise<void>>();
+  const limits: ServerLimits = { ...SERVER_DEFAULTS, ...opts.limits };
+  // Invocations still running (a stored stream runs on after its client left), each with what
+  // stops it: close() waits for them, then stops those left, so what they write reaches DynamoDB.
+  const inFlight = new Map<Promise<void>, AbortController>();
+  let draining = false;
+  // Sockets whose current request was answered before its body was read: if that body never ends,
+  // the request time-out must close the socket, not answer a second time.
+  const answeredEarly = new WeakSet<Duplex>();
+  const early = (req: http.IncomingMessage, res: http.ServerResponse, answer: EarlyAnswer, close = false) => {
+    answeredEarly.add(req.socket);
+    // Closing: the body is left unread. read(0) marks it as being read, so node:http does not drain
+    // it into the void at full speed; once its small buffer is full the socket stops reading.
+    if (close) req.read(0);
+    res.writeHead(answer.statusCode, { 'content-type': 'application/json', ...answer.headers, ...(close && { connection: 'close' }) }).end(answer.body);
+    if (close) res.once('finish', () => linger(req.socket));
+  };
   // requireHostHeader off: node:http would answer a missing Host with a bare 400; we send the
-  // same 400 below, in the envelope.
-  const server = http.createServer({ keepAliveTimeout: 65_000, requireHostHeader: false }, (req, res) => {
+  // same 400 below, in the envelope. The time-outs are checked every second (node:http's default
+  // is every 30 s, which made a 30 s limit take up to a minute).
+  const server = http.createServer({
+    keepAliveTimeout: 65_000,
+    requireHostHeader: false,
+    headersTimeout: limits.headerTimeoutMs,
+    requestTimeout: limits.headerTimeoutMs + limits.bodyTimeoutMs,
+    connectionsCheckingInterval: Math.min(1_000, limits.headerTimeoutMs),
+  }, (req, res) => {
+    answeredEarly.delete(req.socket);
+    if (draining) return early(req, res, { statusCode: 503, body: SHUTTING_DOWN }, true);
     if (req.httpVersion === '1.1' && req.headers.host === undefined) {
-      res.writeHead(400, { 'content-type': 'application/json', connection: 'close' }).end(errorBody('An HTTP/1.1 request needs a Host header.', 'invalid_request'));
-      req.resume();
-      return;
+      return early(req, res, { statusCode: 400, body: errorBody('An HTTP/1.1 request needs a Host header.', 'invalid_request') }, true);
     }
+    const url = targetUrl(req.url ?? '/');
+    if (!url) return early(req, res, { statusCode: 400, body: errorBody('The request target is not a valid URL.', 'invalid_url') });
+    const head = headEvent(req, url);
+    // The key before the body: a caller without one costs no memory, whatever it sends.
+    const refused = opts.preflight?.(head);
+    if (refused) return early(req, res, refused, true);
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return early(req, res, tooLarge(), true);
     const chunks: Buffer[] = [];
     let size = 0;
     let rejected = false;
@@ -126,30 +153,34 @@ export async function startServer(opts: { port?: number; host?: string; loadHand
       size += chunk.length;
       if (size > MAX_BODY_BYTES && !rejected) {
         rejected = true;
-        tooLarge(res);
-        req.resume();
+        early(req, res, tooLarge(), true);
       } else if (!rejected) chunks.push(chunk);
     });
     req.on('end', () => {
       if (rejected) return;
-      const url = targetUrl(req.url ?? '/');
-      if (!url) {
-        res.writeHead(400, { 'content-type': 'application/json' }).end(errorBody('The request target is not a valid URL.', 'invalid_url'));
-        return;
-      }
+      const gone = new AbortController();
+      const stop = new AbortController();
+      // 'close' before the answer was finished: the client left (non-stream requests too).
+      res.once('close', () => { if (!res.writableFinished) gone.abort(new ClientGone()); });
+      const event: FunctionUrlEvent = { ...withBody(head, Buffer.concat(chunks)), clientGone: gone.signal, shutdown: stop.signal };
       const stream = new LocalResponseStream(res);
       stream.on('error', () => undefined); // a client that left is not our error
-      const run = handler(toEvent(req, url, Buffer.concat(chunks)), stream, { awsRequestId: randomUUID() }).catch((err: unknown) => {
-        // A client that left is not a failure of ours (a stored stream still ran to its end).
-        if (!(err instanceof ClientGone)) log.error('handler failed', err as Error);
+      const run = handler(event, stream, { awsRequestId: randomUUID() }).catch((err: unknown) => {
+        // A client that left is not a failure of ours (a stored stream still ran to its end): its
+        // response stream is destroyed, and piping a body into it then fails too.
+        if (!(err instanceof ClientGone) && !gone.signal.aborted) log.error('handler failed', err as Error);
         if (res.headersSent) res.end();
         else res.writeHead(500, { 'content-type': 'application/json' }).end(errorBody('The server had an error while processing your request.', 'server_error', 'server_error'));
       });
-      inFlight.add(run);
+      inFlight.set(run, stop);
       void run.finally(() => inFlight.delete(run));
     });
   });
-  server.on('clientError', onClientError);
+  server.maxConnections = limits.maxConnections;
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (answeredEarly.has(socket)) socket.destroy();
+    else onClientError(err, socket);
+  });
   // Without these listeners node:http answers an unknown `Expect` with a bare 417 and drops a
   // CONNECT without a word; both get an envelope like every other answer.
   server.on('checkExpectation', (_req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -173,15 +204,15 @@ export async function startServer(opts: { port?: number; host?: string; loadHand
     url: `http://127.0.0.1:${port}`,
     port,
     server,
-    close: async () => {
-      await new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      });
-      let timer: NodeJS.Timeout | undefined;
-      const bound = new Promise<void>((resolve) => { timer = setTimeout(resolve, CLOSE_WAIT_MS); });
-      await Promise.race([Promise.allSettled([...inFlight]), bound]);
-      clearTimeout(timer);
+    close: async (graceMs = limits.shutdownGraceMs) => {
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await settledWithin(Promise.allSettled([...inFlight.keys()]), graceMs);
+      for (const stop of inFlight.values()) stop.abort();
+      await settledWithin(Promise.allSettled([...inFlight.keys()]), STOP_WAIT_MS);
+      server.closeAllConnections();
+      await closed;
     },
   };
 }

@@ -1,11 +1,24 @@
 import type { IncomingMessage } from 'node:http';
 import { UpstreamError, type Backend, type Endpoint, type UpstreamCall, type UpstreamEvent } from '../ports.ts';
 import type { ChatChunk, ChatCompletion, ChatRequest, JsonObject } from '../protocol/types.ts';
-import { SseDecoder, type SseFrame } from '../stream/sse.ts';
-import { asUpstreamError, httpError, httpRequest, readBody } from './upstream-http.ts';
+import { noRedact, type Redact } from '../redact.ts';
+import { SseDecoder, SseEventTooLarge, type SseFrame } from '../stream/sse.ts';
+import { asUpstreamError, httpError, httpRequest, readBody, upstreamMessage, type ReadLimit } from './upstream-http.ts';
 
 // The Backend port over HTTP: Chat Completions (Ollama, vLLM, llama.cpp) and the Responses API
 // (OpenAI). Errors before the first byte are thrown as UpstreamError so routing can retry them.
+// Every read is bounded (an answer by maxResponseBytes, a stream event by maxEventBytes, an error
+// body by its first few KB), and every text an upstream sends is scrubbed of the configured
+// secrets before anything else sees it.
+
+export interface HttpBackendOptions {
+  /** A non-stream answer larger than this is a 502 (the connection is dropped, nothing more is read). */
+  maxResponseBytes: number;
+  /** A stream event larger than this (in characters) fails the stream. */
+  maxEventBytes: number;
+  /** Scrubs the configured secrets from upstream text. */
+  redact: Redact;
+}
 
 const chatBase = (ep: Endpoint) => ep.url.replace(/\/v1$/, '');
 
@@ -13,16 +26,10 @@ function authHeaders(ep: Endpoint): Record<string, string> {
   return ep.apiKey ? { authorization: `Bearer ${ep.apiKey}` } : {};
 }
 
-async function post(ep: Endpoint, url: string, body: unknown, call: UpstreamCall = {}): Promise<IncomingMessage> {
+async function post(ep: Endpoint, url: string, body: unknown, call: UpstreamCall, redact: Redact): Promise<IncomingMessage> {
   const res = await httpRequest({ method: 'POST', url, headers: authHeaders(ep), body: JSON.stringify(body), signal: call.signal, timeoutMs: call.timeoutMs });
-  if ((res.statusCode ?? 500) >= 300) throw await httpError(res);
+  if ((res.statusCode ?? 500) >= 300) throw await httpError(res, redact);
   return res;
-}
-
-async function getJson(ep: Endpoint, url: string, call: UpstreamCall = {}): Promise<unknown> {
-  const res = await httpRequest({ method: 'GET', url, headers: authHeaders(ep), signal: call.signal, timeoutMs: call.timeoutMs });
-  if ((res.statusCode ?? 500) >= 300) throw await httpError(res);
-  return parseJson(await readBody(res));
 }
 
 function parseJson(text: string): unknown {
@@ -37,8 +44,8 @@ function parseJson(text: string): unknown {
  * Frames of an SSE body, a batch per read (one await per read rather than per frame); a reset
  * socket or stall ends the iteration with an UpstreamError.
  */
-async function* sseFrames(res: IncomingMessage): AsyncGenerator<SseFrame[]> {
-  const decoder = new SseDecoder();
+async function* sseFrames(res: IncomingMessage, maxEventChars: number): AsyncGenerator<SseFrame[]> {
+  const decoder = new SseDecoder(maxEventChars);
   res.setEncoding('utf8');
   try {
     // Not destroyed when the reader stops early: after [DONE] the rest of the body (the chunked
@@ -48,6 +55,10 @@ async function* sseFrames(res: IncomingMessage): AsyncGenerator<SseFrame[]> {
       if (frames.length) yield frames;
     }
   } catch (err) {
+    if (err instanceof SseEventTooLarge) {
+      res.destroy(); // nothing more of it is read
+      throw new UpstreamError(`upstream sent a stream event larger than the limit of ${err.limit} characters (max_upstream_event_bytes)`, 502, 'protocol');
+    }
     throw asUpstreamError(err, 'upstream closed the stream before it finished');
   }
   yield decoder.end();
@@ -58,8 +69,8 @@ async function* sseFrames(res: IncomingMessage): AsyncGenerator<SseFrame[]> {
  * `parse` rejects ends the stream with its error, after the frames before it were delivered.
  * Returns whether `[DONE]` came.
  */
-async function* framesAs<T>(res: IncomingMessage, parse: (frame: SseFrame) => T): AsyncGenerator<T[], boolean> {
-  for await (const frames of sseFrames(res)) {
+async function* framesAs<T>(res: IncomingMessage, opts: HttpBackendOptions, parse: (data: string, event?: string) => T): AsyncGenerator<T[], boolean> {
+  for await (const frames of sseFrames(res, opts.maxEventBytes)) {
     const out: T[] = [];
     try {
       for (const frame of frames) {
@@ -67,7 +78,7 @@ async function* framesAs<T>(res: IncomingMessage, parse: (frame: SseFrame) => T)
           if (out.length) yield out;
           return true;
         }
-        out.push(parse(frame));
+        out.push(parse(opts.redact(frame.data), frame.event));
       }
     } catch (err) {
       if (out.length) yield out;
@@ -120,14 +131,36 @@ function chatChunkOf(data: string): ChatChunk {
 function inStreamError(data: { error?: unknown }): UpstreamError | null {
   const e = data.error;
   if (!e) return null;
-  const message = typeof e === 'string' ? e : String((e as { message?: unknown }).message ?? 'upstream error');
+  // Scrubbed with the rest of the frame already: only capped here.
+  const message = upstreamMessage(typeof e === 'string' ? e : String((e as { message?: unknown }).message ?? 'upstream error'), noRedact);
   return new UpstreamError(`upstream reported an error mid-stream: ${message}`, 502, 'protocol', message);
 }
 
 export class HttpBackend implements Backend {
+  private readonly answerLimit: ReadLimit;
+
+  constructor(private readonly opts: HttpBackendOptions) {
+    this.answerLimit = { maxBytes: opts.maxResponseBytes, key: 'max_upstream_response_bytes' };
+  }
+
+  /** A whole answer: bounded, scrubbed, parsed. */
+  private async answer(res: IncomingMessage): Promise<unknown> {
+    return parseJson(this.opts.redact(await readBody(res, this.answerLimit)));
+  }
+
+  private post(ep: Endpoint, url: string, body: unknown, call: UpstreamCall = {}): Promise<IncomingMessage> {
+    return post(ep, url, body, call, this.opts.redact);
+  }
+
+  private async getJson(ep: Endpoint, url: string, call: UpstreamCall = {}): Promise<unknown> {
+    const res = await httpRequest({ method: 'GET', url, headers: authHeaders(ep), signal: call.signal, timeoutMs: call.timeoutMs });
+    if ((res.statusCode ?? 500) >= 300) throw await httpError(res, this.opts.redact);
+    return parseJson(await readBody(res, this.answerLimit));
+  }
+
   async chat(ep: Endpoint, req: ChatRequest, call?: UpstreamCall): Promise<ChatCompletion> {
-    const res = await post(ep, `${chatBase(ep)}/v1/chat/completions`, { ...req, stream: false }, call);
-    const body = parseJson(await readBody(res)) as ChatCompletion;
+    const res = await this.post(ep, `${chatBase(ep)}/v1/chat/completions`, { ...req, stream: false }, call);
+    const body = (await this.answer(res)) as ChatCompletion;
     if (!Array.isArray(body?.choices)) throw new UpstreamError('upstream answer has no choices', 502, 'protocol');
     const problem = chatShapeProblem(body, 'message');
     if (problem) throw new UpstreamError(`upstream sent a malformed answer: ${problem}`, 502, 'protocol');
@@ -135,10 +168,10 @@ export class HttpBackend implements Backend {
   }
 
   async *chatStream(ep: Endpoint, req: ChatRequest, call?: UpstreamCall): AsyncGenerator<ChatChunk[]> {
-    const res = await post(ep, `${chatBase(ep)}/v1/chat/completions`, req, call);
+    const res = await this.post(ep, `${chatBase(ep)}/v1/chat/completions`, req, call);
     let finished = false;
-    const done = yield* framesAs(res, (frame) => {
-      const chunk = chatChunkOf(frame.data);
+    const done = yield* framesAs(res, this.opts, (data) => {
+      const chunk = chatChunkOf(data);
       if (chunk.choices?.some((c) => c.finish_reason)) finished = true;
       return chunk;
     });
@@ -147,41 +180,41 @@ export class HttpBackend implements Backend {
   }
 
   async responses(ep: Endpoint, body: JsonObject, call?: UpstreamCall): Promise<JsonObject> {
-    const res = await post(ep, `${ep.url}/responses`, { ...body, stream: false }, call);
-    const answer = parseJson(await readBody(res));
+    const res = await this.post(ep, `${ep.url}/responses`, { ...body, stream: false }, call);
+    const answer = await this.answer(res);
     if (!isObj(answer) || !Array.isArray(answer.output)) throw new UpstreamError('upstream answer is not a Response object', 502, 'protocol');
     return answer as JsonObject;
   }
 
   async *responsesStream(ep: Endpoint, body: JsonObject, call?: UpstreamCall): AsyncGenerator<UpstreamEvent[]> {
-    const res = await post(ep, `${ep.url}/responses`, { ...body, stream: true }, call);
-    yield* framesAs(res, (frame) => {
+    const res = await this.post(ep, `${ep.url}/responses`, { ...body, stream: true }, call);
+    yield* framesAs(res, this.opts, (text, event) => {
       let data: JsonObject;
       try {
-        data = JSON.parse(frame.data);
+        data = JSON.parse(text);
       } catch {
         throw new UpstreamError('upstream sent a malformed stream event', 502, 'protocol');
       }
-      return frame.event ? { event: frame.event, data } : { data };
+      return event ? { event, data } : { data };
     });
   }
 
   async listModels(ep: Endpoint, call?: UpstreamCall): Promise<string[]> {
-    if (ep.kind === 'responses') return openAiModelIds(await getJson(ep, `${ep.url}/models`, call));
+    if (ep.kind === 'responses') return openAiModelIds(await this.getJson(ep, `${ep.url}/models`, call));
     try {
-      const tags = (await getJson(ep, `${chatBase(ep)}/api/tags`, call)) as { models?: Array<{ name?: string; model?: string }> };
+      const tags = (await this.getJson(ep, `${chatBase(ep)}/api/tags`, call)) as { models?: Array<{ name?: string; model?: string }> };
       if (Array.isArray(tags?.models)) return tags.models.map((m) => m.name ?? m.model ?? '').filter(Boolean);
     } catch (err) {
       if (err instanceof UpstreamError && err.kind !== 'http') throw err;
     }
     // vLLM and llama.cpp have no /api/tags; both list models the OpenAI way.
-    return openAiModelIds(await getJson(ep, `${chatBase(ep)}/v1/models`, call));
+    return openAiModelIds(await this.getJson(ep, `${chatBase(ep)}/v1/models`, call));
   }
 
   async listLoaded(ep: Endpoint, call?: UpstreamCall): Promise<string[] | null> {
     if (ep.kind === 'responses') return null;
     try {
-      const ps = (await getJson(ep, `${chatBase(ep)}/api/ps`, call)) as { models?: Array<{ name?: string; model?: string }> };
+      const ps = (await this.getJson(ep, `${chatBase(ep)}/api/ps`, call)) as { models?: Array<{ name?: string; model?: string }> };
       return Array.isArray(ps?.models) ? ps.models.map((m) => m.name ?? m.model ?? '').filter(Boolean) : null;
     } catch (err) {
       // No /api/ps (vLLM, llama.cpp): the server keeps what it lists loaded.

@@ -26,13 +26,27 @@ export function workflowDefinition(substitutions: Record<string, string>): unkno
 }
 
 export interface WorkerActions {
-  run(input: { responseId: string; executionId: string }): Promise<unknown>;
+  /** `shutdown` fires when the launcher stops (after its grace period): the run must end, stored as failed. */
+  run(input: { responseId: string; executionId: string }, shutdown: AbortSignal): Promise<unknown>;
   fail(input: { responseId: string; error?: { Error?: string; Cause?: string } }): Promise<unknown>;
+}
+
+/** Resolves when `p` settles or after `ms`, whichever comes first. */
+async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.then(() => undefined, () => undefined), new Promise<void>((r) => { timer = setTimeout(r, ms); })]);
+  clearTimeout(timer);
 }
 
 export class LocalWorkflowLauncher implements BackgroundLauncher {
   private readonly running = new Map<string, { abort(): void; result: Promise<unknown> }>();
   private machine: Promise<{ run: (input: unknown, opts: unknown) => { abort(): void; result: Promise<unknown> } }> | undefined;
+  private readonly stopping = new AbortController();
+  /**
+   * Task handlers still running. An execution that was stopped (a cancel) resolves at once, while
+   * its task runs on to notice the cancel: a drain must wait for the task too.
+   */
+  private readonly tasks = new Set<Promise<unknown>>();
 
   constructor(private readonly actions: WorkerActions, private readonly opts: { retryIntervalMs?: number } = {}) {}
 
@@ -53,8 +67,8 @@ export class LocalWorkflowLauncher implements BackgroundLauncher {
       context: { Execution: { Id: executionId, Name: responseId } },
       overrides: {
         taskResourceLocalHandlers: {
-          RunResponse: async (input: unknown) => (await this.actions.run(taskInput(input) as never)) as never,
-          MarkFailed: async (input: unknown) => (await this.actions.fail(taskInput(input) as never)) as never,
+          RunResponse: async (input: unknown) => (await this.track(this.actions.run(taskInput(input) as never, this.stopping.signal))) as never,
+          MarkFailed: async (input: unknown) => (await this.track(this.actions.fail(taskInput(input) as never))) as never,
         },
         retryIntervalOverrides: this.opts.retryIntervalMs !== undefined
           ? { RunResponse: this.opts.retryIntervalMs, MarkFailed: this.opts.retryIntervalMs }
@@ -65,12 +79,27 @@ export class LocalWorkflowLauncher implements BackgroundLauncher {
     this.running.set(responseId, { abort: execution.abort, result });
   }
 
+  private track<T>(task: Promise<T>): Promise<T> {
+    this.tasks.add(task);
+    void task.finally(() => this.tasks.delete(task)).catch(() => undefined);
+    return task;
+  }
+
   async stop(responseId: string): Promise<void> {
     this.running.get(responseId)?.abort();
   }
 
-  /** Waits for every run in flight (tests, shutdown). */
-  async drain(): Promise<void> {
-    await Promise.all([...this.running.values()].map((r) => r.result));
+  /**
+   * Waits for every run in flight (tests, shutdown): up to `graceMs`, then stops those left (each
+   * ends failed, with its terminal event stored) and waits up to `stopWaitMs` for them to say so.
+   */
+  async drain(graceMs = Number.POSITIVE_INFINITY, stopWaitMs = 10_000): Promise<void> {
+    const all = () => Promise.allSettled([...[...this.running.values()].map((r) => r.result), ...this.tasks]);
+    if (Number.isFinite(graceMs)) {
+      await settledWithin(all(), graceMs);
+      if (this.running.size === 0 && this.tasks.size === 0) return;
+      this.stopping.abort();
+      await settledWithin(all(), stopWaitMs);
+    } else await all();
   }
 }

@@ -3,6 +3,7 @@ import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { UPSTREAM_DONE, UpstreamError } from '../ports.ts';
+import type { Redact } from '../redact.ts';
 
 // A small HTTP client for upstreams: keep-alive agents (a fresh TLS/TCP handshake per request
 // would dominate the gateway's overhead), an abort signal, and a time-out that covers both the
@@ -117,16 +118,68 @@ export function httpRequest(call: HttpCall): Promise<IncomingMessage> {
   });
 }
 
-/** The whole body as text (listeners rather than an async iterator: a promise per chunk costs more than the chunk). */
-export function readBody(res: Readable): Promise<string> {
+/** How much of an upstream's error body is read: its message is at the start; the rest is dropped with the connection. */
+export const ERROR_BODY_BYTES = 4096;
+/** How long an error body may take to arrive: one that trickles in is cut, and what came is used. */
+const ERROR_BODY_WAIT_MS = 5_000;
+/** The longest upstream error message passed on (to clients, stored responses and the log). */
+export const UPSTREAM_MESSAGE_CHARS = 1_000;
+
+export interface ReadLimit {
+  /** Bytes read at most. */
+  maxBytes: number;
+  /** Past `maxBytes` (or `waitMs`): keep what came and drop the rest, instead of failing. */
+  truncate?: boolean;
+  waitMs?: number;
+  /** The config key that sets `maxBytes`, named in the error. */
+  key?: string;
+}
+
+/**
+ * The body as text, at most `maxBytes` of it (listeners rather than an async iterator: a promise
+ * per chunk costs more than the chunk). A body that goes past the limit is never held: the
+ * response (and its socket) is destroyed at once, and the read fails with a 502 naming the limit,
+ * or, with `truncate`, resolves with the first `maxBytes`.
+ */
+export function readBody(res: Readable, limit: ReadLimit): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const fail = (err: unknown) => reject(asUpstreamError(err, 'upstream closed the connection while sending its answer'));
-    res.on('data', (chunk: Buffer) => chunks.push(chunk));
+    let size = 0;
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const text = () => (chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+    const settle = (err?: UpstreamError) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve(text());
+    };
+    const cut = (err?: UpstreamError) => {
+      settle(err);
+      res.on('error', () => undefined);
+      res.destroy();
+    };
+    const fail = (err: unknown) => settle(asUpstreamError(err, 'upstream closed the connection while sending its answer'));
+    if (limit.waitMs) timer = setTimeout(() => cut(), limit.waitMs);
+    res.on('data', (chunk: Buffer) => {
+      if (settled) return;
+      if (size + chunk.length <= limit.maxBytes) {
+        size += chunk.length;
+        chunks.push(chunk);
+        return;
+      }
+      if (!limit.truncate) {
+        cut(new UpstreamError(`upstream answer is larger than the limit of ${limit.maxBytes} bytes${limit.key ? ` (${limit.key})` : ''}`, 502, 'protocol'));
+        return;
+      }
+      chunks.push(chunk.subarray(0, limit.maxBytes - size));
+      cut();
+    });
     res.once('error', fail);
     // 'close' before 'end': the socket went away mid-body (a reset or destroy without an error).
     res.once('close', () => { if (!res.readableEnded) fail(new Error('closed before the end')); });
-    res.once('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    res.once('end', () => settle());
   });
 }
 
@@ -136,16 +189,20 @@ export function asUpstreamError(err: unknown, message: string): UpstreamError {
   return new UpstreamError(message, 0, 'protocol');
 }
 
-/** An upstream's non-2xx answer as an UpstreamError carrying its own message (OpenAI's or Ollama's shape). */
-export async function httpError(res: IncomingMessage): Promise<UpstreamError> {
+/**
+ * An upstream's non-2xx answer as an UpstreamError carrying its own message (OpenAI's or Ollama's
+ * shape): only the first ERROR_BODY_BYTES are read (an endless error body costs nothing), and the
+ * message is capped and scrubbed of every configured secret before anyone sees it.
+ */
+export async function httpError(res: IncomingMessage, redact: Redact): Promise<UpstreamError> {
   const status = res.statusCode ?? 502;
   let text = '';
   try {
-    text = await readBody(res);
+    text = await readBody(res, { maxBytes: ERROR_BODY_BYTES, truncate: true, waitMs: ERROR_BODY_WAIT_MS });
   } catch {
     /* the status is enough */
   }
-  let message = text.slice(0, 2_000) || `upstream answered HTTP ${status}`;
+  let message = text || `upstream answered HTTP ${status}`;
   try {
     const body = JSON.parse(text) as { error?: unknown; message?: unknown };
     const e = body.error;
@@ -153,7 +210,14 @@ export async function httpError(res: IncomingMessage): Promise<UpstreamError> {
     else if (e && typeof e === 'object' && typeof (e as { message?: unknown }).message === 'string') message = (e as { message: string }).message;
     else if (typeof body.message === 'string') message = body.message;
   } catch {
-    /* not JSON: keep the text */
+    /* not JSON (or cut short): keep the text */
   }
+  message = upstreamMessage(message, redact);
   return new UpstreamError(`upstream answered HTTP ${status}: ${message}`, status, 'http', message);
+}
+
+/** An upstream's own error text as we pass it on: scrubbed of secrets, then capped. */
+export function upstreamMessage(text: string, redact: Redact): string {
+  const clean = redact(text);
+  return clean.length > UPSTREAM_MESSAGE_CHARS ? `${clean.slice(0, UPSTREAM_MESSAGE_CHARS)}...` : clean;
 }

@@ -1,7 +1,7 @@
 // The Conversations API's bodies and objects (openai SDK v7: resources/conversations).
 import * as z from 'zod';
 import { inputItem } from './input-schema.ts';
-import { parseBody } from './validate.ts';
+import { metadata, parseBody } from './validate.ts';
 import type { InputItem } from './types.ts';
 
 /** At most this many items per create / items.create call (OpenAI's limit). */
@@ -9,8 +9,6 @@ export const MAX_ITEMS_PER_CALL = 20;
 /** Longest item id we keep (it is part of a sort key). */
 export const MAX_ITEM_ID_LENGTH = 256;
 
-const metadata = z.record(z.string().max(64), z.string().max(512))
-  .refine((m) => Object.keys(m).length <= 16, { message: 'at most 16 key-value pairs' });
 const items = z.array(inputItem).max(MAX_ITEMS_PER_CALL);
 
 const createBody = z.looseObject({

@@ -11,7 +11,7 @@ import { badRequest } from './errors.ts';
 import type { InputItem, JsonObject } from './types.ts';
 import { inputItem, tool } from './input-schema.ts';
 import { textShape, toolsShape } from './response-shape.ts';
-import { parseBody } from './validate.ts';
+import { metadata, parseBody } from './validate.ts';
 
 /** What a Chat Completions backend gets: handled by the gateway itself, mapped, or dropped (with a reason for the log). */
 export type ChatRule = 'gateway' | 'mapped' | { drop: string };
@@ -35,8 +35,6 @@ const nullable = or(null);
 const number = (min: number, max: number) => z.number().min(min).max(max).nullable().optional();
 const item = inputItem as z.ZodType<InputItem>;
 const object = z.looseObject({}) as unknown as z.ZodType<JsonObject>;
-const metadata = z.record(z.string().max(64), z.string().max(512))
-  .refine((m) => Object.keys(m).length <= 16, { message: 'at most 16 key-value pairs' });
 
 const DROP_TRUNCATION = 'the gateway sends the whole history; a Chat backend cuts nothing';
 

@@ -3,6 +3,30 @@ import { badRequest, type ApiError } from './errors.ts';
 
 // Request bodies: JSON parsing, and zod validation with OpenAI's error for the first bad parameter
 // (request-fields.ts has the create request's fields, input-schema.ts the input items and tools).
+
+/** OpenAI's metadata limits. */
+export const METADATA_MAX_PAIRS = 16;
+
+/**
+ * OpenAI's metadata (responses, conversations): at most 16 pairs, keys of up to 64 characters,
+ * string values of up to 512. Every key is just a name: the object is kept as parsed, so
+ * `constructor`, `toString` or `__proto__` come back as sent (zod's record rebuilds the object by
+ * assignment, which drops a `__proto__` key without a word).
+ */
+export const metadata = z.unknown().superRefine((m, ctx) => {
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) {
+    ctx.addIssue({ code: 'invalid_type', expected: 'record', input: m, message: 'an object expected' });
+    return;
+  }
+  const pairs = Object.entries(m);
+  if (pairs.length > METADATA_MAX_PAIRS) ctx.addIssue({ code: 'custom', message: `at most ${METADATA_MAX_PAIRS} key-value pairs` });
+  for (const [key, value] of pairs) {
+    if (key.length > 64) ctx.addIssue({ code: 'custom', path: [key], message: 'keys are at most 64 characters long' });
+    if (typeof value !== 'string') ctx.addIssue({ code: 'invalid_type', expected: 'string', input: value, path: [key], message: 'a string expected' });
+    else if (value.length > 512) ctx.addIssue({ code: 'custom', path: [key], message: 'values are at most 512 characters long' });
+  }
+}) as unknown as z.ZodType<Record<string, string>>;
+
 const typeName = (value: unknown): string =>
   value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 

@@ -1,15 +1,19 @@
 import { ApiError } from '../protocol/errors.ts';
 import type { Backend, Clock, Endpoint } from '../ports.ts';
 import { log } from '../log.ts';
+import { maskUrls } from '../redact.ts';
 import { matchModel } from './models.ts';
 
 export interface Choice { endpoint: Endpoint; model: string }
 
-/** The concurrency key of an endpoint-model: what `max_concurrent_connections` counts. */
-export const slotKey = (c: Choice) => `${c.endpoint.url}|${c.model}`;
+/**
+ * The concurrency key of an endpoint-model: what `max_concurrent_connections` counts. The URL's
+ * credentials are masked: the key is stored in DynamoDB and named in log lines.
+ */
+export const slotKey = (c: Choice) => `${maskUrls(c.endpoint.url)}|${c.model}`;
 
-/** An endpoint's URL as it may be shown (to clients, in logs): without credentials. */
-export const endpointName = (ep: Endpoint): string => ep.url.replace(/\/\/[^/@]*@/, '//');
+/** An endpoint's URL as it may be shown (to clients, in logs): its credentials masked. */
+export const endpointName = (ep: Endpoint): string => maskUrls(ep.url);
 
 export interface ChooserOptions {
   /** How long a fetched list (models, loaded models) is trusted; stale ones are served while refreshed. */

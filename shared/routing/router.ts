@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError } from '../protocol/errors.ts';
+import { UpstreamError } from '../ports.ts';
 import { log } from '../log.ts';
 import { count, countBy } from '../metrics.ts';
+import { maskUrls } from '../redact.ts';
 import { endpointName, slotKey, type Choice, type EndpointChooser } from './choose-endpoint.ts';
 import type { Lease, SlotLeases } from './slots.ts';
 
@@ -19,6 +21,13 @@ export interface RouterOptions {
 /** A slot taken for a call that has not started yet (see Router.reserve). */
 export interface Held { choice: Choice; lease: Lease }
 
+/** Per call: a background job waits its turn longer than a foreground request (background_queue_ms). */
+export interface CallOptions {
+  slotWaitMs?: number;
+  /** The slot of the first attempt, taken beforehand (reserve). */
+  reserved?: Held;
+}
+
 /** What a routed call produced, and the slot it still holds until `release` (decrement_usage). */
 export interface Routed<T> {
   value: T;
@@ -34,26 +43,36 @@ const BACKOFF_MAX_MS = 10_000;
 const jitter = (ms: number) => ms / 2 + Math.random() * (ms / 2);
 const retryable = (err: unknown) => (err as { retryable?: unknown })?.retryable === true;
 const rotate = <T>(xs: readonly T[], start: number) => [...xs.slice(start), ...xs.slice(0, start)];
-/** The caller no longer wants the slot it waited for (not a 429: nobody was refused). */
-const abandoned = () => new Error('the wait for a slot was abandoned');
 
-/** True when `p` settles within `ms` (false at once when `signal` aborts). */
+/** True when `p` settles within `ms` (false after `ms`, or as soon as `signal` fires). */
 async function within(p: Promise<unknown>, ms: number, signal?: AbortSignal): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const timeout = new Promise<boolean>((r) => {
     timer = setTimeout(() => r(false), Math.max(0, ms));
     onAbort = () => r(false);
-    if (signal?.aborted) r(false);
-    else signal?.addEventListener('abort', onAbort, { once: true });
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
   try {
     return await Promise.race([p.then(() => true), timeout]);
   } finally {
     clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort!);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
   }
 }
+
+/** Waits `ms`; a signal that fires ends the wait, and the call, at once. */
+async function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await sleep(ms, undefined, { signal });
+  } catch (err) {
+    throw signal?.aborted ? stopped(signal) : err;
+  }
+}
+
+/** Why a call stopped when its signal fired: the signal's reason when it is an error. */
+const stopped = (signal: AbortSignal): Error =>
+  (signal.reason instanceof Error ? signal.reason : new UpstreamError('upstream request aborted', 0, 'aborted'));
 
 /** Endpoint choice, global concurrency slots, and retries with failover, together. */
 export class Router {
@@ -76,22 +95,21 @@ export class Router {
    * A retryable failure (connection, time-out, 429, 5xx: all before the first byte, since
    * `attempt` resolves once the upstream answered) frees that slot, waits with backoff, and
    * goes on with the NEXT candidate, round again, up to `maxAttempts`. Anything else is thrown
-   * at once. On success the slot stays held until the caller releases it. `reserved`: the slot of
-   * the first attempt, taken beforehand (reserve).
+   * at once. On success the slot stays held until the caller releases it.
    */
-  async call<T>(ranked: readonly Choice[], attempt: (choice: Choice) => Promise<T>, signal?: AbortSignal, reserved?: Held): Promise<Routed<T>> {
+  async call<T>(ranked: readonly Choice[], attempt: (choice: Choice) => Promise<T>, signal?: AbortSignal, opts: CallOptions = {}): Promise<Routed<T>> {
     let start = 0;
     for (let n = 1; ; n++) {
-      const { choice, lease } = n === 1 && reserved ? reserved : await this.acquire(rotate(ranked, start), signal);
+      const { choice, lease } = n === 1 && opts.reserved ? opts.reserved : await this.acquire(rotate(ranked, start), signal, opts.slotWaitMs ?? this.opts.slotWaitMs);
       try {
         return { value: await attempt(choice), choice, release: lease.release };
       } catch (err) {
         await lease.release();
         if (retryable(err)) countBy('UpstreamFailures', 'Endpoint', endpointName(choice.endpoint));
         if (!retryable(err) || n >= this.opts.maxAttempts || signal?.aborted) throw err;
-        log.warn('upstream failed before answering; retrying', { endpoint: endpointName(choice.endpoint), model: choice.model, attempt: n, error: String((err as Error)?.message ?? err) });
+        log.warn('upstream failed before answering; retrying', { endpoint: endpointName(choice.endpoint), model: choice.model, attempt: n, error: maskUrls(String((err as Error)?.message ?? err)) });
         start = (ranked.indexOf(choice) + 1) % ranked.length;
-        await sleep(jitter(Math.min(BACKOFF_MAX_MS, this.opts.retryBackoffMs * 2 ** (n - 1))));
+        await pause(jitter(Math.min(BACKOFF_MAX_MS, this.opts.retryBackoffMs * 2 ** (n - 1))), signal);
       }
     }
   }
@@ -101,7 +119,7 @@ export class Router {
    * request's reads). Whoever does not go on to `call` with it must release it.
    */
   reserve(ranked: readonly Choice[], signal?: AbortSignal): Promise<Held> {
-    return this.acquire(ranked, signal);
+    return this.acquire(ranked, signal, this.opts.slotWaitMs);
   }
 
   /**
@@ -109,9 +127,10 @@ export class Router {
    * woken early by this process's own releases) for up to `slotWaitMs`, then 429: never more
    * requests than slots.
    */
-  private async acquire(choices: readonly Choice[], signal?: AbortSignal): Promise<{ choice: Choice; lease: Lease }> {
+  private async acquire(choices: readonly Choice[], signal: AbortSignal | undefined, waitMs: number): Promise<{ choice: Choice; lease: Lease }> {
+    if (signal?.aborted) throw stopped(signal);
     const keys = choices.map(slotKey);
-    const deadline = Date.now() + this.opts.slotWaitMs;
+    const deadline = Date.now() + waitMs;
     const free = await this.tryEach(choices, keys, true);
     if (free) return free;
     count('SlotWaits');
@@ -125,16 +144,18 @@ export class Router {
     const tail = ahead.then(() => done);
     this.queues.set(queueKey, tail);
     try {
-      if (!(await within(ahead, deadline - Date.now(), signal))) throw signal?.aborted ? abandoned() : this.saturated(choices[0]!.model);
+      if (!(await within(ahead, deadline - Date.now(), signal))) throw signal?.aborted ? stopped(signal) : this.saturated(choices[0]!.model);
       let guess = true;
       for (let poll = POLL_FIRST_MS; ; poll = Math.min(POLL_MAX_MS, poll * 2)) {
+        if (signal?.aborted) throw stopped(signal);
         const got = await this.tryEach(choices, keys, guess);
         if (got) return got;
         const left = deadline - Date.now();
-        if (signal?.aborted) throw abandoned();
         if (left <= 0) throw this.saturated(choices[0]!.model);
-        // After a release of our own the freed slot is known: guess again; else read first.
-        guess = await this.leases.waitForRelease(keys, Math.min(left, jitter(poll)));
+        // After a release of our own the freed slot is known: guess again; else read first. A
+        // signal that fires ends the wait at once.
+        const released = this.leases.waitForRelease(keys, Math.min(left, jitter(poll)));
+        guess = (await within(released, left, signal)) && (await released);
       }
     } finally {
       leave();

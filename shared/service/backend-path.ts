@@ -3,6 +3,7 @@ import { UPSTREAM_DONE } from '../ports.ts';
 import type { Choice } from '../routing/choose-endpoint.ts';
 import type { Services } from './context.ts';
 import type { Job } from './turn.ts';
+import { failureOf } from './upstream-errors.ts';
 
 /** A streamed run whose upstream has already answered (its first chunk is in hand). */
 export interface StreamRun {
@@ -12,8 +13,11 @@ export interface StreamRun {
   snapshot(): ResponseObject;
   /** True once the terminal event has been produced. */
   finished(): boolean;
-  /** Abandons the run before its events are read (the upstream request is aborted). */
-  abort(): void;
+  /**
+   * Stops the run: the upstream request is aborted and, if its events are being read, they end
+   * with response.failed carrying `reason`'s message when it is an UpstreamError.
+   */
+  abort(reason?: unknown): void;
 }
 
 /** One way of reaching a model: translated Chat Completions, or native Responses. */
@@ -49,9 +53,9 @@ export async function streamThrough<T>(
   translator: Translator,
   push: (item: T) => StreamEvent[],
   controller: AbortController,
-  failure: (err: unknown) => { code: string; message: string },
   opening: () => StreamEvent[] = () => [],
 ): Promise<StreamRun> {
+  const failure = failureOf(controller.signal);
   const it = upstream[Symbol.asyncIterator]();
   const first = await it.next();
   async function* events(): AsyncGenerator<StreamEvent[]> {
@@ -83,5 +87,5 @@ export async function streamThrough<T>(
       controller.abort(upstreamEnded ? UPSTREAM_DONE : undefined);
     }
   }
-  return { events: events(), snapshot: () => translator.response, finished: () => translator.finished, abort: () => controller.abort() };
+  return { events: events(), snapshot: () => translator.response, finished: () => translator.finished, abort: (reason?: unknown) => controller.abort(reason) };
 }

@@ -3,6 +3,7 @@
 import { cacheKey } from '../cache/key.ts';
 import type { CreateRequest } from '../protocol/request-fields.ts';
 import type { InputItem, ResponseObject } from '../protocol/types.ts';
+import type { CacheStats } from '../ports.ts';
 import { log } from '../log.ts';
 import { count } from '../metrics.ts';
 import type { Caller, Services } from './context.ts';
@@ -35,10 +36,10 @@ export function requestCacheKey(svc: Services, caller: Caller, req: CreateReques
   });
 }
 
-/** The cached answer for `key` made from the history whose fingerprint `history` gives (still being read). */
-export async function lookupCached(svc: Services, key: string, history: Promise<string>): Promise<ResponseObject | null> {
+/** The cached answer for `key` made from the history whose fingerprint `history` gives (still being read); counted for `principal` too. */
+export async function lookupCached(svc: Services, key: string, history: Promise<string>, principal: string): Promise<ResponseObject | null> {
   try {
-    const hit = await svc.cache.get(key, svc.clock.nowMs(), history);
+    const hit = await svc.cache.get(key, svc.clock.nowMs(), history, principal);
     count(hit ? 'CacheHits' : 'CacheMisses');
     return hit;
   } catch (err) {
@@ -57,9 +58,14 @@ export async function saveCompleted(svc: Services, slot: CacheSlot, response: Re
   }
 }
 
-/** `GET /v1/cache/stats`: global hit and miss counts (counts of other processes arrive within a flush interval). */
-export async function cacheStats(svc: Services) {
-  const { hits, misses } = await svc.cache.stats();
-  const lookups = hits + misses;
-  return { object: 'cache.stats' as const, hits, misses, hit_rate: lookups === 0 ? 0 : hits / lookups };
+const rates = ({ hits, misses }: CacheStats) => ({ hits, misses, hit_rate: hits + misses === 0 ? 0 : hits / (hits + misses) });
+
+/**
+ * `GET /v1/cache/stats`: the caller's own hit and miss counts (one tenant learns nothing of the
+ * others' traffic); an admin principal (config `admin_principals`) also gets every principal's
+ * under `total`. Counts of other processes arrive within a flush interval.
+ */
+export async function cacheStats(svc: Services, caller: Caller) {
+  const own = { object: 'cache.stats' as const, ...rates(await svc.cache.stats(caller.principal)) };
+  return svc.config.adminPrincipals.has(caller.principal) ? { ...own, total: rates(await svc.cache.stats()) } : own;
 }

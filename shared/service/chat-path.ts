@@ -7,9 +7,9 @@ import { filesAsText } from './chat-files.ts';
 import { droppedForChat } from '../protocol/request-fields.ts';
 import { UpstreamError } from '../ports.ts';
 import { log } from '../log.ts';
+import { maskUrls } from '../redact.ts';
 import type { BackendPath } from './backend-path.ts';
 import { linkedAbort, streamThrough } from './backend-path.ts';
-import { failureOf } from './upstream-errors.ts';
 import type { Services } from './context.ts';
 import type { Job } from './turn.ts';
 import type { Choice } from '../routing/choose-endpoint.ts';
@@ -23,7 +23,7 @@ async function chatRequest(svc: Services, choice: Choice, job: Job, stream: bool
   const tools = planTools(job.req.tools, svc.config.unsupportedTools);
   const dropped = droppedForChat(job.req);
   if (tools.leftOut.length) dropped.tools = `left out (a Chat backend cannot run them): ${tools.leftOut.map((t) => `${t.param} ${t.type}`).join(', ')}`;
-  if (Object.keys(dropped).length) log.info('request fields a Chat backend cannot take were dropped', { id: job.base.id, endpoint: choice.endpoint.url, dropped });
+  if (Object.keys(dropped).length) log.info('request fields a Chat backend cannot take were dropped', { id: job.base.id, endpoint: maskUrls(choice.endpoint.url), dropped });
   let items = [...job.history, ...job.input];
   if (choice.endpoint.files !== 'parts') {
     const first = job.history.length;
@@ -64,6 +64,6 @@ export const chatPath: BackendPath = {
       response: job.base, nextSequence: job.nextSequence, newId: job.newId, now: () => svc.clock.nowMs(), started: job.resumed, tools,
     });
     const opening = () => (job.resumed ? translator.inProgress() : [...translator.created(), ...translator.inProgress()]);
-    return streamThrough(upstream, translator, (chunk) => translator.push(chunk), controller, failureOf(job), opening);
+    return streamThrough(upstream, translator, (chunk) => translator.push(chunk), controller, opening);
   },
 };

@@ -18,6 +18,7 @@ import { nativePath } from './native-path.ts';
 import { retryingWrite } from './store-retry.ts';
 import { endTurn, prepareTurn, recordOf, type CreateResult, type Turn } from './turn.ts';
 import { upstreamToApiError } from './upstream-errors.ts';
+import { UpstreamError } from '../ports.ts';
 
 export async function createResponse(svc: Services, caller: Caller, req: CreateRequest, signal?: AbortSignal): Promise<CreateResult> {
   const slot = req.background ? null : reserveEarly(svc, req.model, signal);
@@ -75,7 +76,7 @@ function reserveEarly(svc: Services, model: string, signal?: AbortSignal) {
 
 /** The whole answer as JSON. The router holds a concurrency slot for the call and retries failures before the first byte on the next endpoint. */
 async function answerTurn(svc: Services, turn: Turn, choices: Choice[], held: Held | undefined, signal?: AbortSignal): Promise<CreateResult> {
-  const routed = await svc.router.call(choices, (c) => pathOf(c).run(svc, c, { ...turn, signal }), signal, held).catch(rethrowUpstream);
+  const routed = await svc.router.call(choices, (c) => pathOf(c).run(svc, c, { ...turn, signal }), signal, { reserved: held }).catch((err) => rethrowUpstream(err, signal));
   const response = routed.value;
   const released = routed.release(); // the upstream is done: free its slot while we store
   try {
@@ -105,7 +106,7 @@ const served = (turn: Turn, choice: Choice) => ({
  */
 async function streamTurn(svc: Services, turn: Turn, choices: Choice[], held: Held | undefined, signal?: AbortSignal): Promise<CreateResult> {
   const store = turn.base.store;
-  const routed = await svc.router.call(choices, (c) => pathOf(c).stream(svc, c, { ...turn, signal }), signal, held).catch(rethrowUpstream);
+  const routed = await svc.router.call(choices, (c) => pathOf(c).stream(svc, c, { ...turn, signal }), signal, { reserved: held }).catch((err) => rethrowUpstream(err, signal));
   const run = routed.value;
   try {
     if (store) await svc.store.create(recordOf(svc, turn, run.snapshot(), routed.choice.endpoint.url), turn.parent);
@@ -116,8 +117,12 @@ async function streamTurn(svc: Services, turn: Turn, choices: Choice[], held: He
   }
   async function* events(): AsyncGenerator<StreamEvent[]> {
     let beat: Promise<unknown> = Promise.resolve();
+    // A heartbeat that finds the record gone (deleted) or no longer in progress (swept) stops the
+    // run: nobody can read what it would go on generating.
     const heartbeat = store ? setInterval(() => {
-      beat = svc.store.update(turn.base.id, run.snapshot(), { from: ['in_progress'] }).catch(() => undefined);
+      beat = svc.store.update(turn.base.id, run.snapshot(), { from: ['in_progress'] }).then((ok) => {
+        if (!ok) run.abort(new UpstreamError('The response was deleted (or marked failed) while it was being generated; it was stopped.', 0, 'aborted'));
+      }, () => undefined);
     }, svc.config.heartbeatMs) : undefined;
     let ended = false;
     try {
@@ -166,8 +171,9 @@ async function persistFinal(svc: Services, response: ResponseObject): Promise<vo
   }
 }
 
-function rethrowUpstream(err: unknown): never {
+/** A failure before the first byte as an HTTP error; a call we stopped on purpose says why. */
+function rethrowUpstream(err: unknown, signal?: AbortSignal): never {
   if (err instanceof TranslationError) throw badRequest(err.message, err.param ?? null);
   if (err instanceof ApiError) throw err;
-  throw upstreamToApiError(err);
+  throw upstreamToApiError(signal?.aborted && signal.reason instanceof UpstreamError ? signal.reason : err);
 }

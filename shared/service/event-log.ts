@@ -77,7 +77,7 @@ export class LogWriter {
 /**
  * Events of a background response after `afterSeq`, live, in batches (one per read of the log):
  * polls the log until the terminal event (or the record's terminal state when the writer was
- * stopped), then ends.
+ * stopped), then ends; or as soon as `signal` fires (its reader left), polling no more.
  */
 export async function* tailEvents(svc: Services, id: string, afterSeq: number, signal?: AbortSignal): AsyncGenerator<StreamEvent[]> {
   let last = afterSeq;
@@ -110,7 +110,10 @@ export async function* tailEvents(svc: Services, id: string, afterSeq: number, s
         return;
       }
     }
-    await svc.events.appended(id, Math.min(wait, svc.config.pollMs));
+    // Woken early by an append of this process; a reader that left stops polling at once.
+    if (signal?.aborted) return;
+    await svc.events.appended(id, Math.min(wait, svc.config.pollMs), signal);
+    if (signal?.aborted) return;
     wait *= 2;
   }
 }

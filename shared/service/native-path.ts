@@ -5,7 +5,6 @@ import type { UpstreamEvent } from '../ports.ts';
 import type { BackendPath } from './backend-path.ts';
 import { linkedAbort, streamThrough } from './backend-path.ts';
 import type { Job } from './turn.ts';
-import { failureOf } from './upstream-errors.ts';
 
 const OPENING = new Set(['response.created', 'response.queued']);
 
@@ -42,6 +41,6 @@ export const nativePath: BackendPath = {
     const rewriter = new NativeStreamRewriter({ response: job.base, nextSequence: job.nextSequence, newId: job.newId, now: () => svc.clock.nowMs(), started: job.resumed });
     // A background run already logged its own opening events; the upstream's would repeat them.
     const push = (ev: UpstreamEvent) => (job.resumed && OPENING.has(String(ev.data.type ?? ev.event)) ? [] : rewriter.push(ev));
-    return streamThrough(upstream, rewriter, push, controller, failureOf(job));
+    return streamThrough(upstream, rewriter, push, controller);
   },
 };

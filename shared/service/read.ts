@@ -19,11 +19,14 @@ export async function retrieveResponse(svc: Services, caller: Caller, id: string
   return (await load(svc, caller, id)).response;
 }
 
-/** `GET /v1/responses/{id}?stream=true[&starting_after=N]`: the stored response replayed as events. */
-export async function replayResponse(svc: Services, caller: Caller, id: string, startingAfter: number | null): Promise<AsyncIterable<StreamEvent[]>> {
+/**
+ * `GET /v1/responses/{id}?stream=true[&starting_after=N]`: the stored response replayed as events.
+ * A live reader of a background log stops polling once `signal` fires (its client left).
+ */
+export async function replayResponse(svc: Services, caller: Caller, id: string, startingAfter: number | null, signal?: AbortSignal): Promise<AsyncIterable<StreamEvent[]>> {
   const rec = await load(svc, caller, id);
   // Background responses have a log: replay it, live while the job runs.
-  if (rec.response.background) return tailEvents(svc, id, startingAfter ?? -1);
+  if (rec.response.background) return tailEvents(svc, id, startingAfter ?? -1, signal);
   const events = responseToEvents(rec.response).filter((e) => startingAfter === null || e.sequence_number > startingAfter);
   return (async function* () {
     yield events;

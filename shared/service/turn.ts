@@ -14,6 +14,7 @@ import { cacheWanted, lookupCached, requestCacheKey, saveCompleted, type CacheSl
 import type { Caller, Services } from './context.ts';
 import { appendTurn, checkTurnInput, conversationHistory, conversationIdOf } from './conversations.ts';
 import { resolveItemReferences } from './item-references.ts';
+import { maskUrls } from '../redact.ts';
 
 export interface Turn {
   /** The principal that owns it. */
@@ -85,7 +86,7 @@ export async function prepareTurn(svc: Services, caller: Caller, req: CreateRequ
   const [[chain, conversationItems, resolved], ranked, cached] = await Promise.all([
     reads,
     key ? null : svc.router.rank(req.model), // also for background: an unknown model is a 404 now, not a failed job later
-    key ? lookupCached(svc, key, fingerprint) : null,
+    key ? lookupCached(svc, key, fingerprint, caller.principal) : null,
   ]);
   const id = newId('resp');
   const ids = itemIdsFor(id);
@@ -120,7 +121,7 @@ export function resumeTurn(rec: StoredResponse, history: InputItem[], outputIdsF
 
 /** The stored record of a turn with this Response (the one builder of records). */
 export function recordOf(svc: Services, turn: Turn, response: ResponseObject, endpoint: string | null): NewStoredResponse {
-  return { id: turn.base.id, owner: turn.owner, response, input: turn.input, endpoint, updatedAt: svc.clock.nowMs() };
+  return { id: turn.base.id, owner: turn.owner, response, input: turn.input, endpoint: endpoint && maskUrls(endpoint), updatedAt: svc.clock.nowMs() };
 }
 
 /**

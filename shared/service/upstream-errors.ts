@@ -20,6 +20,8 @@ export function upstreamToApiError(err: unknown): ApiError {
     return new ApiError(err.status, err.upstreamMessage ?? err.message, 'invalid_request_error', null, 'upstream_error');
   }
   if (err.kind === 'timeout') return new ApiError(504, `The upstream model server did not answer in time: ${err.message}`, 'server_error', null, 'upstream_timeout');
+  // Stopped on purpose (the gateway shutting down, a deadline): its reason says why.
+  if (err.kind === 'aborted') return new ApiError(503, err.message, 'server_error', null, 'stopped');
   return new ApiError(502, `The upstream model server failed: ${err.message}`, 'server_error', null, 'upstream_error');
 }
 
@@ -30,9 +32,9 @@ export function streamFailure(err: unknown): ResponseError {
 }
 
 /** The failure to report for a stream: the reason it was aborted, if we aborted it on purpose. */
-export function failureOf(job: { signal?: AbortSignal }): (err: unknown) => ResponseError {
+export function failureOf(signal: AbortSignal): (err: unknown) => ResponseError {
   return (err) => {
-    const reason = job.signal?.aborted ? job.signal.reason : undefined;
+    const reason = signal.aborted ? signal.reason : undefined;
     return reason instanceof UpstreamError ? { code: 'server_error', message: reason.message } : streamFailure(err);
   };
 }

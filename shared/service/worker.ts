@@ -27,8 +27,14 @@ export interface RunInput {
   deadlineMs?: number;
 }
 
-/** The worker's task: run one background response to a terminal state. */
-export async function runBackground(svc: Services, input: RunInput): Promise<{ status: string }> {
+/** Why a background run stops when its host shuts down (the local server on SIGTERM, after its grace period). */
+const SHUTDOWN_REASON = () => new UpstreamError('The gateway shut down before the background job finished; it was stopped.', 0, 'aborted');
+
+/**
+ * The worker's task: run one background response to a terminal state. `shutdown` (the local
+ * server's, on SIGTERM) stops it like a cancel would, but it ends `failed`, saying why.
+ */
+export async function runBackground(svc: Services, input: RunInput, shutdown?: AbortSignal): Promise<{ status: string }> {
   const { responseId: id, executionId: lease } = input;
   const rec = await claim(svc, id, lease);
   if (typeof rec === 'string') return { status: rec };
@@ -47,6 +53,9 @@ export async function runBackground(svc: Services, input: RunInput): Promise<{ s
   const deadline = input.deadlineMs ? setTimeout(() => abort.abort(new UpstreamError(
     'The background job reached the time limit of its worker (15 minutes) and was stopped.', 0, 'aborted',
   )), Math.max(0, input.deadlineMs - svc.clock.nowMs())) : undefined;
+  const onShutdown = () => abort.abort(SHUTDOWN_REASON());
+  shutdown?.addEventListener('abort', onShutdown, { once: true });
+  if (shutdown?.aborted) onShutdown(); // a workflow retry that began after the stop ends at once, failed
 
   const writer = new LogWriter(svc, id, lease, rec.response.created_at, rec.lastSeq);
   // The heartbeat starts now, not at the first byte: a model that is slow to answer (loading,
@@ -61,12 +70,17 @@ export async function runBackground(svc: Services, input: RunInput): Promise<{ s
     let routed;
     try {
       // Retried on the next endpoint first; what is still failing goes to the workflow's retry.
+      // With every slot taken, the job waits its turn (up to background_queue_ms), as a queue
+      // would: it does not fail for want of a slot.
       const job = { ...turn, signal: abort.signal };
-      routed = await svc.router.call(ranked, (c) => (c.endpoint.kind === 'responses' ? nativePath : chatPath).stream(svc, c, job), abort.signal);
+      routed = await svc.router.call(ranked, (c) => (c.endpoint.kind === 'responses' ? nativePath : chatPath).stream(svc, c, job), abort.signal, {
+        slotWaitMs: svc.config.backgroundQueueMs,
+      });
     } catch (err) {
       if (err instanceof UpstreamError && err.retryable) throw new TransientError(err.message);
-      if (err instanceof ApiError && err.status === 429) throw new TransientError(err.message); // no free slot yet
-      const message = err instanceof UpstreamError ? err.upstreamMessage ?? err.message : 'The background job could not start.';
+      const message = err instanceof ApiError && err.status === 429
+        ? `The background job waited ${svc.config.backgroundQueueMs} ms (background_queue_ms) for a free slot of max_concurrent_connections, and none came free.`
+        : err instanceof UpstreamError ? err.upstreamMessage ?? err.message : 'The background job could not start.';
       await finishWithoutEvent(svc, id, lease, { code: 'server_error', message });
       return { status: 'failed' };
     }
@@ -94,6 +108,7 @@ export async function runBackground(svc: Services, input: RunInput): Promise<{ s
   } finally {
     clearInterval(heartbeat);
     if (deadline) clearTimeout(deadline);
+    shutdown?.removeEventListener('abort', onShutdown);
   }
 }
 

@@ -219,16 +219,18 @@ export async function openStream(base: string, body: object, until: (text: strin
 export interface ChildGateway {
   url: string;
   proc: ChildProcess;
-  /** Everything it wrote to stderr (its logs). */
+  /** Everything it wrote to stderr (its warnings and errors). */
   stderr: () => string;
+  /** Everything it wrote to stdout (its other log lines). */
+  stdout: () => string;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /** `npm start`'s entry point (functions/local/main.ts) in its own Node process, on a free port. */
-export async function startChildGateway(opts: { configPath: string; dataDir: string; timeoutMs?: number }): Promise<ChildGateway> {
+export async function startChildGateway(opts: { configPath: string; dataDir: string; timeoutMs?: number; env?: Record<string, string> }): Promise<ChildGateway> {
   const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'functions/local/main.ts')], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', DATA_DIR: opts.dataDir, NOMYO_ROUTER_CONFIG_PATH: opts.configPath },
+    env: { ...process.env, PORT: '0', DATA_DIR: opts.dataDir, NOMYO_ROUTER_CONFIG_PATH: opts.configPath, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -248,6 +250,7 @@ export async function startChildGateway(opts: { configPath: string; dataDir: str
     url,
     proc,
     stderr: () => err,
+    stdout: () => out,
     kill: async (signal = 'SIGKILL') => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       await Promise.race([exited, sleep(10_000)]);

@@ -108,8 +108,8 @@ describe('EndpointChooser.rank (choose_endpoint)', () => {
     });
     const about = lines.filter((l) => /model list of an endpoint/.test(l.message));
     expect(about.map((l) => [l.level, l.message, l.endpoint, l.reason])).toEqual([
-      ['WARN', 'the model list of an endpoint cannot be read', 'http://a', 'ECONNREFUSED'],
-      ['INFO', 'the model list of an endpoint can be read again', 'http://a', undefined],
+      ['WARN', 'the model list of an endpoint cannot be read', 'http://***@a', 'ECONNREFUSED'],
+      ['INFO', 'the model list of an endpoint can be read again', 'http://***@a', undefined],
     ]);
   });
 });

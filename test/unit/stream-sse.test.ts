@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeEvent, parseSse, SseDecoder, type SseFrame } from '../../shared/stream/index.ts';
+import { encodeEvent, parseSse, SseDecoder, SseEventTooLarge, type SseFrame } from '../../shared/stream/index.ts';
 
 const BODY = 'event: a\ndata: {"x":1}\n\n: keep-alive comment\n\ndata: line1\ndata: line2\n\nevent: b\r\ndata:nospace\r\n\r\ndata: [DONE]\n\n';
 const EXPECTED: SseFrame[] = [
@@ -54,5 +54,25 @@ describe('SseDecoder', () => {
 
   it('keeps an empty data line as an empty string', () => {
     expect(parseSse('data:\n\ndata: \ndata:\n\n')).toEqual([{ data: '' }, { data: '\n' }]);
+  });
+
+  it('joins a line split over many pushes once, and keeps it whole', () => {
+    const d = new SseDecoder();
+    const piece = 'x'.repeat(16 * 1024);
+    expect(d.push('data: ')).toEqual([]);
+    for (let i = 0; i < 256; i++) expect(d.push(piece)).toEqual([]);
+    const [frame] = d.push('\n\n');
+    expect(frame!.data.length).toBe(256 * piece.length);
+  });
+
+  it('refuses an event longer than its limit, whether in one line, many lines or a line without end', () => {
+    expect(() => new SseDecoder(100).push(`data: ${'a'.repeat(101)}\n`)).toThrow(SseEventTooLarge);
+    const lines = new SseDecoder(100);
+    expect(() => { for (let i = 0; i < 20; i++) lines.push('data: 0123456789\n'); }).toThrow(/larger than the limit of 100/);
+    const endless = new SseDecoder(100);
+    expect(() => { for (let i = 0; i < 20; i++) endless.push('0123456789'); }).toThrow(SseEventTooLarge);
+    // Events under the limit, one after another, never add up.
+    const many = new SseDecoder(100);
+    for (let i = 0; i < 100; i++) expect(many.push(`data: ${'b'.repeat(90)}\n\n`)).toHaveLength(1);
   });
 });

@@ -1,7 +1,9 @@
-// CacheStore on the cache table (layout.ts: an entry per key and the `stats` counter item).
-// An entry carries expires_ms (exact expiry, what reads check) and expires_at (DynamoDB's TTL,
+// CacheStore on the cache table (layout.ts: an entry per key, the `stats` totals and a
+// `stats#<principal>` item per principal). An entry carries history (the fingerprint of the
+// history it was made from), expires_ms (exact expiry, what reads check) and expires_at (DynamoDB's TTL,
 // which deletes late, and never on dynalite). Hit and miss counts are kept per process and added
-// to the counter item with ADD at most every `flushMs`.
+// with ADD at most every `flushMs` to the totals item and to the item of each principal that asked
+// (a tenant sees its own counts; the totals are for an operator).
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CacheStats, CacheStore, Clock } from '../../ports.ts';
 import { systemClock } from '../../ports.ts';
@@ -23,8 +25,10 @@ export interface DynamoCacheOptions {
 export class DynamoCacheStore implements CacheStore {
   /** This process's counts since it started. */
   readonly local: CacheStats = { hits: 0, misses: 0 };
-  /** Counts not yet added to the counter item. */
+  /** Counts not yet added to the totals item. */
   private pending: CacheStats = { hits: 0, misses: 0 };
+  /** Counts not yet added to each principal's item. */
+  private pendingOf = new Map<string, CacheStats>();
   private lastFlushMs: number;
   private flushing: Promise<void> = Promise.resolve();
   private readonly clock: Clock;
@@ -38,11 +42,11 @@ export class DynamoCacheStore implements CacheStore {
     this.lastFlushMs = this.clock.nowMs();
   }
 
-  async get(key: string, nowMs: number, history: Promise<string>): Promise<ResponseObject | null> {
+  async get(key: string, nowMs: number, history: Promise<string>, principal?: string): Promise<ResponseObject | null> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: cacheKeys.entry(key) }));
     const live = Item !== undefined && !(typeof Item.expires_ms === 'number' && Item.expires_ms <= nowMs) && Item.history === await history;
     const response = live ? await unpack<ResponseObject>(Item.blob) : null;
-    this.count(response !== null, nowMs);
+    this.count(response !== null, nowMs, principal);
     return response;
   }
 
@@ -61,11 +65,13 @@ export class DynamoCacheStore implements CacheStore {
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item }));
   }
 
-  async stats(): Promise<CacheStats> {
+  async stats(principal?: string): Promise<CacheStats> {
     await this.flush();
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: cacheKeys.stats, ConsistentRead: true }));
+    const key = principal === undefined ? cacheKeys.stats : cacheKeys.statsOf(principal);
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
     // A failed flush left counts pending: they are still ours to report.
-    return { hits: Number(Item?.hits ?? 0) + this.pending.hits, misses: Number(Item?.misses ?? 0) + this.pending.misses };
+    const pending = principal === undefined ? this.pending : this.pendingOf.get(principal) ?? { hits: 0, misses: 0 };
+    return { hits: Number(Item?.hits ?? 0) + pending.hits, misses: Number(Item?.misses ?? 0) + pending.misses };
   }
 
   /** Adds the pending counts to the counter item; never rejects (a failure keeps them pending). */
@@ -74,10 +80,15 @@ export class DynamoCacheStore implements CacheStore {
     return this.flushing;
   }
 
-  private count(hit: boolean, nowMs: number): void {
+  private count(hit: boolean, nowMs: number, principal: string | undefined): void {
     const field = hit ? 'hits' : 'misses';
     this.local[field]++;
     this.pending[field]++;
+    if (principal !== undefined) {
+      const mine = this.pendingOf.get(principal) ?? { hits: 0, misses: 0 };
+      mine[field]++;
+      this.pendingOf.set(principal, mine);
+    }
     if (nowMs - this.lastFlushMs >= this.flushMs) {
       this.lastFlushMs = nowMs;
       void this.flush();
@@ -86,19 +97,38 @@ export class DynamoCacheStore implements CacheStore {
 
   private async write(): Promise<void> {
     const { hits, misses } = this.pending;
-    if (hits === 0 && misses === 0) return;
+    const principals = this.pendingOf;
+    if (hits === 0 && misses === 0 && principals.size === 0) return;
     this.pending = { hits: 0, misses: 0 };
+    this.pendingOf = new Map();
+    // A failed write puts its counts back, beside any counted meanwhile.
+    if ((hits > 0 || misses > 0) && !(await this.add(cacheKeys.stats, { hits, misses }))) addTo(this.pending, { hits, misses });
+    for (const [principal, counts] of principals) {
+      if (await this.add(cacheKeys.statsOf(principal), counts)) continue;
+      const now = this.pendingOf.get(principal) ?? { hits: 0, misses: 0 };
+      this.pendingOf.set(principal, addTo(now, counts));
+    }
+  }
+
+  /** ADDs `counts` to the counter item at `key`; false (logged) when the write failed. */
+  private async add(key: Record<string, string>, counts: CacheStats): Promise<boolean> {
     try {
       await this.doc.send(new UpdateCommand({
         TableName: this.tableName,
-        Key: cacheKeys.stats,
+        Key: key,
         UpdateExpression: 'ADD hits :h, misses :m',
-        ExpressionAttributeValues: { ':h': hits, ':m': misses },
+        ExpressionAttributeValues: { ':h': counts.hits, ':m': counts.misses },
       }));
+      return true;
     } catch (err) {
-      this.pending.hits += hits;
-      this.pending.misses += misses;
       log.error('could not flush cache counters', err as Error);
+      return false;
     }
   }
+}
+
+function addTo(to: CacheStats, counts: CacheStats): CacheStats {
+  to.hits += counts.hits;
+  to.misses += counts.misses;
+  return to;
 }

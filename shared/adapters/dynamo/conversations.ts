@@ -29,7 +29,7 @@ export class DynamoConversationStore implements ConversationStore {
     try {
       await this.doc.send(new PutCommand({
         TableName: this.tableName,
-        Item: { ...keys.meta(conv.id), owner: conv.owner, created_at: conv.createdAt, metadata: conv.metadata, next_seq: items.length },
+        Item: { ...keys.meta(conv.id), owner: conv.owner, created_at: conv.createdAt, metadata_json: JSON.stringify(conv.metadata), next_seq: items.length },
         ConditionExpression: 'attribute_not_exists(pk)',
       }));
     } catch (err) {
@@ -46,8 +46,8 @@ export class DynamoConversationStore implements ConversationStore {
     const out = await conditionalWrite(this.doc.send(new UpdateCommand({
       TableName: this.tableName,
       Key: keys.meta(id),
-      UpdateExpression: 'SET metadata = :metadata',
-      ...ownedBy(owner, { ':metadata': metadata }),
+      UpdateExpression: 'SET metadata_json = :metadata REMOVE metadata',
+      ...ownedBy(owner, { ':metadata': JSON.stringify(metadata) }),
       ReturnValues: 'ALL_NEW',
     })));
     return out && this.metaOf(out.Attributes, owner);
@@ -167,7 +167,11 @@ export class DynamoConversationStore implements ConversationStore {
 
   private metaOf(row: Item | undefined, owner: string): StoredConversation | null {
     if (!row || row.owner !== owner) return null;
-    return { id: row.pk, owner: row.owner, createdAt: Number(row.created_at), metadata: (row.metadata ?? {}) as Record<string, string> };
+    // Metadata as JSON text: its keys are the client's, and the SDK's marshalling treats a map with a
+    // `constructor` key as a class instance (refused) and rebuilds maps by assignment (a `__proto__`
+    // key lost). Items written before hold a map under `metadata`.
+    const metadata = typeof row.metadata_json === 'string' ? JSON.parse(row.metadata_json) : row.metadata ?? {};
+    return { id: row.pk, owner: row.owner, createdAt: Number(row.created_at), metadata: metadata as Record<string, string> };
   }
 
   private async getItemAt(key: Key): Promise<Item | undefined> {

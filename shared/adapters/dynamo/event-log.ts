@@ -23,16 +23,18 @@ export class DynamoEventLog implements EventLog {
     for (const wake of this.waiting.get(id) ?? []) wake();
   }
 
-  appended(id: string, ms: number): Promise<void> {
+  appended(id: string, ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const wake = () => {
         clearTimeout(timer);
-        const set = this.waiting.get(id)!;
-        set.delete(wake);
-        if (set.size === 0) this.waiting.delete(id);
+        signal?.removeEventListener('abort', wake);
+        const set = this.waiting.get(id);
+        set?.delete(wake);
+        if (set?.size === 0) this.waiting.delete(id);
         resolve();
       };
       const timer = setTimeout(wake, ms);
+      signal?.addEventListener('abort', wake, { once: true });
       if (!this.waiting.has(id)) this.waiting.set(id, new Set());
       this.waiting.get(id)!.add(wake);
     });

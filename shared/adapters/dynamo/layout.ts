@@ -16,7 +16,7 @@
 //   resp_<id>                 i#<gen>#0001…           parts of the input blob (items + stored request)
 //   resp_<id>                 o#<gen>#0001…           parts of the response blob
 //   resp_<id>#ev              e#<last seq + 1>        one batch of a background response's event log
-//   conv_<id>                 c                       a conversation's meta: owner, created_at, metadata,
+//   conv_<id>                 c                       a conversation's meta: owner, created_at, metadata_json,
 //                                                     next_seq (appends reserve ranges with ADD)
 //   conv_<id>                 i#<seq>                 one conversation item: item_id, blob or parts
 //   conv_<id>                 b#<seq>#0001…           the parts of a large item
@@ -34,6 +34,7 @@
 //   <sha256 hex>              a cached Response: blob (gzip), history (the fingerprint of the history
 //                             it was made from: a lookup must match it), expires_ms (exact expiry), expires_at
 //   stats                     hits, misses of every process (ADD); no hex digest is `stats`
+//   stats#<principal>         hits, misses of one principal (ADD)
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 
 export type AttributeType = 'S' | 'N' | 'B';
@@ -179,8 +180,10 @@ export const conversationKeys = {
 /** Keys in the `cache` table. */
 export const cacheKeys = {
   entry: (key: string) => ({ pk: key }),
-  /** Cache keys are sha256 hex, so no entry is named `stats`. */
+  /** Cache keys are sha256 hex, so no entry is named `stats` or `stats#…`. */
   stats: { pk: 'stats' },
+  /** One principal's counts. */
+  statsOf: (principal: string) => ({ pk: `stats#${principal}` }),
 };
 
 export const slotKeys = {

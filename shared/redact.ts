@@ -1,0 +1,68 @@
+// Secrets out of everything the gateway prints or passes on: credentials in URLs are masked
+// wherever a URL is logged or stored, and the configured secrets (upstream API keys, URL
+// passwords and their Basic tokens, client keys) are scrubbed from whatever an upstream sends
+// before a client, a stored response or the log can see it (an upstream that echoes its
+// Authorization header must not hand the operator's key to every tenant).
+
+/** `scheme://userinfo@`: the credentials part of a URL, wherever it appears in a text. */
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]*@/gi;
+
+/** The text with the credentials of every URL in it masked: `http://user:pass@host` -> `http://***@host`. */
+export function maskUrls(text: string): string {
+  return text.includes('@') ? text.replace(URL_USERINFO, '$1***@') : text;
+}
+
+/** What a scrubbed secret becomes. */
+export const REDACTED = '[redacted]';
+
+/**
+ * Secrets shorter than this are not scrubbed from upstream text: a short one is as likely to be
+ * ordinary text, which would be garbled. The config names such keys at start.
+ */
+export const MIN_SCRUBBED_LENGTH = 8;
+
+const decode = (s: string) => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
+/**
+ * The forms in which a URL's credentials reach an upstream (and may come back from it): the
+ * password as written and decoded, and the Basic token Node sends for `user:pass@`.
+ */
+export function urlSecrets(raw: string): string[] {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return [];
+  }
+  if (!url.username && !url.password) return [];
+  const user = decode(url.username);
+  const pass = decode(url.password);
+  return [url.password, pass, Buffer.from(`${user}:${pass}`).toString('base64')].filter(Boolean);
+}
+
+export type Redact = (text: string) => string;
+
+/** Nothing to scrub. */
+export const noRedact: Redact = (text) => text;
+
+/**
+ * A function that replaces every secret in a text (as is, and JSON-escaped, as it appears inside
+ * a JSON string) with REDACTED. Longest first, so a secret that contains another goes whole.
+ * Texts without any secret (nearly all) cost one `includes` per secret.
+ */
+export function redactor(secrets: readonly string[]): Redact {
+  const forms = secrets.flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]).filter((s) => s.length >= MIN_SCRUBBED_LENGTH);
+  const list = [...new Set(forms)].sort((a, b) => b.length - a.length);
+  if (list.length === 0) return noRedact;
+  return (text) => {
+    let out = text;
+    for (const s of list) if (out.includes(s)) out = out.split(s).join(REDACTED);
+    return out;
+  };
+}
