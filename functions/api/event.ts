@@ -24,10 +24,8 @@ export interface FunctionUrlEvent {
 export interface HandlerResponse {
   statusCode: number;
   headers: Record<string, string>;
-  /** Always bytes (body.ts, sse.ts): middy cuts a string body by UTF-16 code units. */
-  body: Readable;
-  /** Work the invocation must finish before it ends (non-enumerable: not part of the prelude). */
+  /** A finished answer (one write) or a stream of events (sse.ts); bytes either way, encoded once. */
+  body: Buffer | Readable;
+  /** Work the invocation must finish before it ends. */
   settled?: Promise<void>;
-  /** The request's log line and metrics, written once it has ended (non-enumerable too). */
-  record?: { end(status: number): void };
 }

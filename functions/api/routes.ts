@@ -19,14 +19,13 @@ import { callerOf } from './auth.ts';
 import type { FunctionUrlEvent, HandlerResponse } from './event.ts';
 import type { RequestRecord } from './request-record.ts';
 import { SSE_HEADERS, sseBody } from './sse.ts';
-import { bytesBody } from './body.ts';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): HandlerResponse => ({
   statusCode,
   headers: { ...JSON_HEADERS, ...headers },
-  body: bytesBody(Buffer.from(JSON.stringify(body))),
+  body: Buffer.from(JSON.stringify(body)),
 });
 
 export function errorResponse(err: unknown): HandlerResponse {
@@ -204,9 +203,7 @@ export async function route(svc: Services, event: FunctionUrlEvent, record: Requ
 
 function sse(events: AsyncIterable<StreamEvent[]>, keepGoing: boolean, record: RequestRecord, headers: Record<string, string> = {}): HandlerResponse {
   const { body, settled } = sseBody(events, { keepGoing, observe: (batch) => record.observe(batch) });
-  const res: HandlerResponse = { statusCode: 200, headers: { ...SSE_HEADERS, ...headers }, body };
-  Object.defineProperty(res, 'settled', { value: settled, enumerable: false });
-  return res;
+  return { statusCode: 200, headers: { ...SSE_HEADERS, ...headers }, body, settled };
 }
 
 function methodNotAllowed(method: string, path: string): ApiError {

@@ -66,7 +66,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     limits: config.server,
     // The key is checked from the headers, before any body is read.
     preflight: (event) => preflight(svc, event),
-    // Made after the Lambda globals exist (startServer installs them): middy reads `awslambda`.
+    // Made after the Lambda globals exist (startServer installs them): app.ts reads `awslambda`.
     loadHandler: async () => (await import('../api/app.ts')).apiHandler(async () => svc) as unknown as StreamingHandler,
   });
   // EventBridge Scheduler's job in AWS: the sweep, on a timer.

@@ -40,7 +40,7 @@ export class LocalResponseStream extends Writable {
   }
 
   /**
-   * What is written in one tick leaves in one socket write: the head (which middy's empty first
+   * What is written in one tick leaves in one socket write: the head (which the handler's empty first
    * write would otherwise send alone) with the body and its end, the events of one upstream read
    * together. A JSON answer took 3 socket writes, now 1 (docs/benchmarks.md, "Hot spots removed").
    * The socket is corked, not the response: on Node 24 a corked ServerResponse loses body bytes

@@ -1,6 +1,6 @@
 // Bodies that catch a writer which cuts text by UTF-16 code units instead of bytes.
 
-/** middy 7 writes a string body in slices of this many UTF-16 code units. */
+/** middy 7 (which we used before) wrote a string body in slices of this many UTF-16 code units. */
 export const SLICE_UNITS = 16_384;
 
 /**

@@ -1,7 +1,8 @@
 // Bodies leave as bytes: a JSON or SSE body longer than 16,384 UTF-16 code units with characters
-// outside the BMP (emoji: two code units each) comes back byte for byte. middy 7 writes a string
-// body in 16,384-unit slices, each encoded to UTF-8 on its own, so an emoji cut in two became two
-// U+FFFD; the same happens under the real Lambda runtime (test/lambda-runtime/).
+// outside the BMP (emoji: two code units each) comes back byte for byte. A writer that slices a
+// string body by UTF-16 code units (middy 7's, which we used before, took 16,384-unit slices, each
+// encoded to UTF-8 on its own) turns an emoji cut in two into two U+FFFD; the same would happen
+// under the real Lambda runtime (test/lambda-runtime/).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sseEvents, startSystem, type System } from '../helpers/harness.ts';
 import { emojiText } from '../lambda-runtime/bodies.ts';
