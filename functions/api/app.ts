@@ -47,6 +47,7 @@ export function apiHandler(services: () => Promise<Services>) {
       // A stored stream is still generated to its end and stored before the invocation ends,
       // though the client left.
       await res.settled;
+      await res.afterSent?.();
       record.end(res.statusCode);
     }
   });

@@ -28,4 +28,6 @@ export interface HandlerResponse {
   body: Buffer | Readable;
   /** Work the invocation must finish before it ends. */
   settled?: Promise<void>;
+  /** Work to start once the client has its last byte (and `settled`), which the invocation finishes too. */
+  afterSent?: () => Promise<void>;
 }

@@ -134,7 +134,8 @@ export async function route(svc: Services, event: FunctionUrlEvent, record: Requ
       record.set({ endpoint: result.endpoint, cacheHit: result.cached });
       if (result.kind === 'json') record.response(result.body);
       // A stored stream runs to its end even if the client leaves (unless the signal stops it): the answer is kept.
-      return result.kind === 'json' ? json(200, result.body, result.headers) : sse(result.events, req.store !== false, record, result.headers);
+      const res = result.kind === 'json' ? json(200, result.body, result.headers) : sse(result.events, req.store !== false, record, result.headers);
+      return { ...res, afterSent: result.afterSent };
     }
 
     if (path === '/v1/models' || path.startsWith('/v1/models/')) {

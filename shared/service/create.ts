@@ -78,15 +78,16 @@ function reserveEarly(svc: Services, model: string, signal?: AbortSignal) {
 async function answerTurn(svc: Services, turn: Turn, choices: Choice[], held: Held | undefined, signal?: AbortSignal): Promise<CreateResult> {
   const routed = await svc.router.call(choices, (c) => pathOf(c).run(svc, c, { ...turn, signal }), signal, { reserved: held }).catch((err) => rethrowUpstream(err, signal));
   const response = routed.value;
-  const released = routed.release(); // the upstream is done: free its slot while we store
   try {
     await endTurn(svc, turn, response, async () => {
       if (response.store) await svc.store.create(recordOf(svc, turn, response, routed.choice.endpoint.url), turn.parent);
     });
-  } finally {
-    await released;
+  } catch (err) {
+    await routed.release();
+    throw err;
   }
-  return { kind: 'json', body: response, ...served(turn, routed.choice) };
+  // The slot is released once the answer is sent: the store is the one write the client waits for.
+  return { kind: 'json', body: response, ...served(turn, routed.choice), afterSent: routed.release };
 }
 
 /**
@@ -125,24 +126,27 @@ async function streamTurn(svc: Services, turn: Turn, choices: Choice[], held: He
       }, () => undefined);
     }, svc.config.heartbeatMs) : undefined;
     let ended = false;
+    let whole = false;
     try {
       for await (const batch of run.events) {
         if (run.finished() && !ended) {
           ended = true;
-          void routed.release(); // the upstream is done: its slot is freed while the turn ends
           clearInterval(heartbeat);
           await beat;
           await endTurn(svc, turn, run.snapshot(), () => (store ? persistFinal(svc, run.snapshot()) : Promise.resolve()));
         }
         yield batch;
       }
+      whole = true;
     } finally {
-      // Also on errors and when the client leaves (the consumer returns early).
       clearInterval(heartbeat);
-      await routed.release();
+      // On errors and when the client left (the consumer returned early) the slot is freed now;
+      // after a whole stream, once the client has its end (afterSent): the final store is the
+      // one write the client waits for.
+      if (!whole) await routed.release();
     }
   }
-  return { kind: 'stream', events: events(), ...served(turn, routed.choice) };
+  return { kind: 'stream', events: events(), ...served(turn, routed.choice), afterSent: routed.release };
 }
 
 /** A cached answer, served without reaching any backend, as JSON or the full event lifecycle, and stored like any other (so it can be chained from). */

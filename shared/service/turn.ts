@@ -53,6 +53,11 @@ export type CreateResult = Served & (
 ) & {
   /** Response headers beyond the content type (the hosted tools a Chat backend left out). */
   headers?: Record<string, string>;
+  /**
+   * What is left once the client has its last byte (the concurrency slot's release): whoever
+   * sends the answer calls it then, and the invocation waits for it. Safe to call twice.
+   */
+  afterSent?: () => Promise<void>;
 };
 
 /** A new turn, and what was found while preparing it. */
@@ -126,15 +131,17 @@ export function recordOf(svc: Services, turn: Turn, response: ResponseObject, en
 
 /**
  * The one place a turn ends, before anyone can see how: its input and output join the
- * conversation (when it completed or ended incomplete), a completed answer is cached, then
- * `commit` stores the final state, which is what retrieve, log readers and the client are
- * shown next. A stored terminal state thus always means the rest is done.
+ * conversation (when it completed or ended incomplete), then `commit` stores the final state,
+ * which is what retrieve, log readers and the client are shown next (a stored terminal state thus
+ * always means the conversation has it), and beside it a completed answer is cached.
  */
 export async function endTurn<T>(svc: Services, turn: Turn, response: ResponseObject, commit: () => Promise<T>): Promise<T> {
   // A resumed run may be a retry that appended already: only what is not there yet.
   if (turn.conversation) await appendTurn(svc, turn.owner, turn.conversation, turn.input, response, turn.resumed === true);
-  if (turn.cache) await saveCompleted(svc, turn.cache, response);
-  return commit();
+  // The cache entry is not what a stored state promises (a miss costs a call, not an answer), so
+  // its write runs beside the commit rather than before it. saveCompleted never rejects.
+  const [, result] = await Promise.all([turn.cache && saveCompleted(svc, turn.cache, response), commit()]);
+  return result;
 }
 
 /** What a chain of stored responses was, as input items: each turn's input, then its output. */

@@ -90,6 +90,8 @@ export interface RecordedRequest {
   aborted: boolean;
   /** When the response ended or the connection closed. */
   closedAt?: number;
+  /** performance.now() when the last byte of the answer was handed to the socket. */
+  answeredAtHr?: number;
   /** The reply used (chat and responses routes only). */
   reply?: Reply;
 }
@@ -249,6 +251,7 @@ class Exchange {
 
   constructor(readonly res: ServerResponse, readonly rec: RecordedRequest, serverClosing: () => boolean) {
     res.on('error', () => {});
+    res.on('finish', () => { rec.answeredAtHr = performance.now(); });
     res.on('close', () => {
       this.closed = true;
       rec.closedAt = Date.now();

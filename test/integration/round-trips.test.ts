@@ -2,6 +2,7 @@
 // does not depend on settings): the reads run side by side, so with the cache, a concurrency
 // limit (slot leases in DynamoDB, as on Lambda) and storage all on, an unchained create waits for
 // one round trip and a chained one for two. Counted on the wire (test/helpers/count-calls.ts).
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../functions/local/gateway.ts';
 import { startDynalite, type LocalDynamo } from '../../shared/adapters/dynalite.ts';
@@ -56,5 +57,45 @@ describe('round trips before the upstream call (cache lookup, slot lease, storag
     expect(await roundTripsBeforeUpstream({ input: 'in a conversation', conversation: conv })).toBe(1);
     const first = (await postJson(`${gw.url}/v1/responses`, { model: 'm', input: 'referenced' })).json;
     expect(await roundTripsBeforeUpstream({ input: [{ type: 'item_reference', id: first.output[0].id }, { role: 'user', content: 'and?' }] })).toBe(1);
+  });
+});
+
+const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
+
+/**
+ * The DynamoDB writes sent after the upstream's last byte and before the gateway handed the
+ * client its last byte (the response's 'finish'), for `body`'s create: what the client waits
+ * for once the model is done.
+ */
+async function writesAfterUpstream(body: object): Promise<string[]> {
+  await new Promise((r) => setTimeout(r, 30));
+  calls.reset();
+  const seen = up.requests.length;
+  let sentAll = Infinity;
+  const onRequest = (_req: IncomingMessage, res: ServerResponse) => res.once('finish', () => { sentAll = performance.now(); });
+  gw.server.once('request', onRequest);
+  const res = await fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', ...body }) });
+  const text = await res.text();
+  expect(res.status, text).toBe(200);
+  const call = up.requests.slice(seen).find((r) => r.path === '/v1/chat/completions')!;
+  return calls.calls.filter((c) => WRITES.has(c.command) && c.start >= call.answeredAtHr! && c.start <= sentAll).map((c) => c.command);
+}
+
+describe('writes between the upstream\'s last byte and the client\'s (storage and a concurrency limit on a shared table)', () => {
+  it('a stored JSON answer: one, the record; the slot is released after the answer', async () => {
+    expect(await writesAfterUpstream({ input: 'stored json', nomyo: { cache: false } })).toEqual(['PutItem']);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(calls.byCommand.DeleteItem).toBe(1);
+  });
+
+  it('a stored stream: one, its final state; the slot is released after the stream ends', async () => {
+    up.script({ text: 'a streamed answer in several chunks', chunkDelayMs: 15 });
+    expect(await writesAfterUpstream({ input: 'stored stream', stream: true, nomyo: { cache: false } })).toEqual(['UpdateItem']);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(calls.byCommand.DeleteItem).toBe(1);
+  });
+
+  it('with the cache on too: the record and the cache entry (a setting of its own), nothing else', async () => {
+    expect(await writesAfterUpstream({ input: 'stored and cached' })).toEqual(['PutItem', 'PutItem']);
   });
 });
