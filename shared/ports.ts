@@ -78,10 +78,11 @@ export interface EventLog {
   read(id: string, afterSeq: number): Promise<StreamEvent[]>;
   /**
    * Resolves after `ms`, or as soon as this process appends to the log (a worker in the same
-   * process as its readers: npm start) or `signal` fires, whichever comes first. Readers of
-   * another process's appends (Lambda) wait out `ms`.
+   * process as its readers: npm start) or `signal` fires, whichever comes first: with the batch
+   * appended (once it is stored), else null. Readers of another process's appends (Lambda) wait
+   * out `ms`.
    */
-  appended(id: string, ms: number, signal?: AbortSignal): Promise<void>;
+  appended(id: string, ms: number, signal?: AbortSignal): Promise<readonly StreamEvent[] | null>;
 }
 
 /** A conversation (`/v1/conversations`): its items live beside it, in the order they were appended. */

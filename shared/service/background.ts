@@ -16,8 +16,12 @@ export async function startBackground(svc: Services, turn: Turn): Promise<Create
   const events = [...opening.created(), ...opening.queued()];
   const lastSeq = events.at(-1)!.sequence_number;
   const { input: _input, ...request } = turn.req;
-  await svc.store.create({ ...recordOf(svc, turn, base, null), request, lastSeq }, turn.parent);
-  await svc.events.append(base.id, events, base.created_at);
+  // Side by side: nothing reads the log before the job starts, and a log without its record
+  // (the create failed) is never read.
+  await Promise.all([
+    svc.store.create({ ...recordOf(svc, turn, base, null), request, lastSeq }, turn.parent),
+    svc.events.append(base.id, events, base.created_at),
+  ]);
   try {
     await svc.launcher.start(base.id);
   } catch (err) {
@@ -28,7 +32,7 @@ export async function startBackground(svc: Services, turn: Turn): Promise<Create
   if (!turn.req.stream) return { kind: 'json', body: base };
   async function* live(): AsyncGenerator<StreamEvent[]> {
     yield events;
-    yield* tailEvents(svc, base.id, lastSeq);
+    yield* tailEvents(svc, base.id, lastSeq, undefined, { justStarted: true });
   }
   return { kind: 'stream', events: live() };
 }

@@ -26,20 +26,28 @@ export class LogWriter {
   private chain: Promise<boolean> = Promise.resolve(true);
   private stopped = false;
   private wroteOutput = false;
+  private pendingOutput = false;
   private queued = 0;
 
   constructor(
     private readonly svc: Services, private readonly id: string, private readonly lease: string,
     private readonly createdAt: number, private lastSeq: number,
-  ) {}
+  ) {
+    this.lastFlushMs = svc.clock.nowMs(); // the claim was the last write
+  }
 
   add(events: StreamEvent[]): void {
     this.pending.push(...events);
+    this.pendingOutput ||= events.some((e) => !LIFECYCLE.has(e.type));
   }
 
-  /** The opening and the first output go out at once (time to first token); later ones every `flushMs`. */
+  /**
+   * The first output goes out at once (time to first token), with the in_progress event before
+   * it: a flush of that event alone would hold the first output up behind it. Everything else
+   * every `flushMs` (and the heartbeat).
+   */
   due(flushMs: number): boolean {
-    return this.pending.length > 0 && (!this.wroteOutput || this.svc.clock.nowMs() - this.lastFlushMs >= flushMs);
+    return this.pending.length > 0 && ((this.pendingOutput && !this.wroteOutput) || this.svc.clock.nowMs() - this.lastFlushMs >= flushMs);
   }
 
   /** A flush is queued or under way. */
@@ -55,6 +63,7 @@ export class LogWriter {
       if (!ok || this.stopped) return false;
       const events = this.pending;
       this.pending = [];
+      this.pendingOutput = false;
       const lastSeq = events.length ? events[events.length - 1]!.sequence_number : this.lastSeq;
       const updated = await retryingWrite(() => this.svc.store.update(this.id, snapshot, { from: ['in_progress'], lease: this.lease, lastSeq }), LOG_WRITE_RETRY_MS);
       if (!updated) {
@@ -79,40 +88,54 @@ export class LogWriter {
  * polls the log until the terminal event (or the record's terminal state when the writer was
  * stopped), then ends; or as soon as `signal` fires (its reader left), polling no more.
  */
-export async function* tailEvents(svc: Services, id: string, afterSeq: number, signal?: AbortSignal): AsyncGenerator<StreamEvent[]> {
+export async function* tailEvents(svc: Services, id: string, afterSeq: number, signal?: AbortSignal, opts: { justStarted?: boolean } = {}): AsyncGenerator<StreamEvent[]> {
   let last = afterSeq;
+  // A batch this process appended, handed over as it was stored: no read of it needed.
+  let handed: readonly StreamEvent[] | null = null;
+  // A job started this moment has nothing in its log yet: its first look waits for an append.
+  if (opts.justStarted) handed = await svc.events.appended(id, 25, signal);
   let stalledSince: number | null = null;
   // Back off from 25 ms to poll_ms while the log is quiet: a fresh job's first events (and each
   // flush of a running one) are seen soon, an idle wait costs at most 1000/poll_ms reads a second.
   let wait = 25;
   while (!signal?.aborted) {
-    const events = await svc.events.read(id, last);
-    if (events.length) wait = 25;
-    const end = events.findIndex((ev) => TERMINAL_EVENT_TYPES.has(ev.type));
-    if (end >= 0) {
-      yield events.slice(0, end + 1);
-      return;
-    }
-    if (events.length) {
-      yield events;
-      last = events[events.length - 1]!.sequence_number;
-      continue;
-    }
-    const rec = await svc.store.getAny(id);
-    if (!rec) return;
-    if (TERMINAL_STATUSES.includes(rec.response.status)) {
-      // Every committed event seen and none was terminal: the writer was stopped.
-      const now = svc.clock.nowMs();
-      stalledSince ??= now;
-      if (last >= rec.lastSeq || now - stalledSince > svc.config.logGraceMs) {
-        const type = terminalType(rec.response.status);
-        if (type) yield [lifecycle(last + 1, type, rec.response)];
+    // Armed before the read: an append of this process that lands while the log and the record
+    // are read still wakes this reader, which would otherwise wait out its poll for it.
+    const disarm = new AbortController();
+    const woken = svc.events.appended(id, Math.min(wait, svc.config.pollMs), signal ? AbortSignal.any([signal, disarm.signal]) : disarm.signal);
+    try {
+      const events = handed?.[0]?.sequence_number === last + 1 ? [...handed] : await svc.events.read(id, last);
+      handed = null;
+      const end = events.findIndex((ev) => TERMINAL_EVENT_TYPES.has(ev.type));
+      if (end >= 0) {
+        yield events.slice(0, end + 1);
         return;
       }
+      if (events.length) {
+        // The next batch comes with the next flush (flush_ms), not at once: wait for it.
+        wait = 25;
+        last = events[events.length - 1]!.sequence_number;
+        yield events;
+        handed = await woken;
+        continue;
+      }
+      const rec = await svc.store.getAny(id);
+      if (!rec) return;
+      if (TERMINAL_STATUSES.includes(rec.response.status)) {
+        // Every committed event seen and none was terminal: the writer was stopped.
+        const now = svc.clock.nowMs();
+        stalledSince ??= now;
+        if (last >= rec.lastSeq || now - stalledSince > svc.config.logGraceMs) {
+          const type = terminalType(rec.response.status);
+          if (type) yield [lifecycle(last + 1, type, rec.response)];
+          return;
+        }
+      }
+      // Woken early by an append of this process; a reader that left stops polling at once.
+      handed = await woken;
+    } finally {
+      disarm.abort();
     }
-    // Woken early by an append of this process; a reader that left stops polling at once.
-    if (signal?.aborted) return;
-    await svc.events.appended(id, Math.min(wait, svc.config.pollMs), signal);
     if (signal?.aborted) return;
     wait *= 2;
   }

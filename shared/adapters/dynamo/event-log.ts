@@ -10,7 +10,7 @@ import { eventLogKeys } from './layout.ts';
 
 export class DynamoEventLog implements EventLog {
   /** Readers waiting for this process's next append to a log, by response id. */
-  private readonly waiting = new Map<string, Set<() => void>>();
+  private readonly waiting = new Map<string, Set<(events: readonly StreamEvent[] | null) => void>>();
 
   /** `ttlSeconds`: the responses' retention (the log goes with its record); null keeps it. */
   constructor(private readonly doc: DynamoDBDocumentClient, private readonly tableName: string, private readonly ttlSeconds: number | null) {}
@@ -20,21 +20,22 @@ export class DynamoEventLog implements EventLog {
     const item: Item = { pk: eventLogKeys.pk(id), sk: eventLogKeys.sk(events.at(-1)!.sequence_number), blob: await pack(events) };
     if (this.ttlSeconds !== null) item.expires_at = createdAt + this.ttlSeconds;
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item }));
-    for (const wake of this.waiting.get(id) ?? []) wake();
+    for (const wake of this.waiting.get(id) ?? []) wake(events);
   }
 
-  appended(id: string, ms: number, signal?: AbortSignal): Promise<void> {
+  appended(id: string, ms: number, signal?: AbortSignal): Promise<readonly StreamEvent[] | null> {
     return new Promise((resolve) => {
-      const wake = () => {
+      const wake = (events: readonly StreamEvent[] | null) => {
         clearTimeout(timer);
-        signal?.removeEventListener('abort', wake);
+        signal?.removeEventListener('abort', onAbort);
         const set = this.waiting.get(id);
         set?.delete(wake);
         if (set?.size === 0) this.waiting.delete(id);
-        resolve();
+        resolve(events);
       };
-      const timer = setTimeout(wake, ms);
-      signal?.addEventListener('abort', wake, { once: true });
+      const onAbort = () => wake(null);
+      const timer = setTimeout(onAbort, ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
       if (!this.waiting.has(id)) this.waiting.set(id, new Set());
       this.waiting.get(id)!.add(wake);
     });
