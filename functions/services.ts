@@ -15,6 +15,7 @@ import { processSlots } from '../shared/adapters/process-slots.ts';
 import { TABLES, tableEnvName, tableNames, type TableKey } from '../shared/adapters/dynamo/layout.ts';
 import { withSecretParameters } from '../shared/adapters/secrets.ts';
 import { pdfReader } from '../shared/adapters/pdf-text.ts';
+import { Sealer } from '../shared/protocol/sealed.ts';
 import { buildRouter } from '../shared/routing/index.ts';
 import { systemClock, type BackgroundLauncher } from '../shared/ports.ts';
 import type { Services } from '../shared/service/context.ts';
@@ -42,6 +43,7 @@ export function buildServices(
     backend,
     clock: systemClock,
     documents: pdfReader,
+    sealer: config.reasoningKeys ? new Sealer(config.reasoningKeys) : Sealer.ephemeral(),
     store: new DynamoResponseStore(doc, tableName, { ttlSeconds: config.responseTtlSeconds }),
     events: new DynamoEventLog(doc, tableName, config.responseTtlSeconds),
     cache: new DynamoCacheStore(doc, tables.cache),

@@ -13,6 +13,7 @@ import { log } from '../log.ts';
 import { startBackground } from './background.ts';
 import { linkedAbort } from './backend-path.ts';
 import { chatPath } from './chat-path.ts';
+import { unsealForChat } from './chat-sealed.ts';
 import type { Caller, Services } from './context.ts';
 import { nativePath } from './native-path.ts';
 import { retryingWrite } from './store-retry.ts';
@@ -26,7 +27,10 @@ export async function createResponse(svc: Services, caller: Caller, req: CreateR
     if (req.background) {
       // Known now when only Chat endpoints serve the model: a request they cannot serve is refused before it is queued.
       const chatOnly = !!ranked?.length && ranked.every((c) => c.endpoint.kind === 'chat');
-      if (chatOnly) checkChatTools(req, svc.config.unsupportedTools);
+      if (chatOnly) {
+        checkChatTools(req, svc.config.unsupportedTools);
+        unsealForChat(turn.input, svc.sealer, (i) => `input[${i}]`); // sealed content that does not open is refused before it is queued
+      }
       return { ...await startBackground(svc, turn), headers: chatOnly ? leftOutToolsHeader(req) : {} };
     }
     if (cached) {

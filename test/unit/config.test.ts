@@ -129,3 +129,20 @@ describe('Chat backends: files and hosted tools', () => {
     expect(fails('endpoints:\n  - { url: "http://x", files: pdf }\n')).toMatch(/endpoints\.0\.files/);
   });
 });
+
+describe('reasoning_keys (sealing encrypted_content on Chat backends)', () => {
+  const KEY = 'k'.repeat(32);
+  it('takes keys from the environment, first seals, all open; unset: a notice that blobs live only as long as the process', () => {
+    expect(parseConfig('reasoning_keys: ["${NEW_KEY}", "${OLD_KEY}"]\n', { NEW_KEY: KEY, OLD_KEY: 'o'.repeat(40) }).reasoningKeys).toEqual([KEY, 'o'.repeat(40)]);
+    const config = parseConfig('endpoints: []\n', {});
+    expect(config.reasoningKeys).toBeNull();
+    expect(config.notices.find((n) => n.key === 'reasoning_keys')?.message).toMatch(/key made at start.*restart.*another process/);
+  });
+
+  it('fails closed: an unset variable, an empty list, an empty or short key stop the start, naming the key', () => {
+    expect(fails('reasoning_keys: ["${REASONING_KEY}"]\n')).toMatch(/reasoning_keys\[0\]: \$\{REASONING_KEY\} is not set/);
+    expect(fails('reasoning_keys: []\n')).toMatch(/reasoning_keys: the list is empty/);
+    expect(fails('reasoning_keys: [""]\n')).toMatch(/reasoning_keys\[0\]: a key must be at least 32 characters/);
+    expect(fails(`reasoning_keys: ["${KEY}", "short"]\n`)).toMatch(/reasoning_keys\[1\]: a key must be at least 32/);
+  });
+});
