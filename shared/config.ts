@@ -247,7 +247,10 @@ export function configFromDocument(document: unknown, env: Record<string, string
     const apiKey = keys[url] ?? keys[`${url}/`] ?? undefined;
     // Neither Ollama, vLLM nor llama.cpp takes Chat `file` parts: text unless the endpoint says it does.
     const files = kind === 'chat' ? { files: e.files ?? 'text' } : {};
-    endpoints.set(url, { url, kind, ...files, ...(apiKey ? { apiKey } : {}) }); // a URL listed twice is one endpoint
+    // Ollama has no tokenize API; a llama.cpp server counts with /apply-template + /tokenize.
+    const tokenizer = kind !== 'chat' ? {} : llama.includes(url) ? { tokenizer: 'llama.cpp' as const }
+      : e.type === 'ollama' || url.includes(':11434') ? { tokenizer: 'none' as const } : {};
+    endpoints.set(url, { url, kind, ...files, ...tokenizer, ...(apiKey ? { apiKey } : {}) }); // a URL listed twice is one endpoint
   }
   return {
     endpoints: [...endpoints.values()],

@@ -3,12 +3,11 @@
 // before the first streamed byte is thrown as an ApiError, so the client gets a proper HTTP
 // status; after that, failures end the stream with response.failed.
 import { cachedEvents, servedFromCache } from '../cache/serve.ts';
-import { ApiError, badRequest } from '../protocol/errors.ts';
 import type { CreateRequest } from '../protocol/request-fields.ts';
 import type { ResponseObject, StreamEvent } from '../protocol/types.ts';
 import { endpointName, slotKey, type Choice } from '../routing/choose-endpoint.ts';
 import type { Held } from '../routing/router.ts';
-import { checkChatTools, leftOutToolsHeader, TranslationError } from '../translate/index.ts';
+import { checkChatTools, leftOutToolsHeader } from '../translate/index.ts';
 import { log } from '../log.ts';
 import { startBackground } from './background.ts';
 import { linkedAbort } from './backend-path.ts';
@@ -18,7 +17,7 @@ import type { Caller, Services } from './context.ts';
 import { nativePath } from './native-path.ts';
 import { retryingWrite } from './store-retry.ts';
 import { endTurn, prepareTurn, recordOf, type CreateResult, type Turn } from './turn.ts';
-import { upstreamToApiError } from './upstream-errors.ts';
+import { rethrowUpstream } from './upstream-errors.ts';
 
 export async function createResponse(svc: Services, caller: Caller, req: CreateRequest, signal?: AbortSignal): Promise<CreateResult> {
   const slot = req.background ? null : reserveEarly(svc, req.model, signal);
@@ -168,10 +167,4 @@ async function persistFinal(svc: Services, response: ResponseObject): Promise<vo
   } catch (err) {
     log.error('could not store the final response', { id: response.id, error: err as Error });
   }
-}
-
-function rethrowUpstream(err: unknown): never {
-  if (err instanceof TranslationError) throw badRequest(err.message, err.param ?? null);
-  if (err instanceof ApiError) throw err;
-  throw upstreamToApiError(err);
 }

@@ -1,4 +1,5 @@
-import { ApiError } from '../protocol/errors.ts';
+import { ApiError, badRequest } from '../protocol/errors.ts';
+import { TranslationError } from '../translate/errors.ts';
 import type { ResponseError } from '../protocol/types.ts';
 import { UpstreamError } from '../ports.ts';
 import { log } from '../log.ts';
@@ -21,6 +22,13 @@ export function upstreamToApiError(err: unknown): ApiError {
   }
   if (err.kind === 'timeout') return new ApiError(504, `The upstream model server did not answer in time: ${err.message}`, 'server_error', null, 'upstream_timeout');
   return new ApiError(502, `The upstream model server failed: ${err.message}`, 'server_error', null, 'upstream_error');
+}
+
+/** Any failure of an upstream call before its answer, thrown as the client should see it (a translation error is a 400). */
+export function rethrowUpstream(err: unknown): never {
+  if (err instanceof TranslationError) throw badRequest(err.message, err.param ?? null);
+  if (err instanceof ApiError) throw err;
+  throw upstreamToApiError(err);
 }
 
 /** The `error` of a response that failed after streaming began. */

@@ -28,6 +28,7 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { answerSideRoute, type FakeTokenizer } from './fake-tokenize.ts';
 
 export type Flavor = 'ollama' | 'vllm' | 'openai';
 
@@ -122,6 +123,8 @@ export interface FakeUpstreamOptions {
   loaded?: string[];
   /** Require `Authorization: Bearer <apiKey>` on every route. */
   apiKey?: string;
+  /** Tokenize routes (fake-tokenize.ts): vLLM's (the vllm flavor's default), llama.cpp's, or none (the others'). */
+  tokenizer?: FakeTokenizer;
 }
 
 const DEFAULT_MODELS: Record<Flavor, string[]> = {
@@ -218,6 +221,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       res.on('close', () => { fake.inFlight[model]! -= 1; });
       return route === 'POST /v1/chat/completions' ? answerChat(flavor, ex, reply) : answerResponses(flavor, ex, reply);
     }
+    if (answerSideRoute(flavor, opts.tokenizer ?? (flavor === 'vllm' ? 'vllm' : 'none'), route, rec.body, res)) return;
     if (route === 'GET /v1/models') return sendJson(res, 200, modelList(flavor, fake.models), flavor, flavor === 'ollama');
     if (flavor === 'ollama') {
       if (route === 'GET /api/tags') return sendJson(res, 200, { models: fake.models.map(ollamaModelEntry) }, flavor);
