@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { logConfigNotices, type Config } from '../../shared/config.ts';
 import { configFrom, configPathOf, loadConfigFile } from '../../shared/config-file.ts';
 import { localClient, startDynalite, tableNames, type LocalDynamo } from '../../shared/adapters/dynalite.ts';
-import type { StreamingHandler } from './lambda-runtime.ts';
+import { installLambdaGlobals, type StreamingHandler } from './lambda-runtime.ts';
 import { startServer, type LocalServer } from './server.ts';
+import { attachWebSockets } from './websocket.ts';
 import { LocalWorkflowLauncher } from '../../shared/adapters/local-workflow.ts';
 import { log } from '../../shared/log.ts';
 import type { Services } from '../../shared/service/context.ts';
@@ -37,6 +38,8 @@ export interface GatewayOptions {
    * gateways on one table behave as Lambda instances sharing theirs. `dataDir` is then unused.
    */
   dynamoEndpoint?: string;
+  /** Serve WebSocket mode on GET /v1/responses (default); false answers the handshake as Lambda does (426). */
+  webSockets?: boolean;
 }
 
 export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> {
@@ -60,11 +63,11 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     run: (input) => runBackground(s, input),
     fail: (input) => markFailed(s, input),
   }, { retryIntervalMs: opts.retryIntervalMs }), env, { ownsDatabase: !opts.dynamoEndpoint });
-  const server = await startServer({
-    port: opts.port,
-    // Made after the Lambda globals exist (startServer installs them): middy reads `awslambda`.
-    loadHandler: async () => (await import('../api/app.ts')).apiHandler(async () => svc) as unknown as StreamingHandler,
-  });
+  // Made after the Lambda globals exist: middy reads `awslambda`.
+  installLambdaGlobals();
+  const handler = (await import('../api/app.ts')).apiHandler(async () => svc) as unknown as StreamingHandler;
+  const server = await startServer({ port: opts.port, loadHandler: async () => handler });
+  const sockets = opts.webSockets === false ? null : attachWebSockets(server.server, handler, config.clientKeys);
   // EventBridge Scheduler's job in AWS: the sweep, on a timer.
   const sweep = setInterval(() => {
     void sweepOrphans(svc).catch((err: unknown) => log.error('sweep failed', err as Error));
@@ -77,6 +80,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     svc,
     close: async () => {
       clearInterval(sweep);
+      sockets?.close();
       await server.close();
       await (svc.launcher as LocalWorkflowLauncher).drain();
       await dynamo.close();
