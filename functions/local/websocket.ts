@@ -26,8 +26,8 @@ import { callerOf } from '../api/auth.ts';
 import { ClientGone, type StreamingHandler } from './lambda-runtime.ts';
 import { MAX_BODY_BYTES } from './server.ts';
 
-/** Frames a socket may have waiting behind the response that runs: a client that floods is cut off. */
-const MAX_QUEUED = 16;
+/** Frames a socket may have waiting behind the response that runs (each up to 6 MB): a client that floods is cut off. */
+const MAX_QUEUED = 8;
 /** Headers of the handshake that are not the client's to pass on to each request. */
 const HANDSHAKE = /^(connection|upgrade|sec-websocket-.*|content-length|transfer-encoding|host)$/i;
 

@@ -121,6 +121,23 @@ describe.skipIf(missing !== null)(`Codex CLI 0.169 through the gateway${missing 
     }
   });
 
+  it('on a native backend: its compaction turn passes through, and the task goes on from the summary', async () => {
+    openai().fallback = codexModel({ bigFirstUsage: 50_000 });
+    const codex = session(sys.base, 'gpt-5.5', 'model_auto_compact_token_limit = 20000');
+    try {
+      const before = openai().requests.length;
+      const run = await codex.run(execArgs(TASK));
+      expect(run.code, run.stderr.slice(-3000)).toBe(0);
+      expect(codex.file('notes.txt')).toBe(NOTES_AFTER);
+      const served = openai().requests.slice(before).filter((r) => r.path === '/v1/responses').map((r) => JSON.stringify(r.body.input));
+      const compaction = served.findIndex((input) => input.includes(CODEX_COMPACTION));
+      expect(compaction).toBeGreaterThan(0);
+      expect(served[compaction + 1]).toContain('SUMMARY: the TASK on notes.txt has');
+    } finally {
+      codex.close();
+    }
+  });
+
   it("with its built-in provider (openai_base_url): WebSocket mode, compaction by compaction_trigger on a Chat backend", async () => {
     ollama().fallback = codexModel({ bigFirstUsage: 50_000 });
     let upgrades = 0;

@@ -144,6 +144,25 @@ describe('responses.compact on a Chat backend', () => {
     expect(final.output).toEqual([expect.objectContaining({ type: 'compaction', encrypted_content: expect.stringMatching(/^gw1\./) })]);
     expect(last(up(OLLAMA), '/v1/chat/completions')).not.toHaveProperty('tools');
   });
+
+  it('answers a compaction turn as JSON and in the background too', async () => {
+    up(OLLAMA).script({ text: 'SUMMARY: one.' }, { text: 'SUMMARY: two.' });
+    const input = [...history, { type: 'compaction_trigger' }] as ResponseInputItem[];
+    const json = await client.responses.create({ model: 'llama3.2', input });
+    expect(json.output).toEqual([expect.objectContaining({ type: 'compaction', id: expect.stringMatching(/^cmp_/) })]);
+    let bg = await client.responses.create({ model: 'llama3.2', input, background: true });
+    for (let i = 0; i < 100 && !['completed', 'failed'].includes(bg.status!); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      bg = await client.responses.retrieve(bg.id);
+    }
+    expect(bg.status).toBe('completed');
+    expect(bg.output).toEqual([expect.objectContaining({ type: 'compaction', encrypted_content: expect.stringMatching(/^gw1\./) })]);
+    // Its logged stream replays whole, in order.
+    const replayed = await client.responses.retrieve(bg.id, { stream: true });
+    const types: string[] = [];
+    for await (const e of replayed) types.push(e.type);
+    expect(types).toEqual(['response.created', 'response.queued', 'response.in_progress', 'response.output_item.added', 'response.output_item.done', 'response.completed']);
+  });
 });
 
 describe('responses.compact on a native backend', () => {
