@@ -92,6 +92,7 @@ class Connection {
   }
 
   private async onFrame(data: RawData, isBinary: boolean): Promise<void> {
+    if (this.ws.readyState !== this.ws.OPEN) return; // frames left waiting when the socket closed are dropped
     let frame: Record<string, unknown>;
     try {
       frame = JSON.parse(isBinary ? '' : data.toString());

@@ -107,6 +107,17 @@ describe('WebSocket mode on the local server (openai SDK ResponsesWS)', () => {
     }
   });
 
+  it('cuts off a client that piles up frames behind the running response, and runs none of those', async () => {
+    const before = chats().length;
+    const ws = new WebSocket(`${sys.base.replace('http:', 'ws:')}/responses`, { headers: { authorization: `Bearer ${KEY}` } });
+    await new Promise((resolve) => ws.once('open', resolve));
+    const closed = new Promise<number>((resolve) => ws.once('close', resolve));
+    for (let i = 0; i < 12; i++) ws.send(JSON.stringify({ type: 'response.create', model: 'llama3.2', input: `frame ${i}`, store: false }));
+    expect(await closed).toBe(1008);
+    await new Promise((r) => setTimeout(r, 300)); // time for anything still queued to have run
+    expect(chats().length - before).toBeLessThanOrEqual(1);
+  });
+
   it("authenticates the handshake with the gateway's keys", async () => {
     const res = await handshake(sys.base, 'wrong-key');
     expect(res).toMatchObject({ status: 401 });
