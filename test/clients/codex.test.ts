@@ -45,6 +45,12 @@ describe.skipIf(missing !== null)(`Codex CLI 0.169 through the gateway${missing 
   });
   afterAll(() => sys?.close());
 
+  it('runs the commands the README shows', () => {
+    const shown = readmeBlock('`~/.codex/gateway-models.json`', 'sh');
+    expect(shown).toContain(`codex ${execArgs('').slice(0, -1).join(' ')} "`);
+    expect(shown).toContain(`codex ${resumeArgs('').slice(0, -1).join(' ')} "`);
+  });
+
   it('on a Chat backend: exec_command, then apply_patch edits the file, then the answer; resumed with its whole history', async () => {
     ollama().fallback = codexModel();
     const codex = session(sys.base, 'llama3.2');

@@ -21,7 +21,7 @@ export function codexMissing(): string | null {
 }
 
 /** The first ```lang block after `heading` in the README. */
-export function readmeBlock(heading: string, lang: 'toml' | 'json'): string {
+export function readmeBlock(heading: string, lang: 'toml' | 'json' | 'sh'): string {
   const from = README.indexOf(heading);
   const m = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(README.slice(from));
   if (from < 0 || !m) throw new Error(`README: no ${lang} block after ${heading}`);
