@@ -32,7 +32,8 @@ function session(base: string, model: string, top = ''): CodexSession {
 const chats = (u: FakeUpstream) => u.requests.filter((r) => r.path === '/v1/chat/completions');
 const texts = (messages: any[]) => messages.map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content ?? '')));
 
-describe.skipIf(missing !== null)(`Codex CLI 0.169 through the gateway${missing ? ' (SKIPPED)' : ''}`, () => {
+// A run takes about half a second; each is killed after 20 s (helpers/codex.ts), a test has two at most.
+describe.skipIf(missing !== null)(`Codex CLI 0.169 through the gateway${missing ? ' (SKIPPED)' : ''}`, { timeout: 60_000 }, () => {
   let sys: System;
   const ollama = () => sys.upstreams[0]!;
   const openai = () => sys.upstreams[1]!;
@@ -177,7 +178,7 @@ describe.skipIf(missing !== null)(`Codex CLI 0.169 through the gateway${missing 
   });
 });
 
-describe.skipIf(missing !== null)('Codex where WebSockets are not served (as on Lambda)', () => {
+describe.skipIf(missing !== null)('Codex where WebSockets are not served (as on Lambda)', { timeout: 60_000 }, () => {
   it('falls back to HTTP after one 426 answer to its handshake', async () => {
     const sys = await startSystem({ upstreams: [{ flavor: 'ollama', models: ['llama3.2:latest'] }], webSockets: false });
     const seen: string[] = [];

@@ -48,7 +48,7 @@ export class CodexSession {
   }
 
   /** `codex <args>` in the work dir, killed after `timeoutMs`. */
-  run(args: string[], env: Record<string, string> = {}, timeoutMs = 40_000): Promise<CodexRun> {
+  run(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<CodexRun> {
     const trap = 'http://127.0.0.1:9';
     const proc = spawn(CODEX, args, {
       cwd: this.work,
