@@ -16,6 +16,7 @@ import { TABLES, tableEnvName, tableNames, type TableKey } from '../shared/adapt
 import { withSecretParameters } from '../shared/adapters/secrets.ts';
 import { pdfReader } from '../shared/adapters/pdf-text.ts';
 import { redactor } from '../shared/redact.ts';
+import { Sealer } from '../shared/protocol/sealed.ts';
 import { buildRouter } from '../shared/routing/index.ts';
 import { systemClock, type BackgroundLauncher } from '../shared/ports.ts';
 import type { Services } from '../shared/service/context.ts';
@@ -43,6 +44,7 @@ export function buildServices(
     backend,
     clock: systemClock,
     documents: pdfReader,
+    sealer: config.reasoningKeys ? new Sealer(config.reasoningKeys) : Sealer.ephemeral(),
     store: new DynamoResponseStore(doc, tableName, { ttlSeconds: config.responseTtlSeconds }),
     events: new DynamoEventLog(doc, tableName, config.responseTtlSeconds),
     cache: new DynamoCacheStore(doc, tables.cache),

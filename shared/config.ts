@@ -2,6 +2,7 @@ import * as z from 'zod';
 import type { Endpoint } from './ports.ts';
 import { log } from './log.ts';
 import { checkTimings, ConfigError, secretsOf } from './config-rules.ts';
+import { MIN_KEY_CHARS } from './protocol/sealed.ts';
 
 // The config: NOMYO Router's keys as they are (github.com/nomyo-ai/nomyo-router, its config.yaml),
 // plus ours (documented in config.example.yaml), from the parsed document (YAML locally and at
@@ -59,6 +60,8 @@ const fileSchema = z.object({
   model_list_ttl_ms: z.number().int().min(0).default(30_000),
   /** Chat backends: replay reasoning items from history as `reasoning_content`, or drop them. */
   reasoning_history: z.enum(['replay', 'drop']).default('replay'),
+  /** Chat backends: keys sealing `encrypted_content` (reasoning, compaction); the first seals, all open. */
+  reasoning_keys: z.array(z.string()).nullable().optional(),
   /** Chat backends: hosted tools (web_search, ...) left out of what the model sees, or the request refused. */
   unsupported_tools: z.enum(['drop', 'reject']).default('drop'),
   /** Background workers and foreground streams write a heartbeat this often. */
@@ -123,6 +126,8 @@ export interface Config {
   reasoningHistory: 'replay' | 'drop';
   /** Chat backends: hosted tools left out (and named in a header), or a 400 naming them. */
   unsupportedTools: 'drop' | 'reject';
+  /** Keys that seal `encrypted_content` on Chat backends (first seals, all open); null: a key made at start, for this process only. */
+  reasoningKeys: string[] | null;
   heartbeatMs: number;
   flushMs: number;
   pollMs: number;
@@ -210,6 +215,15 @@ function clientKeysOf(c: FileConfig, routerKey: { key: string | null; from: stri
   return byKey;
 }
 
+/** Sealing keys fail closed: a listed key that is empty or short stops the start (an empty list too). */
+function checkReasoningKeys(keys: string[] | null | undefined): void {
+  if (keys == null) return;
+  if (keys.length === 0) throw new ConfigError('reasoning_keys: the list is empty; give at least one key, or leave the key out');
+  keys.forEach((key, i) => {
+    if (key.trim().length < MIN_KEY_CHARS) throw new ConfigError(`reasoning_keys[${i}]: a key must be at least ${MIN_KEY_CHARS} characters (e.g. openssl rand -base64 32)`);
+  });
+}
+
 function noticesOf(raw: Record<string, unknown>, c: FileConfig): ConfigNotice[] {
   const notices: ConfigNotice[] = [];
   for (const key of Object.keys(raw)) {
@@ -222,6 +236,7 @@ function noticesOf(raw: Record<string, unknown>, c: FileConfig): ConfigNotice[] 
   }
   if (c.db_path != null) notices.push({ key: 'db_path', message: 'state lives in DynamoDB here (under DATA_DIR locally): this key is not used' });
   if (c.cache_similarity < 1) notices.push({ key: 'cache_similarity', message: 'semantic caching is not supported yet: entries match exactly (as with 1.0)' });
+  if (c.reasoning_keys == null) notices.push({ key: 'reasoning_keys', message: 'not set: encrypted_content (reasoning, compaction) on Chat backends is sealed with a key made at start, so it cannot be opened after a restart or by another process (Lambda instances): set reasoning_keys' });
   if (c.cache_history_weight != null && c.cache_similarity < 1) notices.push({ key: 'cache_history_weight', message: 'used only by semantic caching, which is not supported yet' });
   return notices;
 }
@@ -252,6 +267,7 @@ export function configFromDocument(document: unknown, env: Record<string, string
   const c = result.data;
   checkTimings(c);
   const clientKeys = clientKeysOf(c, routerKeyOf(raw, env));
+  checkReasoningKeys(c.reasoning_keys);
   const notices = noticesOf(raw, c);
   const principals = new Set(clientKeys.values());
   for (const admin of c.admin_principals ?? []) {
@@ -272,7 +288,10 @@ export function configFromDocument(document: unknown, env: Record<string, string
     const apiKey = keys[url] ?? keys[`${url}/`] ?? undefined;
     // Neither Ollama, vLLM nor llama.cpp takes Chat `file` parts: text unless the endpoint says it does.
     const files = kind === 'chat' ? { files: e.files ?? 'text' } : {};
-    endpoints.set(url, { url, kind, ...files, ...(apiKey ? { apiKey } : {}) }); // a URL listed twice is one endpoint
+    // Ollama has no tokenize API; a llama.cpp server counts with /apply-template + /tokenize.
+    const tokenizer = kind !== 'chat' ? {} : llama.includes(url) ? { tokenizer: 'llama.cpp' as const }
+      : e.type === 'ollama' || url.includes(':11434') ? { tokenizer: 'none' as const } : {};
+    endpoints.set(url, { url, kind, ...files, ...tokenizer, ...(apiKey ? { apiKey } : {}) }); // a URL listed twice is one endpoint
   }
   const secrets = secretsOf([...endpoints.values()], clientKeys, notices);
   return {
@@ -287,6 +306,7 @@ export function configFromDocument(document: unknown, env: Record<string, string
     modelListTtlMs: c.model_list_ttl_ms,
     reasoningHistory: c.reasoning_history,
     unsupportedTools: c.unsupported_tools,
+    reasoningKeys: c.reasoning_keys ?? null,
     heartbeatMs: c.heartbeat_ms,
     flushMs: c.flush_ms,
     pollMs: c.poll_ms,

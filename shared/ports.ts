@@ -159,6 +159,11 @@ export interface Endpoint {
   kind: 'chat' | 'responses';
   /** Chat endpoints: `input_file` parts as Chat `file` parts, or turned into text (what Ollama, vLLM and llama.cpp need). */
   files?: 'parts' | 'text';
+  /**
+   * Chat endpoints: how prompts are counted. `llama.cpp`: /apply-template then /tokenize; `none`:
+   * no tokenizer (Ollama); unset: vLLM's /tokenize is tried (a llama.cpp answer is recognized).
+   */
+  tokenizer?: 'llama.cpp' | 'none';
   apiKey?: string;
 }
 
@@ -204,6 +209,13 @@ export interface Backend {
   responses(ep: Endpoint, body: JsonObject, call?: UpstreamCall): Promise<JsonObject>;
   /** Events in batches, one per read of the upstream socket (a batch is never empty). */
   responsesStream(ep: Endpoint, body: JsonObject, call?: UpstreamCall): AsyncIterable<UpstreamEvent[]>;
+  /**
+   * The prompt tokens of a Chat request (its messages and tools, as the model's template renders
+   * them), counted by the server's tokenizer; null when the endpoint has none.
+   */
+  countTokens(ep: Endpoint, req: ChatRequest, call?: UpstreamCall): Promise<number | null>;
+  /** A JSON POST to a native endpoint's `/responses/<path>` (input_tokens, compact), its JSON answer. */
+  responsesJson(ep: Endpoint, path: 'input_tokens' | 'compact', body: JsonObject, call?: UpstreamCall): Promise<JsonObject>;
   /** Model names the endpoint advertises (`/api/tags` for Ollama-style, `/models` for native). */
   listModels(ep: Endpoint, call?: UpstreamCall): Promise<string[]>;
   /**

@@ -7,6 +7,9 @@ import { deleteResponse, listInputItems, replayResponse, retrieveResponse } from
 import { cancelResponse } from '../../shared/service/cancel.ts';
 import { cacheStats } from '../../shared/service/cache.ts';
 import { listModels, retrieveModel } from '../../shared/service/models.ts';
+import { countInputTokens } from '../../shared/service/input-tokens.ts';
+import { compactConversation } from '../../shared/service/compact.ts';
+import { parseCompactRequest, parseCountRequest } from '../../shared/protocol/side-requests.ts';
 import {
   createConversation, createItems, deleteConversation, deleteItem, listItems, retrieveConversation, retrieveItem, updateConversation,
 } from '../../shared/service/conversations.ts';
@@ -126,6 +129,7 @@ export async function route(svc: Services, event: FunctionUrlEvent, record: Requ
     record.set({ principal: caller.principal });
 
     if (path === '/v1/responses' || path === '/v1/responses/') {
+      if (method === 'GET' && isWebSocketUpgrade(event)) throw webSocketRefused();
       if (method !== 'POST') throw methodNotAllowed(method, path);
       const req = parseCreateRequest(parseJsonBody(bodyText(event)));
       record.set({ model: req.model, stream: req.stream === true, background: req.background === true });
@@ -136,6 +140,14 @@ export async function route(svc: Services, event: FunctionUrlEvent, record: Requ
       // A stored stream runs to its end even if the client leaves (unless the signal stops it): the answer is kept.
       const res = result.kind === 'json' ? json(200, result.body, result.headers) : sse(result.events, req.store !== false, record, result.headers);
       return { ...res, afterSent: result.afterSent };
+    }
+
+    if (path === '/v1/responses/input_tokens' || path === '/v1/responses/compact') {
+      if (method !== 'POST') throw methodNotAllowed(method, path);
+      const body = parseJsonBody(bodyText(event) || '{}');
+      if (path.endsWith('/compact')) return json(200, await compactConversation(svc, caller, parseCompactRequest(body)));
+      const count = await countInputTokens(svc, caller, parseCountRequest(body));
+      return json(200, count, { [TOKEN_COUNT_HEADER]: count.estimated ? 'estimated' : 'exact' });
     }
 
     if (path === '/v1/models' || path.startsWith('/v1/models/')) {
@@ -205,6 +217,21 @@ export async function route(svc: Services, event: FunctionUrlEvent, record: Requ
 function sse(events: AsyncIterable<StreamEvent[]>, keepGoing: boolean, record: RequestRecord, headers: Record<string, string> = {}): HandlerResponse {
   const { body, settled } = sseBody(events, { keepGoing, observe: (batch) => record.observe(batch) });
   return { statusCode: 200, headers: { ...SSE_HEADERS, ...headers }, body, settled };
+}
+
+/** Says whether input_tokens was counted by a tokenizer or estimated (the body says it too: `estimated: true`). */
+export const TOKEN_COUNT_HEADER = 'x-gateway-token-count';
+
+/** A WebSocket handshake (`Upgrade` is hop-by-hop and may be stripped on the way: its key is not). */
+const isWebSocketUpgrade = (event: FunctionUrlEvent) =>
+  event.headers?.upgrade?.toLowerCase() === 'websocket' || event.headers?.['sec-websocket-key'] !== undefined;
+
+/**
+ * Here (a Lambda Function URL has no WebSockets; the local server takes the upgrade before this)
+ * the answer is 426: Codex switches to HTTP at once on it, where other statuses cost it retries.
+ */
+function webSocketRefused(): ApiError {
+  return new ApiError(426, 'WebSocket mode is not available here: send POST /v1/responses over HTTP (stream: true for events).', 'invalid_request_error', null, 'websocket_not_supported');
 }
 
 function methodNotAllowed(method: string, path: string): ApiError {

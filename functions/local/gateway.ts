@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { logConfigNotices, type Config } from '../../shared/config.ts';
 import { configFrom, configPathOf, loadConfigFile } from '../../shared/config-file.ts';
 import { localClient, startDynalite, tableNames, type LocalDynamo } from '../../shared/adapters/dynalite.ts';
-import type { StreamingHandler } from './lambda-runtime.ts';
+import { installLambdaGlobals, type StreamingHandler } from './lambda-runtime.ts';
 import { startServer, type LocalServer } from './server.ts';
 import { preflight } from '../api/routes.ts';
+import { attachWebSockets } from './websocket.ts';
 import { LocalWorkflowLauncher } from '../../shared/adapters/local-workflow.ts';
 import { log } from '../../shared/log.ts';
 import type { Services } from '../../shared/service/context.ts';
@@ -38,6 +39,8 @@ export interface GatewayOptions {
    * gateways on one table behave as Lambda instances sharing theirs. `dataDir` is then unused.
    */
   dynamoEndpoint?: string;
+  /** Serve WebSocket mode on GET /v1/responses (default); false answers the handshake as Lambda does (426). */
+  webSockets?: boolean;
 }
 
 export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> {
@@ -61,14 +64,17 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     run: (input, shutdown) => runBackground(s, input, shutdown),
     fail: (input) => markFailed(s, input),
   }, { retryIntervalMs: opts.retryIntervalMs }), env, { ownsDatabase: !opts.dynamoEndpoint });
+  // Made after the Lambda globals exist: app.ts reads `awslambda`. One handler for HTTP and WebSocket frames.
+  installLambdaGlobals();
+  const handler = (await import('../api/app.ts')).apiHandler(async () => svc) as unknown as StreamingHandler;
   const server = await startServer({
     port: opts.port,
     limits: config.server,
     // The key is checked from the headers, before any body is read.
     preflight: (event) => preflight(svc, event),
-    // Made after the Lambda globals exist (startServer installs them): app.ts reads `awslambda`.
-    loadHandler: async () => (await import('../api/app.ts')).apiHandler(async () => svc) as unknown as StreamingHandler,
+    loadHandler: async () => handler,
   });
+  const sockets = opts.webSockets === false ? null : attachWebSockets(server.server, handler, config.clientKeys);
   // EventBridge Scheduler's job in AWS: the sweep, on a timer.
   const sweep = setInterval(() => {
     void sweepOrphans(svc).catch((err: unknown) => log.error('sweep failed', err as Error));
@@ -86,6 +92,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
      */
     close: async (graceMs = config.server.shutdownGraceMs) => {
       clearInterval(sweep);
+      sockets?.close();
       await Promise.all([server.close(graceMs), (svc.launcher as LocalWorkflowLauncher).drain(graceMs)]);
       await dynamo.close();
       unlock();

@@ -199,6 +199,29 @@ export class HttpBackend implements Backend {
     });
   }
 
+  async countTokens(ep: Endpoint, req: ChatRequest, call?: UpstreamCall): Promise<number | null> {
+    if (ep.tokenizer === 'none') return null;
+    const base = chatBase(ep);
+    const tools = req.tools?.length ? { tools: req.tools } : {};
+    if (ep.tokenizer !== 'llama.cpp') {
+      // vLLM: /tokenize in its chat form renders the model's template (tools included) and counts.
+      const answer = await tokenizerPost(this.answerLimit, ep, `${base}/tokenize`, { model: req.model, messages: req.messages, ...tools, add_generation_prompt: true }, call);
+      if (typeof answer?.count === 'number') return answer.count;
+      // llama.cpp answers `{tokens}` for the `content` it did not get: it renders the template apart.
+      if (!Array.isArray(answer?.tokens)) return null;
+    }
+    const rendered = await tokenizerPost(this.answerLimit, ep, `${base}/apply-template`, { model: req.model, messages: req.messages, ...tools }, call);
+    if (typeof rendered?.prompt !== 'string') return null;
+    const counted = await tokenizerPost(this.answerLimit, ep, `${base}/tokenize`, { model: req.model, content: rendered.prompt }, call);
+    return Array.isArray(counted?.tokens) ? counted.tokens.length : null;
+  }
+
+  async responsesJson(ep: Endpoint, path: 'input_tokens' | 'compact', body: JsonObject, call?: UpstreamCall): Promise<JsonObject> {
+    const answer = await this.answer(await this.post(ep, `${ep.url}/responses/${path}`, body, call));
+    if (!isObj(answer)) throw new UpstreamError(`upstream answer to /responses/${path} is not an object`, 502, 'protocol');
+    return answer as JsonObject;
+  }
+
   async listModels(ep: Endpoint, call?: UpstreamCall): Promise<string[]> {
     if (ep.kind === 'responses') return openAiModelIds(await this.getJson(ep, `${ep.url}/models`, call));
     try {
@@ -221,6 +244,22 @@ export class HttpBackend implements Backend {
       if (err instanceof UpstreamError && err.kind === 'http' && err.status < 500) return null;
       throw err;
     }
+  }
+}
+
+/**
+ * A tokenizer call: its JSON object, or null when the server has no such route or will not count
+ * this (any HTTP error: the count is then estimated). An unreachable server is thrown, as for a chat.
+ */
+async function tokenizerPost(limit: ReadLimit, ep: Endpoint, url: string, body: unknown, call?: UpstreamCall): Promise<Record<string, unknown> | null> {
+  const res = await httpRequest({ method: 'POST', url, headers: authHeaders(ep), body: JSON.stringify(body), signal: call?.signal, timeoutMs: call?.timeoutMs });
+  const text = await readBody(res, limit);
+  if ((res.statusCode ?? 500) >= 300) return null;
+  try {
+    const answer: unknown = JSON.parse(text);
+    return isObj(answer) ? answer : null;
+  } catch {
+    return null;
   }
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 // Ids are a prefix and 32 random hex characters (OpenAI's style; DESIGN asks for >= 24).
-export type IdPrefix = 'resp' | 'msg' | 'fc' | 'ctc' | 'rs' | 'call' | 'conv' | 'item';
+export type IdPrefix = 'resp' | 'msg' | 'fc' | 'ctc' | 'rs' | 'cmp' | 'call' | 'conv' | 'item';
 
 // Random bytes are drawn 4 KiB at a time and each byte is used once: a randomBytes call per id
 // cost about 3 µs, a slice of the pool about 0.2 µs (same CSPRNG, no byte served twice).
@@ -22,7 +22,7 @@ function randomHex(bytes: number): string {
 export const newId = (prefix: IdPrefix): string => `${prefix}_${randomHex(16)}`;
 
 /** The id prefix of an item of this type (the rest are `item_`). */
-const PREFIXES = new Map<unknown, IdPrefix>([['message', 'msg'], ['function_call', 'fc'], ['custom_tool_call', 'ctc'], ['reasoning', 'rs']]);
+const PREFIXES = new Map<unknown, IdPrefix>([['message', 'msg'], ['function_call', 'fc'], ['custom_tool_call', 'ctc'], ['reasoning', 'rs'], ['compaction', 'cmp']]);
 export const idPrefixOf = (itemType: unknown): IdPrefix => PREFIXES.get(itemType) ?? 'item';
 
 /** Ids we issue; anything else (path characters, other prefixes) is rejected before any lookup. */

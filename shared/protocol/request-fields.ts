@@ -84,9 +84,8 @@ export const FIELDS = {
     echo: or(0), chat: { drop: 'log probabilities are not carried back from Chat backends' }, native: true, cacheKey: true,
   }),
   truncation: field(z.enum(['auto', 'disabled']).nullable().optional(), { echo: or('disabled'), chat: { drop: DROP_TRUNCATION }, native: true, cacheKey: true }),
-  include: field(z.array(z.string()).nullable().optional(), {
-    echo: false, chat: { drop: 'Chat backends have no optional output to include' }, native: true, cacheKey: true,
-  }),
+  // Chat backends: the gateway itself answers `reasoning.encrypted_content` (it seals the reasoning); nothing else applies.
+  include: field(z.array(z.string()).nullable().optional(), { echo: false, chat: 'gateway', native: true, cacheKey: true }),
   user: field(z.string().nullable().optional(), { echo: nullable, chat: 'mapped', native: true, cacheKey: false }),
   safety_identifier: field(z.string().nullable().optional(), { echo: nullable, chat: 'mapped', native: true, cacheKey: false }),
   prompt_cache_key: field(z.string().nullable().optional(), {

@@ -1,4 +1,5 @@
 import type { ResponseObject, StreamEvent } from '../protocol/types.ts';
+import { responseToEvents } from '../stream/replay.ts';
 import { UPSTREAM_DONE } from '../ports.ts';
 import type { Choice } from '../routing/choose-endpoint.ts';
 import type { Services } from './context.ts';
@@ -33,6 +34,27 @@ export function linkedAbort(signal?: AbortSignal): AbortController {
   if (signal?.aborted) controller.abort(signal.reason);
   else signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
   return controller;
+}
+
+/**
+ * A run whose whole answer came at once (a compaction turn), streamed as the events that make
+ * it. Until those are read it shows as just started, so it is stored as in_progress first.
+ */
+export function finishedRun(response: ResponseObject, job: Job): StreamRun {
+  let done = false;
+  const start = { ...response, status: 'in_progress' as const, output: [], output_text: '', usage: null, completed_at: null };
+  const all = responseToEvents(response, { nextSequence: job.resumed ? (job.nextSequence ?? 0) - 1 : job.nextSequence });
+  // A background run logged its opening (response.created) already.
+  const events = job.resumed ? all.filter((e) => e.type !== 'response.created') : all;
+  return {
+    events: (async function* () {
+      done = true;
+      yield events;
+    })(),
+    snapshot: () => (done ? response : start),
+    finished: () => done,
+    abort: () => undefined,
+  };
 }
 
 interface Translator {

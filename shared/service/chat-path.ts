@@ -1,15 +1,17 @@
 import { outputTextOf } from '../protocol/response.ts';
-import type { ResponseObject } from '../protocol/types.ts';
+import type { OutputItem, ResponseObject } from '../protocol/types.ts';
 import { ChatStreamTranslator } from '../stream/index.ts';
-import { buildChatRequest, chatMessageToOutputItems, planTools, responsesInputToMessages, usageChatToResponses, type ToolPlan } from '../translate/index.ts';
+import { buildChatRequest, chatMessageToOutputItems, planTools, usageChatToResponses, type ToolPlan } from '../translate/index.ts';
+import { isCompactionTurn } from '../translate/compaction.ts';
 import type { ChatRequest } from '../protocol/types.ts';
-import { filesAsText } from './chat-files.ts';
 import { droppedForChat } from '../protocol/request-fields.ts';
 import { UpstreamError } from '../ports.ts';
 import { log } from '../log.ts';
 import { maskUrls } from '../redact.ts';
 import type { BackendPath } from './backend-path.ts';
-import { linkedAbort, streamThrough } from './backend-path.ts';
+import { finishedRun, linkedAbort, streamThrough } from './backend-path.ts';
+import { compactOnChat } from './chat-compaction.ts';
+import { chatMessagesOf } from './chat-messages.ts';
 import type { Services } from './context.ts';
 import type { Job } from './turn.ts';
 import type { Choice } from '../routing/choose-endpoint.ts';
@@ -22,26 +24,38 @@ const INCOMPLETE_REASONS: Record<string, string> = { length: 'max_output_tokens'
 async function chatRequest(svc: Services, choice: Choice, job: Job, stream: boolean): Promise<{ request: ChatRequest; tools: ToolPlan }> {
   const tools = planTools(job.req.tools, svc.config.unsupportedTools);
   const dropped = droppedForChat(job.req);
+  const unmet = job.req.include?.filter((v) => v !== 'reasoning.encrypted_content');
+  if (unmet?.length) dropped.include = `Chat backends have no such output: ${unmet.join(', ')}`;
   if (tools.leftOut.length) dropped.tools = `left out (a Chat backend cannot run them): ${tools.leftOut.map((t) => `${t.param} ${t.type}`).join(', ')}`;
   if (Object.keys(dropped).length) log.info('request fields a Chat backend cannot take were dropped', { id: job.base.id, endpoint: maskUrls(choice.endpoint.url), dropped });
-  let items = [...job.history, ...job.input];
-  if (choice.endpoint.files !== 'parts') {
-    const first = job.history.length;
-    items = await filesAsText(items, svc.documents, (i) => (i < first ? `(history item ${i})` : `input[${i - first}]`));
-  }
-  const messages = responsesInputToMessages(items, job.req.instructions, { reasoning: svc.config.reasoningHistory, tools });
+  const messages = await chatMessagesOf(svc, choice, job.history, job.input, job.req.instructions, tools);
   return { request: buildChatRequest(job.req, messages, choice.model, { stream, tools }), tools };
+}
+
+/** With `include: ["reasoning.encrypted_content"]`: the reasoning text, sealed, so a stateless client can send it back. */
+function reasoningSealer(svc: Services, job: Job): ((text: string) => string) | undefined {
+  return job.req.include?.includes('reasoning.encrypted_content') ? (text) => svc.sealer.seal('reasoning', text) : undefined;
+}
+
+const sealReasoning = (items: OutputItem[], seal?: (text: string) => string): OutputItem[] => (!seal ? items : items.map((item) =>
+  (item.type === 'reasoning' ? { ...item, encrypted_content: seal((item.content as Array<{ text: string }> | undefined)?.map((p) => p.text).join('') ?? '') } : item)));
+
+/** A compaction turn (input ending with `compaction_trigger`): one `compaction` item, the model's summary sealed. */
+async function compactionTurn(svc: Services, choice: Choice, job: Job): Promise<ResponseObject> {
+  const { item, usage } = await compactOnChat(svc, choice, { history: job.history, input: job.input, instructions: job.req.instructions }, job.newId, job.signal);
+  return { ...job.base, status: 'completed', completed_at: Math.floor(svc.clock.nowMs() / 1000), output: [item], output_text: '', usage };
 }
 
 export const chatPath: BackendPath = {
   async run(svc, choice, job): Promise<ResponseObject> {
+    if (isCompactionTurn(job.input)) return compactionTurn(svc, choice, job);
     const { request, tools } = await chatRequest(svc, choice, job, false);
     const completion = await svc.backend.chat(choice.endpoint, request, { signal: job.signal, timeoutMs: svc.config.upstreamTimeoutMs });
     const first = completion.choices[0];
     if (!first?.message) throw new UpstreamError('upstream answer has no message', 502, 'protocol');
     const incomplete = first.finish_reason ? INCOMPLETE_REASONS[first.finish_reason] : undefined;
     const ids = { msg: () => job.newId('msg'), fc: () => job.newId('fc'), ctc: () => job.newId('ctc'), rs: () => job.newId('rs') };
-    const output = chatMessageToOutputItems(first.message, ids, tools).map((item) =>
+    const output = sealReasoning(chatMessageToOutputItems(first.message, ids, tools), reasoningSealer(svc, job)).map((item) =>
       incomplete && 'status' in item ? { ...item, status: 'incomplete' as const } : item,
     );
     const now = Math.floor(svc.clock.nowMs() / 1000);
@@ -57,11 +71,13 @@ export const chatPath: BackendPath = {
   },
 
   async stream(svc, choice, job) {
+    if (isCompactionTurn(job.input)) return finishedRun(await compactionTurn(svc, choice, job), job);
     const { request, tools } = await chatRequest(svc, choice, job, true);
     const controller = linkedAbort(job.signal);
     const upstream = svc.backend.chatStream(choice.endpoint, request, { signal: controller.signal, timeoutMs: svc.config.upstreamTimeoutMs });
     const translator = new ChatStreamTranslator({
       response: job.base, nextSequence: job.nextSequence, newId: job.newId, now: () => svc.clock.nowMs(), started: job.resumed, tools,
+      sealReasoning: reasoningSealer(svc, job),
     });
     const opening = () => (job.resumed ? translator.inProgress() : [...translator.created(), ...translator.inProgress()]);
     return streamThrough(upstream, translator, (chunk) => translator.push(chunk), controller, opening);

@@ -1,6 +1,7 @@
 import type { Config } from '../config.ts';
 import type { Backend, BackgroundLauncher, CacheStore, Clock, ConversationStore, DocumentReader, EventLog, ResponseStore } from '../ports.ts';
 import type { Router } from '../routing/router.ts';
+import type { Sealer } from '../protocol/sealed.ts';
 
 /** Everything a service call needs: built by the composition root (functions/services.ts) and passed in. */
 export interface Services {
@@ -18,6 +19,8 @@ export interface Services {
   /** PDF text, for Chat endpoints that take files as text. */
   documents: DocumentReader;
   config: Config;
+  /** Seals and opens the `encrypted_content` the gateway hands out on Chat backends. */
+  sealer: Sealer;
   launcher: BackgroundLauncher;
 }
 

@@ -3,21 +3,21 @@
 // before the first streamed byte is thrown as an ApiError, so the client gets a proper HTTP
 // status; after that, failures end the stream with response.failed.
 import { cachedEvents, servedFromCache } from '../cache/serve.ts';
-import { ApiError, badRequest } from '../protocol/errors.ts';
 import type { CreateRequest } from '../protocol/request-fields.ts';
 import type { ResponseObject, StreamEvent } from '../protocol/types.ts';
 import { endpointName, slotKey, type Choice } from '../routing/choose-endpoint.ts';
 import type { Held } from '../routing/router.ts';
-import { checkChatTools, leftOutToolsHeader, TranslationError } from '../translate/index.ts';
+import { checkChatTools, leftOutToolsHeader } from '../translate/index.ts';
 import { log } from '../log.ts';
 import { startBackground } from './background.ts';
 import { linkedAbort } from './backend-path.ts';
 import { chatPath } from './chat-path.ts';
+import { unsealForChat } from './chat-sealed.ts';
 import type { Caller, Services } from './context.ts';
 import { nativePath } from './native-path.ts';
 import { retryingWrite } from './store-retry.ts';
 import { endTurn, prepareTurn, recordOf, type CreateResult, type Turn } from './turn.ts';
-import { upstreamToApiError } from './upstream-errors.ts';
+import { rethrowUpstream } from './upstream-errors.ts';
 import { UpstreamError } from '../ports.ts';
 
 export async function createResponse(svc: Services, caller: Caller, req: CreateRequest, signal?: AbortSignal): Promise<CreateResult> {
@@ -27,7 +27,10 @@ export async function createResponse(svc: Services, caller: Caller, req: CreateR
     if (req.background) {
       // Known now when only Chat endpoints serve the model: a request they cannot serve is refused before it is queued.
       const chatOnly = !!ranked?.length && ranked.every((c) => c.endpoint.kind === 'chat');
-      if (chatOnly) checkChatTools(req, svc.config.unsupportedTools);
+      if (chatOnly) {
+        checkChatTools(req, svc.config.unsupportedTools);
+        unsealForChat(turn.input, svc.sealer, (i) => `input[${i}]`); // sealed content that does not open is refused before it is queued
+      }
       return { ...await startBackground(svc, turn), headers: chatOnly ? leftOutToolsHeader(req) : {} };
     }
     if (cached) {
@@ -173,11 +176,4 @@ async function persistFinal(svc: Services, response: ResponseObject): Promise<vo
   } catch (err) {
     log.error('could not store the final response', { id: response.id, error: err as Error });
   }
-}
-
-/** A failure before the first byte as an HTTP error; a call we stopped on purpose says why. */
-function rethrowUpstream(err: unknown, signal?: AbortSignal): never {
-  if (err instanceof TranslationError) throw badRequest(err.message, err.param ?? null);
-  if (err instanceof ApiError) throw err;
-  throw upstreamToApiError(signal?.aborted && signal.reason instanceof UpstreamError ? signal.reason : err);
 }

@@ -16,7 +16,7 @@ const OPENING = new Set(['response.created', 'response.queued']);
  * History items as a stateless upstream accepts them: our item ids mean nothing to it, and
  * reasoning items can only be replayed with their encrypted content.
  */
-function toUpstreamItems(items: InputItem[]): InputItem[] {
+export function toUpstreamItems(items: InputItem[]): InputItem[] {
   const out: InputItem[] = [];
   for (const item of items) {
     if (item.type === 'reasoning' && !item.encrypted_content) continue;

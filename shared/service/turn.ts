@@ -106,6 +106,23 @@ export async function prepareTurn(svc: Services, caller: Caller, req: CreateRequ
   return { turn, ranked, cached };
 }
 
+/**
+ * What a request continues (its chain, or its conversation's items) and its own input, read as a
+ * create reads them (references resolved, unknown ids 404): for input_tokens and compact, which
+ * run no turn and store nothing.
+ */
+export async function readContext(
+  svc: Services, caller: Caller, req: Pick<CreateRequest, 'previous_response_id' | 'conversation'> & { input?: CreateRequest['input'] | null },
+): Promise<{ history: InputItem[]; input: InputItem[]; parent: StoredResponse | null }> {
+  const conversation = conversationIdOf(req);
+  const [chain, items, resolved] = await Promise.all([
+    req.previous_response_id ? loadChain(svc, caller, req.previous_response_id, false) : [],
+    conversation ? conversationHistory(svc, caller.principal, conversation) : null,
+    resolveItemReferences(svc, caller, req.input ?? []),
+  ]);
+  return { history: items ?? historyOf(chain), input: normalizeInputItems(resolved), parent: chain.at(-1) ?? null };
+}
+
 /** A background response's turn as its worker runs it: the stored request, a conversation's items or the chain's. */
 export function resumeTurn(rec: StoredResponse, history: InputItem[], outputIdsFrom: number): Turn {
   return {

@@ -1,4 +1,5 @@
-import { ApiError } from '../protocol/errors.ts';
+import { ApiError, badRequest } from '../protocol/errors.ts';
+import { TranslationError } from '../translate/errors.ts';
 import type { ResponseError } from '../protocol/types.ts';
 import { UpstreamError } from '../ports.ts';
 import { log } from '../log.ts';
@@ -23,6 +24,14 @@ export function upstreamToApiError(err: unknown): ApiError {
   // Stopped on purpose (the gateway shutting down, a deadline): its reason says why.
   if (err.kind === 'aborted') return new ApiError(503, err.message, 'server_error', null, 'stopped');
   return new ApiError(502, `The upstream model server failed: ${err.message}`, 'server_error', null, 'upstream_error');
+}
+
+/** Any failure of an upstream call before its answer, thrown as the client should see it (a translation error is a 400). */
+export function rethrowUpstream(err: unknown, signal?: AbortSignal): never {
+  if (err instanceof TranslationError) throw badRequest(err.message, err.param ?? null);
+  if (err instanceof ApiError) throw err;
+  // A call we stopped on purpose says why.
+  throw upstreamToApiError(signal?.aborted && signal.reason instanceof UpstreamError ? signal.reason : err);
 }
 
 /** The `error` of a response that failed after streaming began. */

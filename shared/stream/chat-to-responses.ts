@@ -25,6 +25,8 @@ export interface TranslatorOptions {
   started?: boolean;
   /** The request's tools as the model saw them: its calls go back to custom and namespaced tools. */
   tools?: ToolPlan;
+  /** Seals a finished reasoning item's text into its `encrypted_content` (include: reasoning.encrypted_content). */
+  sealReasoning?: (text: string) => string;
 }
 
 type ItemStatus = 'completed' | 'incomplete';
@@ -49,6 +51,7 @@ export class ChatStreamTranslator {
   private usage: ChatUsage | null = null;
   private finish: string | null = null;
   private readonly tools: ToolPlan | undefined;
+  private readonly seal: ((text: string) => string) | undefined;
   private readonly nextSeq = () => this.seq++;
 
   constructor(opts: TranslatorOptions) {
@@ -58,6 +61,7 @@ export class ChatStreamTranslator {
     this.now = opts.now ?? Date.now;
     this.started = opts.started ?? false;
     this.tools = opts.tools;
+    this.seal = opts.sealReasoning;
   }
 
   get response(): ResponseObject { return E.snapshotOf(this.res); }
@@ -281,6 +285,7 @@ export class ChatStreamTranslator {
           E.reasoningDone(this.seq++, cur.item.id, index, 0, cur.part.text),
           E.partDone(this.seq++, cur.item.id, index, 0, { ...cur.part }),
         );
+        if (this.seal) cur.item.encrypted_content = this.seal(cur.part.text);
         break;
       case 'call':
         finishCall(cur, this.nextSeq, out);

@@ -18,7 +18,8 @@ const ROLES = new Set(['user', 'system', 'developer', 'assistant']);
 /**
  * Items a Chat model cannot use, left out of what it sees: calls of hosted tools and their
  * results (the backend never offered those tools), tool discovery and code-mode items, and
- * compaction items (an opaque blob only the upstream that wrote it can read) with their trigger.
+ * compaction items with their trigger (the gateway's own compaction items were opened into
+ * their summary before this: service/chat-sealed.ts; what is left here holds nothing readable).
  */
 const NOT_FOR_CHAT = new Set([
   'web_search_call', 'file_search_call', 'code_interpreter_call', 'image_generation_call',

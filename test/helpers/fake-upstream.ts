@@ -28,10 +28,18 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { answerSideRoute, type FakeTokenizer } from './fake-tokenize.ts';
 
 export type Flavor = 'ollama' | 'vllm' | 'openai';
 
-export interface ReplyToolCall { id?: string; name: string; arguments: string }
+export interface ReplyToolCall {
+  id?: string;
+  name: string;
+  /** JSON arguments; for a `custom` call (the openai flavor), its raw input. */
+  arguments: string;
+  /** openai flavor: a freeform `custom_tool_call` (input streamed with custom_tool_call_input events). */
+  custom?: boolean;
+}
 
 export interface Reply {
   /** Assistant text; streamed in `chunkSize`-character deltas unless `deltas` is given. */
@@ -124,6 +132,8 @@ export interface FakeUpstreamOptions {
   loaded?: string[];
   /** Require `Authorization: Bearer <apiKey>` on every route. */
   apiKey?: string;
+  /** Tokenize routes (fake-tokenize.ts): vLLM's (the vllm flavor's default), llama.cpp's, or none (the others'). */
+  tokenizer?: FakeTokenizer;
 }
 
 const DEFAULT_MODELS: Record<Flavor, string[]> = {
@@ -220,6 +230,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       res.on('close', () => { fake.inFlight[model]! -= 1; });
       return route === 'POST /v1/chat/completions' ? answerChat(flavor, ex, reply) : answerResponses(flavor, ex, reply);
     }
+    if (answerSideRoute(flavor, opts.tokenizer ?? (flavor === 'vllm' ? 'vllm' : 'none'), route, rec.body, res)) return;
     if (route === 'GET /v1/models') return sendJson(res, 200, modelList(flavor, fake.models), flavor, flavor === 'ollama');
     if (flavor === 'ollama') {
       if (route === 'GET /api/tags') return sendJson(res, 200, { models: fake.models.map(ollamaModelEntry) }, flavor);
@@ -527,9 +538,9 @@ async function answerResponses(flavor: Flavor, ex: Exchange, reply: Reply): Prom
   const messageItem = hasMessage
     ? { id: `msg_up${hex(24)}`, type: 'message', status: itemStatus, content: [outputText(text)], role: 'assistant' }
     : undefined;
-  const callItems = (reply.toolCalls ?? []).map((c) => ({
-    id: `fc_up${hex(24)}`, type: 'function_call', status: 'completed', arguments: c.arguments, call_id: c.id ?? `call_${alnum(24)}`, name: c.name,
-  }));
+  const callItems = (reply.toolCalls ?? []).map((c) => (c.custom
+    ? { id: `ctc_up${hex(24)}`, type: 'custom_tool_call', status: 'completed', call_id: c.id ?? `call_${alnum(24)}`, name: c.name, input: c.arguments }
+    : { id: `fc_up${hex(24)}`, type: 'function_call', status: 'completed', arguments: c.arguments, call_id: c.id ?? `call_${alnum(24)}`, name: c.name }));
   const output = [reasoningItem, messageItem, ...callItems].filter((x) => x !== undefined);
   const usage = {
     input_tokens: t.prompt,
@@ -580,9 +591,16 @@ async function answerResponses(flavor: Flavor, ex: Exchange, reply: Reply): Prom
       event('response.content_part.done', { item_id, output_index, content_index: 0, part: outputText(text) });
       event('response.output_item.done', { output_index, item: messageItem });
     } else {
-      const call = item as (typeof callItems)[number];
+      const call = item as (typeof callItems)[number] & { arguments?: string; input?: string };
+      if (call.type === 'custom_tool_call') {
+        event('response.output_item.added', { output_index, item: { ...call, status: 'in_progress', input: '' } });
+        for (const d of split(call.input!, size)) event('response.custom_tool_call_input.delta', { item_id: call.id, output_index, delta: d, ...obf() });
+        event('response.custom_tool_call_input.done', { item_id: call.id, output_index, input: call.input });
+        event('response.output_item.done', { output_index, item: call });
+        return;
+      }
       event('response.output_item.added', { output_index, item: { ...call, status: 'in_progress', arguments: '' } });
-      for (const d of split(call.arguments, size)) event('response.function_call_arguments.delta', { item_id: call.id, output_index, delta: d, ...obf() });
+      for (const d of split(call.arguments!, size)) event('response.function_call_arguments.delta', { item_id: call.id, output_index, delta: d, ...obf() });
       event('response.function_call_arguments.done', { item_id: call.id, output_index, name: call.name, arguments: call.arguments });
       event('response.output_item.done', { output_index, item: call });
     }

@@ -21,6 +21,8 @@ export interface SystemOptions {
   endpointLine?: (u: FakeUpstream) => string;
   /** Workflow retry interval (ms) for the local runner. */
   retryIntervalMs?: number;
+  /** false: no WebSocket mode (the handshake is answered 426, as on Lambda). */
+  webSockets?: boolean;
 }
 
 export async function startSystem(opts: SystemOptions = {}): Promise<System> {
@@ -38,7 +40,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     ...defaults,
     opts.extraConfig ?? '',
   ].join('\n');
-  const gw = await startGateway({ configYaml: yaml, retryIntervalMs: opts.retryIntervalMs });
+  const gw = await startGateway({ configYaml: yaml, retryIntervalMs: opts.retryIntervalMs, webSockets: opts.webSockets });
   return {
     gw,
     upstreams,

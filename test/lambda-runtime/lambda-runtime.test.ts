@@ -172,6 +172,10 @@ describe.skipIf(missing !== null)(`the bundles under the real Lambda runtime (aw
     const cases: [UrlRequest, number, string | null][] = [
       [{ path: '/v1/nothing-here' }, 404, 'unknown_url'],
       [{ path: '/v1/responses', method: 'GET' }, 405, 'method_not_allowed'],
+      // A WebSocket handshake (Function URLs carry none): 426, on which clients (Codex) fall back to HTTP at once;
+      // also when the hop-by-hop Upgrade header was stripped on the way and only the handshake's key is left.
+      [{ path: '/v1/responses', method: 'GET', headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' } }, 426, 'websocket_not_supported'],
+      [{ path: '/v1/responses', method: 'GET', headers: { 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' } }, 426, 'websocket_not_supported'],
       [{ path: '/v1/responses', headers: { 'content-type': 'application/json' }, body: '{"model": ' }, 400, null],
       [{ path: '/v1/responses', body: JSON.stringify({ model: 'no-such-model', input: 'hi' }) }, 404, null],
     ];

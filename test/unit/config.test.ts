@@ -69,10 +69,10 @@ describe("NOMYO Router's config", () => {
   it("is honoured as written: its key spellings, llama-server endpoints as Chat endpoints, api_keys by URL", () => {
     const config = parseConfig(NOMYO_CONFIG, { OPENAI_KEY: 'sk-x' });
     expect(config.endpoints).toEqual([
-      { url: 'http://10.0.0.50:11434', kind: 'chat', files: 'text', apiKey: 'ollama' },
-      { url: 'http://10.0.0.51:11434', kind: 'chat', files: 'text' },
+      { url: 'http://10.0.0.50:11434', kind: 'chat', files: 'text', tokenizer: 'none', apiKey: 'ollama' },
+      { url: 'http://10.0.0.51:11434', kind: 'chat', files: 'text', tokenizer: 'none' },
       { url: 'https://api.openai.com/v1', kind: 'responses', apiKey: 'sk-x' },
-      { url: 'http://10.0.0.50:8889/v1', kind: 'chat', files: 'text', apiKey: 'llama' },
+      { url: 'http://10.0.0.50:8889/v1', kind: 'chat', files: 'text', tokenizer: 'llama.cpp', apiKey: 'llama' },
     ]);
     expect(config.maxConcurrentConnections).toBe(2);
     expect(config.cacheEnabled).toBe(true);
@@ -127,5 +127,40 @@ describe('Chat backends: files and hosted tools', () => {
     expect(parseConfig('unsupported_tools: reject\n', {}).unsupportedTools).toBe('reject');
     expect(fails('unsupported_tools: ignore\n')).toMatch(/unsupported_tools/);
     expect(fails('endpoints:\n  - { url: "http://x", files: pdf }\n')).toMatch(/endpoints\.0\.files/);
+  });
+});
+
+describe('reasoning_keys (sealing encrypted_content on Chat backends)', () => {
+  const KEY = 'k'.repeat(32);
+  it('takes keys from the environment, first seals, all open; unset: a notice that blobs live only as long as the process', () => {
+    expect(parseConfig('reasoning_keys: ["${NEW_KEY}", "${OLD_KEY}"]\n', { NEW_KEY: KEY, OLD_KEY: 'o'.repeat(40) }).reasoningKeys).toEqual([KEY, 'o'.repeat(40)]);
+    const config = parseConfig('endpoints: []\n', {});
+    expect(config.reasoningKeys).toBeNull();
+    expect(config.notices.find((n) => n.key === 'reasoning_keys')?.message).toMatch(/key made at start.*restart.*another process/);
+  });
+
+  it('fails closed: an unset variable, an empty list, an empty or short key stop the start, naming the key', () => {
+    expect(fails('reasoning_keys: ["${REASONING_KEY}"]\n')).toMatch(/reasoning_keys\[0\]: \$\{REASONING_KEY\} is not set/);
+    expect(fails('reasoning_keys: []\n')).toMatch(/reasoning_keys: the list is empty/);
+    expect(fails('reasoning_keys: [""]\n')).toMatch(/reasoning_keys\[0\]: a key must be at least 32 characters/);
+    expect(fails(`reasoning_keys: ["${KEY}", "short"]\n`)).toMatch(/reasoning_keys\[1\]: a key must be at least 32/);
+  });
+});
+
+describe('how Chat endpoints count prompt tokens (input_tokens)', () => {
+  it('llama_server_endpoints with /apply-template + /tokenize, Ollama not at all, others by probing vLLM’s /tokenize', () => {
+    const config = parseConfig([
+      'endpoints:',
+      '  - http://ollama:11434',
+      '  - { url: "http://gpu:9000", type: ollama }',
+      '  - { url: "http://vllm:8000/v1", type: chat }',
+      '  - https://api.openai.com/v1',
+      'llama_server_endpoints:',
+      '  - http://llama:8889/v1',
+    ].join('\n'), {});
+    expect(config.endpoints.map((e) => [e.url, e.tokenizer])).toEqual([
+      ['http://ollama:11434', 'none'], ['http://gpu:9000', 'none'], ['http://vllm:8000/v1', undefined],
+      ['https://api.openai.com/v1', undefined], ['http://llama:8889/v1', 'llama.cpp'],
+    ]);
   });
 });
