@@ -4,9 +4,10 @@
 //   npm run bench -- --quick           shorter runs (for a smoke test)
 //   npm run bench -- --write           also replace the measured sections of docs/benchmarks.md
 //   npm run bench -- --only cpu,memory pick benches (latency, cpu, translator, memory, dynamo,
-//                                      background, leases, cache, bundle)
+//                                      background, leases, cache, bundle, costs)
 // dynamo (bench/dynamo-round-trips.ts), background (bench/background-latency.ts), leases
-// (bench/lease-costs.ts), cache (bench/cache.ts) and bundle (bench/bundle.ts --no-write) stay
+// (bench/lease-costs.ts), cache (bench/cache.ts), bundle (bench/bundle.ts --no-write) and costs
+// (bench/lambda-costs.ts) stay
 // runnable on their own and run here as child processes; their doc sections are their own.
 // Where the CPU goes: bench/profile.ts (--cpu-prof); before/after of a change: bench/ab.ts.
 import { spawnSync } from 'node:child_process';
@@ -57,6 +58,7 @@ script('background', 'bench/background-latency.ts');
 script('leases', 'bench/lease-costs.ts');
 script('cache', 'bench/cache.ts');
 script('bundle', 'bench/bundle.ts', ['--no-write', '--runs', '3']);
+script('costs', 'bench/lambda-costs.ts', args.includes('--quick') ? ['--quick'] : []);
 
 console.log(`\n## Summary (${machine()}; ${((performance.now() - t0) / 1000).toFixed(0)} s: ${timings.join(', ')})\n`);
 for (const line of summary) console.log(`- ${line}`);

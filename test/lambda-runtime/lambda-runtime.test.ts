@@ -5,8 +5,6 @@
 // dynalite over HTTP, a fake upstream, and a stand-in for Step Functions' StartExecution (AWS
 // itself cannot run here). `npm run test:lambda-runtime` runs this file alone.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -19,6 +17,7 @@ import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.t
 import { sseEvents } from '../helpers/harness.ts';
 import { emojiText } from './bodies.ts';
 import { bundleAll, functionUrlEvent, runtimeMissing, startRuntime, type Runtime, type UrlRequest } from './runtime.ts';
+import { startFakeStepFunctions } from './fake-sfn.ts';
 import type { InvokeOptions } from './emulator.ts';
 
 const missing = runtimeMissing();
@@ -28,31 +27,6 @@ const model = 'test-model';
 const ROLE = 'arn:aws:iam::123456789012:role/agents';
 const session = (name: string) => `arn:aws:sts::123456789012:assumed-role/agents/${name}`;
 
-interface StartExecution { stateMachineArn: string; name: string; input: string }
-
-/** Step Functions' StartExecution / StopExecution (JSON 1.0 protocol), recorded. */
-async function startFakeStepFunctions(): Promise<{ url: string; started: StartExecution[]; close(): Promise<void> }> {
-  const started: StartExecution[] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-      const target = String(req.headers['x-amz-target'] ?? '');
-      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
-      if (target.endsWith('.StartExecution')) {
-        started.push(body);
-        res.end(JSON.stringify({ executionArn: `${body.stateMachineArn.replace(':stateMachine:', ':execution:')}:${body.name}`, startDate: Date.now() / 1000 }));
-      } else res.end(JSON.stringify({ stopDate: Date.now() / 1000 }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    started,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
-  };
-}
 
 describe.skipIf(missing !== null)(`the bundles under the real Lambda runtime (aws-lambda-ric)${missing ? ` (SKIPPED: ${missing})` : ''}`, () => {
   let dir: string;
