@@ -3,6 +3,7 @@
 // the upstream to the client; background events go upstream -> worker -> DynamoDB log -> the
 // API's poll -> client.   Run: npx tsx bench/background-latency.ts
 import { startSystem } from '../test/helpers/harness.ts';
+import { target } from './lib.ts';
 
 const RUNS = Number(process.env.RUNS ?? 10);
 const POLL_MS = Number(process.env.POLL_MS ?? 200);
@@ -53,3 +54,4 @@ console.log(`\nLive background stream vs foreground stream (median of ${RUNS}; p
 console.log('| measure | foreground ms | background ms | added ms | background / foreground |\n| --- | --- | --- | --- | --- |');
 console.log(row('time to first text delta', 'firstDelta'));
 console.log(row('time to the end of the stream', 'end'));
+console.log(`\n${target('live background stream, first delta / foreground', median(bg.map((r) => r.firstDelta)) / median(fg.map((r) => r.firstDelta)), '<=', 2)}`);

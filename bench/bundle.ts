@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
+import { target } from './lib.ts';
 import { BUNDLE_FILE, FUNCTIONS, PROJECT_ROOT, RUNTIME_MODULES, bundleSettings, esbuildOptions } from '../infra/bundling.ts';
 
 const args = process.argv.slice(2);
@@ -32,8 +33,11 @@ interface Row {
   sdkClients: string[];
   topPackages: [string, number][];
   importMs: number[];
+  file: string;
   sameAsCdkOut: boolean | null;
 }
+
+const BASELINE_SOURCE = "import { DynamoDBClient } from '@aws-sdk/client-dynamodb'; import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'; export const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));";
 
 const sha = (buf: Buffer) => createHash('sha256').update(buf).digest('hex');
 const median = (xs: number[]) => {
@@ -58,14 +62,17 @@ function packageOf(path: string): string {
   return m ? m[1]! : '(our code)';
 }
 
-function measureImport(file: string): number[] {
+function importOnce(file: string): number {
   const script = `${RUNTIME_STUB}const t=performance.now();await import(${JSON.stringify(pathToFileURL(file).href)});console.log(performance.now()-t);`;
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1' } });
-    if (r.status !== 0) throw new Error(`import of ${file} failed:\n${r.stderr}`);
-    times.push(Number(r.stdout.trim().split('\n').pop()));
-  }
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1' } });
+  if (r.status !== 0) throw new Error(`import of ${file} failed:\n${r.stderr}`);
+  return Number(r.stdout.trim().split('\n').pop());
+}
+
+/** Import times of each file in fresh processes, the files taken in turn so drift hits them alike. */
+function measureImports(files: string[]): number[][] {
+  const times = files.map(() => [] as number[]);
+  for (let i = 0; i < runs; i++) files.forEach((file, k) => times[k]!.push(importOnce(file)));
   return times;
 }
 
@@ -74,6 +81,7 @@ async function main(): Promise<void> {
   const outRoot = mkdtempSync(join(tmpdir(), 'gw-bundles-'));
   const cdkOut = cdkOutHashes();
   const rows: Row[] = [];
+  let baseline = { bytes: 0, importMs: [] as number[] };
   try {
     for (const spec of FUNCTIONS) {
       const outfile = join(outRoot, spec.id, BUNDLE_FILE);
@@ -91,10 +99,21 @@ async function main(): Promise<void> {
         gzip: gzipSync(buf).length,
         sdkClients: [...byPkg.keys()].filter((p) => /^@aws-sdk\/client-/.test(p)).sort(),
         topPackages: [...byPkg].sort((a, b) => b[1] - a[1]).slice(0, 5),
-        importMs: measureImport(outfile),
+        importMs: [],
+        file: outfile,
         sameAsCdkOut: cdkOut ? cdkOut.has(sha(buf)) : null,
       });
     }
+    // The baseline of issue 16: a bundle holding only the DynamoDB document client, built the same way.
+    const baseFile = join(outRoot, 'baseline', BUNDLE_FILE);
+    await build({
+      ...esbuildOptions(settings, '', baseFile),
+      entryPoints: undefined,
+      stdin: { contents: BASELINE_SOURCE, resolveDir: PROJECT_ROOT, loader: 'ts', sourcefile: 'baseline.ts' },
+    });
+    const times = measureImports([baseFile, ...rows.map((r) => r.file)]);
+    baseline = { bytes: readFileSync(baseFile).length, importMs: times[0]! };
+    rows.forEach((r, k) => { r.importMs = times[k + 1]!; });
   } finally {
     rmSync(outRoot, { recursive: true, force: true });
   }
@@ -115,6 +134,8 @@ async function main(): Promise<void> {
     '| --- | --- | ---: | ---: | --- | ---: | --- | --- |',
     ...rows.map((r) => `| ${r.id} | \`${r.entry}\` | ${kb(r.bytes)} (${r.bytes} B) | ${kb(r.gzip)} | ${r.sdkClients.map((c) => `\`${c}\``).join(', ') || 'none'} | ${median(r.importMs).toFixed(1)} ms | ${Math.min(...r.importMs).toFixed(1)}..${Math.max(...r.importMs).toFixed(1)} ms | ${r.sameAsCdkOut === null ? 'no cdk.out to compare' : r.sameAsCdkOut ? 'yes' : 'NO'} |`),
     '',
+    `Baseline: a bundle holding only the DynamoDB document client (\`${BASELINE_SOURCE}\`), built the same way: ${kb(baseline.bytes)}, import ${median(baseline.importMs).toFixed(1)} ms (median). Each function's import over it: ${rows.map((r) => `${r.id} ${(median(r.importMs) / median(baseline.importMs)).toFixed(2)}x`).join(', ')} (target: at most 2.5x).`,
+    '',
     'Largest packages in each bundle (bytes of minified output):',
     '',
     ...rows.map((r) => `- ${r.id}: ${r.topPackages.map(([p, n]) => `${p} ${kb(n)}`).join(', ')}`),
@@ -122,6 +143,9 @@ async function main(): Promise<void> {
   ];
   const section = lines.join('\n');
   console.log(section);
+  const api = rows.find((r) => r.id === 'Api')!;
+  console.log(target('Api bundle size', api.bytes / 1000, '<=', 450, ' KB'));
+  for (const r of rows) console.log(target(`${r.id} bundle import / DynamoDB document client alone`, median(r.importMs) / median(baseline.importMs), '<=', 2.5));
 
   if (write) {
     const file = join(PROJECT_ROOT, 'docs', 'benchmarks.md');

@@ -10,7 +10,7 @@
 // Baselines beside direct: two hops that do no work, the Node minimal proxy and, when installed,
 // nginx (a hop in C): what any gateway on this machine pays before doing anything.
 // Run: npx tsx bench/latency.ts [--quick]
-import { GATEWAY_CONFIG, LIMITED_CONFIG, f, isMain, warmUp, load, loadAtRate, machine, median, quantile, request, spawnComparison, table, type Section, type Timed } from './lib.ts';
+import { GATEWAY_CONFIG, LIMITED_CONFIG, f, isMain, target, warmUp, load, loadAtRate, machine, median, quantile, request, spawnComparison, table, type Section, type Timed } from './lib.ts';
 import http from 'node:http';
 
 const quick = process.argv.includes('--quick');
@@ -36,6 +36,8 @@ const PROXY = 'minimal proxy (a hop, no work)';
 /** nginx's mode (when installed): what a hop written in C costs here, whatever the gateway's language. */
 const NGINX = 'nginx (a hop in C, no work)';
 /** Modes that talk Chat Completions to the upstream as it is (no gateway of ours). */
+/** npm start with a concurrency limit (its own database: slots counted in the process). */
+const LIMITED = 'gateway, with a limit, store off';
 const isBaseline = (name: string) => name === 'direct' || name === PROXY || name === NGINX;
 
 interface Mode { name: string; url: string; body: () => string; pid?: number }
@@ -51,7 +53,7 @@ export async function run(): Promise<Section> {
       { name: PROXY, url: `${proxy.url}/v1/chat/completions`, body: () => directBody('chat'), pid: proxy.pid },
       { name: 'gateway, store off', url: `${gw.url}/v1/responses`, body: () => gatewayBody('chat', false), pid: gw.pid },
       { name: 'gateway, store on', url: `${gw.url}/v1/responses`, body: () => gatewayBody('chat', true), pid: gw.pid },
-      { name: 'gateway, with a limit (leases), store off', url: `${limited.url}/v1/responses`, body: () => gatewayBody('chat', false), pid: limited.pid },
+      { name: LIMITED, url: `${limited.url}/v1/responses`, body: () => gatewayBody('chat', false), pid: limited.pid },
     ];
     // Warm-up to a steady state (bench/lib.ts warmUp): JIT, the model list, dynalite's table,
     // keep-alive sockets.
@@ -83,6 +85,10 @@ export async function run(): Promise<Section> {
           direct ? '' : f(p50 / dp50), direct ? '' : f(p99 / dp99), direct ? '' : f(rps / drps),
         ]);
         if (!direct) summary.push(`non-stream c=${c} ${m.name}: +${f(p50 - dp50, 3)} ms p50, +${f(p99 - dp99, 3)} ms p99, throughput x${f(rps / drps)} of direct`);
+        // Issue 16's targets (at one client; throughput at 16).
+        if (c === 1 && m.name === LIMITED) summary.push(target('with a concurrency limit, added P50 (1 client)', p50 - dp50, '<=', 1, ' ms'), target('with a concurrency limit, added P99 (1 client)', p99 - dp99, '<=', 5, ' ms'));
+        if (c === 16 && m.name === LIMITED) summary.push(target('with a concurrency limit, throughput at 16 clients / direct', rps / drps, '>=', 0.4));
+        if (c === 1 && m.name === 'gateway, store on') summary.push(target('store on, added P50 (1 client)', p50 - dp50, '<=', 2, ' ms'));
       }
       console.error(`latency: concurrency ${c} done`);
     }
@@ -117,6 +123,7 @@ export async function run(): Promise<Section> {
           ...over(m.name, NGINX, m.name === PROXY || gateway),
           ...over(m.name, PROXY, gateway),
         ]);
+        if (gateway && rate === 2000) summary.push(target('2,000 req/s, P99 gateway / P99 minimal proxy', p99(m.name) / p99(PROXY), '<=', 2));
         if (gateway || m.name === NGINX) {
           summary.push(`constant ${rate} req/s, ${m.name}: p50 ${f(p50(m.name), 3)} ms, p99 ${f(p99(m.name), 3)} ms; ${overText(m.name, 'direct')} over direct`
             + (gateway && acc.has(NGINX) ? `; over nginx ${overText(m.name, NGINX)}` : '')
@@ -133,7 +140,7 @@ export async function run(): Promise<Section> {
       { name: PROXY, url: `${proxy.url}/v1/chat/completions`, body: () => directBody('s50x2', true) },
       { name: 'gateway, store off', url: `${gw.url}/v1/responses`, body: () => gatewayBody('s50x2', false, true) },
       { name: 'gateway, store on', url: `${gw.url}/v1/responses`, body: () => gatewayBody('s50x2', true, true) },
-      { name: 'gateway, with a limit (leases), store off', url: `${limited.url}/v1/responses`, body: () => gatewayBody('s50x2', false, true) },
+      { name: LIMITED, url: `${limited.url}/v1/responses`, body: () => gatewayBody('s50x2', false, true) },
     ];
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const runs = new Map<string, Timed[]>(streamModes.map((m) => [m.name, []]));
@@ -186,8 +193,8 @@ export async function run(): Promise<Section> {
       `(\`${GATEWAY_CONFIG}\`): no slot lease is taken, so with store off nothing is written to DynamoDB per request;`,
       'store on adds the PutItem of the response (dynalite, inside the gateway process). *Gateway, with a limit* is a',
       `second npm start with \`${LIMITED_CONFIG}\` (enough slots that no request waits for one): every request takes`,
-      'and releases a concurrency slot, two conditional writes (PutItem, DeleteItem) to dynalite inside the gateway',
-      'process. *Minimal proxy* is `bench/minimal-proxy.ts` (node:http, keep-alive client, the upstream\'s answer piped',
+      'and releases a concurrency slot; npm start owns its database, so its slots are counted in the process (no',
+      'write; leases on a shared table, as on Lambda, are in "What a slot lease costs"). *Minimal proxy* is `bench/minimal-proxy.ts` (node:http, keep-alive client, the upstream\'s answer piped',
       'back, no parsing) in front of the same upstream: what a hop with no work of its own adds on this machine, the',
       'part of the gateway\'s added latency no Node.js gateway can remove. *nginx* (when installed: `apt-get install',
       'nginx-light`; `bench/lib.ts` `spawnNginxProxy`: one process, keep-alive to both sides, no log, no buffering) is the',
@@ -208,8 +215,7 @@ export async function run(): Promise<Section> {
       'one-word deltas 2 ms apart (then its finish and usage chunks). Medians in ms. "Arrival of each delta" is, per delta',
       'index, the median arrival time through the gateway minus the median arrival time direct: the delay the gateway',
       'adds to each event. A stored stream writes its in_progress record before the first byte, so its first byte waits',
-      'for that PutItem; with a limit, the slot is taken (a PutItem) before the upstream is called, so the first byte',
-      'waits for that write too.',
+      'for that PutItem.',
       '',
       table(['mode', 'measure', 'direct', 'gateway', 'added', 'gateway/direct'], srows),
     ].join('\n');

@@ -19,8 +19,9 @@ export const GATEWAY_CONFIG = 'max_concurrent_connections: 0';
 
 /**
  * npm start with a concurrency limit high enough that no request of a bench waits for a slot (a
- * bench measures overhead, not the limit): every request takes and frees a slot lease, two
- * conditional DynamoDB writes (PutItem, DeleteItem) into the dynalite of the same process.
+ * bench measures overhead, not the limit): every request takes and frees a slot. npm start owns
+ * its database, so its slots are counted in the process, with no write (a shared table's leases
+ * are measured by bench/lease-costs.ts).
  */
 export const LIMITED_CONFIG = 'max_concurrent_connections: 256';
 
@@ -475,5 +476,14 @@ export function writeSections(sections: Section[]): string {
 
 /** True when the module is the script node was started with (not imported by bench/run.ts). */
 export const isMain = (metaUrl: string) => fileURLToPath(metaUrl) === process.argv[1];
+
+/**
+ * A figure beside its target, as `npm run bench` gathers them at the end (the lines that start
+ * with `target:`, from every bench).
+ */
+export function target(what: string, value: number, op: '<=' | '>=', limit: number, unit = ''): string {
+  const met = op === '<=' ? value <= limit : value >= limit;
+  return `target: ${what}: ${f(value, 2)}${unit}, target ${op} ${limit}${unit}: ${met ? 'met' : 'MISSED'}`;
+}
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -23,6 +23,8 @@ if (!hasProc()) throw new Error('the benches read /proc/<pid>/stat and /proc/<pi
 const sections: Section[] = [];
 const summary: string[] = [];
 const timings: string[] = [];
+/** Figures beside their targets (lines `target: ...`, bench/lib.ts target()). */
+const targets: string[] = [];
 
 async function bench(name: string, load: () => Promise<{ run: () => Promise<Section> }>): Promise<void> {
   if (!want(name)) return;
@@ -31,7 +33,8 @@ async function bench(name: string, load: () => Promise<{ run: () => Promise<Sect
   const s = await (await load()).run();
   console.log(`\n${s.heading}\n\n${s.body}\n`);
   sections.push(s);
-  summary.push(...s.summary);
+  summary.push(...s.summary.filter((l) => !l.startsWith('target: ')));
+  targets.push(...s.summary.filter((l) => l.startsWith('target: ')));
   timings.push(`${name} ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
 
@@ -41,6 +44,7 @@ function script(name: string, file: string, extra: string[] = []): void {
   console.error(`\n=== ${name} (${file})`);
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, file), ...extra], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
   console.log(r.stdout);
+  targets.push(...r.stdout.split('\n').filter((l) => l.startsWith('target: ')));
   if (r.status !== 0) {
     console.error(r.stderr);
     summary.push(`${name}: FAILED (exit ${r.status ?? r.signal})`);
@@ -62,4 +66,8 @@ script('costs', 'bench/lambda-costs.ts', args.includes('--quick') ? ['--quick'] 
 
 console.log(`\n## Summary (${machine()}; ${((performance.now() - t0) / 1000).toFixed(0)} s: ${timings.join(', ')})\n`);
 for (const line of summary) console.log(`- ${line}`);
+if (targets.length) {
+  console.log('\n## Figures beside their targets (issue 16)\n');
+  for (const line of targets) console.log(`- ${line.slice('target: '.length)}`);
+}
 if (args.includes('--write') && sections.length) console.log(`\nwritten to ${writeSections(sections)}`);
