@@ -1,8 +1,9 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Endpoint } from './ports.ts';
 import { log } from './log.ts';
 import { checkTimings, ConfigError, secretsOf } from './config-rules.ts';
 import { MIN_KEY_CHARS } from './protocol/sealed.ts';
+import './protocol/zod-english.ts';
 
 // The config: NOMYO Router's keys as they are (github.com/nomyo-ai/nomyo-router, its config.yaml),
 // plus ours (documented in config.example.yaml), from the parsed document (YAML locally and at
@@ -12,11 +13,11 @@ import { MIN_KEY_CHARS } from './protocol/sealed.ts';
 export { ConfigError };
 
 /** A URL, or `{url, type, files}` (a URL alone is read as `{url}`, so an error names the key inside). */
-const endpointEntry = z.preprocess((v) => (typeof v === 'string' ? { url: v } : v), z.object({
-  url: z.string().min(1),
-  type: z.enum(['ollama', 'chat', 'openai', 'responses']).optional(),
+const endpointEntry = z.pipe(z.transform((v) => (typeof v === 'string' ? { url: v } : v)), z.object({
+  url: z.string().check(z.minLength(1)),
+  type: z.optional(z.enum(['ollama', 'chat', 'openai', 'responses'])),
   /** Chat endpoints: `input_file` as Chat `file` parts, or as text in the message (default). */
-  files: z.enum(['parts', 'text']).optional(),
+  files: z.optional(z.enum(['parts', 'text'])),
 }));
 
 /** NOMYO Router's spellings of its one client key (its config.yaml writes `nomyo-router-api-key`). */
@@ -32,78 +33,81 @@ export interface ServerLimits {
 
 export const SERVER_DEFAULTS: ServerLimits = { maxConnections: 1024, headerTimeoutMs: 10_000, bodyTimeoutMs: 30_000, shutdownGraceMs: 10_000 };
 
+/** An integer of at least `min`; `fallback` when the key is absent. */
+const int = (min: number, fallback: number) => z._default(z.number().check(z.int(), z.minimum(min)), fallback);
+
 const fileSchema = z.object({
-  endpoints: z.array(endpointEntry).default([]),
+  endpoints: z._default(z.array(endpointEntry), []),
   /** NOMYO Router: llama.cpp llama-server endpoints (OpenAI-compatible, /v1 in the URL): served as Chat endpoints. */
-  llama_server_endpoints: z.array(z.string().min(1)).nullable().default([]),
-  api_keys: z.record(z.string(), z.string()).nullable().default({}),
-  max_concurrent_connections: z.number().int().min(0).default(1), // 0: no limit, no leases
-  router_api_key: z.string().nullable().optional(),
-  router_api_keys: z.record(z.string(), z.string()).nullable().optional(),
-  cache_enabled: z.boolean().default(false),
-  cache_ttl: z.number().int().min(1).nullable().default(3600),
+  llama_server_endpoints: z._default(z.nullable(z.array(z.string().check(z.minLength(1)))), []),
+  api_keys: z._default(z.nullable(z.record(z.string(), z.string())), {}),
+  max_concurrent_connections: int(0, 1), // 0: no limit, no leases
+  router_api_key: z.nullish(z.string()),
+  router_api_keys: z.nullish(z.record(z.string(), z.string())),
+  cache_enabled: z._default(z.boolean(), false),
+  cache_ttl: z._default(z.nullable(z.number().check(z.int(), z.minimum(1))), 3600),
   /** NOMYO Router: cosine-similarity threshold; only 1.0 (exact matching) exists here. */
-  cache_similarity: z.number().min(0).max(1).default(1),
-  cache_history_weight: z.number().min(0).max(1).nullable().optional(),
+  cache_similarity: z._default(z.number().check(z.minimum(0), z.maximum(1)), 1),
+  cache_history_weight: z.nullish(z.number().check(z.minimum(0), z.maximum(1))),
   /** NOMYO Router's storage keys: DynamoDB holds the cache and the counts here instead. */
-  cache_backend: z.string().nullable().optional(),
-  cache_db_path: z.string().nullable().optional(),
-  cache_redis_url: z.string().nullable().optional(),
-  db_path: z.string().nullable().optional(),
+  cache_backend: z.nullish(z.string()),
+  cache_db_path: z.nullish(z.string()),
+  cache_redis_url: z.nullish(z.string()),
+  db_path: z.nullish(z.string()),
   /** One cache for every principal (otherwise each tenant has its own entries). */
-  cache_shared: z.boolean().default(false),
+  cache_shared: z._default(z.boolean(), false),
   /** Days a stored response is kept (DynamoDB TTL); null keeps them forever. */
-  response_ttl_days: z.number().min(0).nullable().default(30),
+  response_ttl_days: z._default(z.nullable(z.number().check(z.minimum(0))), 30),
   /** Milliseconds to wait for an upstream's first byte (and between bytes of a stream). */
-  upstream_timeout_ms: z.number().int().min(1).default(300_000),
+  upstream_timeout_ms: int(1, 300_000),
   /** How long a model list fetched from an endpoint is trusted. */
-  model_list_ttl_ms: z.number().int().min(0).default(30_000),
+  model_list_ttl_ms: int(0, 30_000),
   /** Chat backends: replay reasoning items from history as `reasoning_content`, or drop them. */
-  reasoning_history: z.enum(['replay', 'drop']).default('replay'),
+  reasoning_history: z._default(z.enum(['replay', 'drop']), 'replay'),
   /** Chat backends: keys sealing `encrypted_content` (reasoning, compaction); the first seals, all open. */
-  reasoning_keys: z.array(z.string()).nullable().optional(),
+  reasoning_keys: z.nullish(z.array(z.string())),
   /** Chat backends: hosted tools (web_search, ...) left out of what the model sees, or the request refused. */
-  unsupported_tools: z.enum(['drop', 'reject']).default('drop'),
+  unsupported_tools: z._default(z.enum(['drop', 'reject']), 'drop'),
   /** Background workers and foreground streams write a heartbeat this often. */
-  heartbeat_ms: z.number().int().min(10).default(30_000),
+  heartbeat_ms: int(10, 30_000),
   /** Background workers append streamed events to the log at most this often (first output at once). */
-  flush_ms: z.number().int().min(0).default(500),
+  flush_ms: int(0, 500),
   /** Live background streams poll the event log this often. */
-  poll_ms: z.number().int().min(10).default(200),
+  poll_ms: int(10, 200),
   /** A queued / in_progress response with no heartbeat for this long is marked failed by the sweeper. */
-  orphan_after_ms: z.number().int().min(1).default(120_000),
+  orphan_after_ms: int(1, 120_000),
   /** How often the local server runs the sweeper (AWS: the EventBridge schedule). */
-  sweep_interval_ms: z.number().int().min(10).default(30_000),
+  sweep_interval_ms: int(10, 30_000),
   /** How long a request waits for a free concurrency slot before it is refused with 429. */
-  slot_wait_ms: z.number().int().min(0).default(10_000),
+  slot_wait_ms: int(0, 10_000),
   /** The Retry-After (seconds) of that 429. */
-  retry_after_seconds: z.number().int().min(0).default(2),
+  retry_after_seconds: int(0, 2),
   /** A slot lease not renewed for this long is free again (its holder died); renewed every third of it. */
-  slot_lease_ms: z.number().int().min(100).default(30_000),
+  slot_lease_ms: int(100, 30_000),
   /** Upstream attempts per request (first + retries) for failures before the first byte. */
-  max_attempts: z.number().int().min(1).default(3),
+  max_attempts: int(1, 3),
   /** Delay before the first retry; doubled for each further one, with jitter. */
-  retry_backoff_ms: z.number().int().min(0).default(200),
+  retry_backoff_ms: int(0, 200),
   /** The lowest level logged (POWERTOOLS_LOG_LEVEL, when set, wins). */
-  log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  log_level: z._default(z.enum(['debug', 'info', 'warn', 'error']), 'info'),
   /** Bytes of an upstream's non-stream answer read at most; a longer one is a 502. */
-  max_upstream_response_bytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+  max_upstream_response_bytes: int(1024, 64 * 1024 * 1024),
   /** Characters of one upstream stream event read at most; a longer one fails the stream. */
-  max_upstream_event_bytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+  max_upstream_event_bytes: int(1024, 16 * 1024 * 1024),
   /** A foreground request whose client left: a stored one runs to its end (finish_stored) or is stopped (abort). */
-  on_client_disconnect: z.enum(['finish_stored', 'abort']).default('finish_stored'),
+  on_client_disconnect: z._default(z.enum(['finish_stored', 'abort']), 'finish_stored'),
   /** Principals that see every principal's cache counts (GET /v1/cache/stats). */
-  admin_principals: z.array(z.string().min(1)).nullable().default([]),
+  admin_principals: z._default(z.nullable(z.array(z.string().check(z.minLength(1)))), []),
   /** How long a background job waits for a free concurrency slot before it fails. */
-  background_queue_ms: z.number().int().min(0).default(300_000),
+  background_queue_ms: int(0, 300_000),
   /** Local server: connections open at once; more are refused. */
-  max_connections: z.number().int().min(1).default(SERVER_DEFAULTS.maxConnections),
+  max_connections: int(1, SERVER_DEFAULTS.maxConnections),
   /** Local server: a request's headers must arrive within this. */
-  client_header_timeout_ms: z.number().int().min(100).default(SERVER_DEFAULTS.headerTimeoutMs),
+  client_header_timeout_ms: int(100, SERVER_DEFAULTS.headerTimeoutMs),
   /** Local server: a request's body must arrive within this (after its headers). */
-  client_body_timeout_ms: z.number().int().min(100).default(SERVER_DEFAULTS.bodyTimeoutMs),
+  client_body_timeout_ms: int(100, SERVER_DEFAULTS.bodyTimeoutMs),
   /** Local server on SIGTERM: how long requests and jobs still running may go on before they are stopped. */
-  shutdown_grace_ms: z.number().int().min(0).default(SERVER_DEFAULTS.shutdownGraceMs),
+  shutdown_grace_ms: int(0, SERVER_DEFAULTS.shutdownGraceMs),
 });
 
 export type FileConfig = z.output<typeof fileSchema>;

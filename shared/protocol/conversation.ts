@@ -1,5 +1,5 @@
 // The Conversations API's bodies and objects (openai SDK v7: resources/conversations).
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { inputItem } from './input-schema.ts';
 import { metadata, parseBody } from './validate.ts';
 import type { InputItem } from './types.ts';
@@ -9,14 +9,14 @@ export const MAX_ITEMS_PER_CALL = 20;
 /** Longest item id we keep (it is part of a sort key). */
 export const MAX_ITEM_ID_LENGTH = 256;
 
-const items = z.array(inputItem).max(MAX_ITEMS_PER_CALL);
+const items = z.array(inputItem).check(z.maxLength(MAX_ITEMS_PER_CALL));
 
 const createBody = z.looseObject({
-  items: items.nullable().optional(),
-  metadata: metadata.nullable().optional(),
+  items: z.nullish(items),
+  metadata: z.nullish(metadata),
 });
-const updateBody = z.looseObject({ metadata: metadata.nullable() });
-const itemsBody = z.looseObject({ items: items.min(1) });
+const updateBody = z.looseObject({ metadata: z.nullable(metadata) });
+const itemsBody = z.looseObject({ items: items.check(z.minLength(1)) });
 
 export interface CreateConversationBody { items?: InputItem[] | null; metadata?: Record<string, string> | null }
 export interface UpdateConversationBody { metadata: Record<string, string> | null }

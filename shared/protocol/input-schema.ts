@@ -5,15 +5,15 @@
 // statuses are any client's; fields we do not know pass through (a native upstream gets them).
 // A `type` we do not know is left to the backend: a Chat backend refuses it naming the item, a
 // native one decides itself.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Checks an object against the schema its `type` picks (`untyped` names the type of objects without one). */
-function byType(options: Record<string, z.ZodType>, what: string, untyped?: (v: Obj) => string | undefined): z.ZodType<unknown> {
+function byType(options: Record<string, z.ZodMiniType>, what: string, untyped?: (v: Obj) => string | undefined): z.ZodMiniType<unknown> {
   const schemas = new Map(Object.entries(options));
-  return z.unknown().superRefine((value, ctx) => {
+  return z.unknown().check(z.superRefine((value, ctx) => {
     if (!isObj(value)) {
       ctx.addIssue({ code: 'invalid_type', expected: 'object', input: value, message: `${what} must be an object` });
       return;
@@ -25,12 +25,12 @@ function byType(options: Record<string, z.ZodType>, what: string, untyped?: (v: 
     }
     const result = schemas.get(type)?.safeParse(value);
     if (result && !result.success) for (const issue of result.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
-  });
+  }));
 }
 
 /** A string, or a list checked by `list` (whose errors keep their own paths). */
-function stringOr(list: z.ZodType): z.ZodType<unknown> {
-  return z.unknown().superRefine((value, ctx) => {
+function stringOr(list: z.ZodMiniType): z.ZodMiniType<unknown> {
+  return z.unknown().check(z.superRefine((value, ctx) => {
     if (typeof value === 'string') return;
     if (!Array.isArray(value)) {
       ctx.addIssue({ code: 'invalid_type', expected: 'string', input: value, message: 'a string or a list expected' });
@@ -38,23 +38,23 @@ function stringOr(list: z.ZodType): z.ZodType<unknown> {
     }
     const result = list.safeParse(value);
     if (!result.success) for (const issue of result.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
-  });
+  }));
 }
 
 const o = z.looseObject;
 const str = z.string();
-const opt = z.string().nullable().optional();
+const opt = z.nullish(z.string());
 /** Any client's ids (Codex makes its own); bounded: a conversation item's id is part of a key. */
-const id = z.string().max(256).nullable().optional();
-const status = z.string().nullable().optional();
+const id = z.nullish(z.string().check(z.maxLength(256)));
+const status = z.nullish(z.string());
 const list = z.array(z.unknown());
 const object = o({});
 /** Required, of any JSON type. */
-const present = z.unknown().refine((v) => v !== undefined, { message: 'required' });
+const present = z.unknown().check(z.refine((v) => v !== undefined, { message: 'required' }));
 
 export const contentPart = byType({
   input_text: o({ text: str }),
-  output_text: o({ text: str, annotations: list.nullable().optional(), logprobs: list.nullable().optional() }),
+  output_text: o({ text: str, annotations: z.nullish(list), logprobs: z.nullish(list) }),
   text: o({ text: str }),
   refusal: o({ refusal: str }),
   summary_text: o({ text: str }),
@@ -67,33 +67,33 @@ export const contentPart = byType({
 const parts = z.array(contentPart);
 const textPart = o({ text: str });
 
-const ITEMS: Record<string, z.ZodType> = {
+const ITEMS: Record<string, z.ZodMiniType> = {
   message: o({
     id, status,
     role: z.enum(['user', 'assistant', 'system', 'developer']),
     content: stringOr(parts),
-    phase: z.enum(['commentary', 'final_answer']).nullable().optional(),
+    phase: z.nullish(z.enum(['commentary', 'final_answer'])),
   }),
   function_call: o({ id, status, call_id: str, name: str, arguments: str, namespace: opt }),
   function_call_output: o({ id, status, call_id: opt, output: stringOr(parts), name: opt, namespace: opt }),
   custom_tool_call: o({ id, status, call_id: str, name: str, input: str, namespace: opt }),
   custom_tool_call_output: o({ id, status, call_id: str, output: stringOr(parts) }),
   // content is only ever empty or null on input; encrypted_content is the upstream's (or ours) to open.
-  reasoning: o({ id, status, summary: z.array(textPart), content: z.array(textPart).nullable().optional(), encrypted_content: opt }),
+  reasoning: o({ id, status, summary: z.array(textPart), content: z.nullish(z.array(textPart)), encrypted_content: opt }),
   compaction: o({ id, encrypted_content: str }),
   compaction_trigger: o({ id }),
-  item_reference: o({ id: z.string().max(256) }),
+  item_reference: o({ id: z.string().check(z.maxLength(256)) }),
   // Items of hosted tools come back as the upstream made them: their required fields as the SDK has them.
   web_search_call: o({ id: str, status: str, action: object }),
-  file_search_call: o({ id: str, status: str, queries: z.array(str), results: list.nullable().optional() }),
+  file_search_call: o({ id: str, status: str, queries: z.array(str), results: z.nullish(list) }),
   computer_call: o({ id: str, status: str, call_id: str, pending_safety_checks: list }),
   computer_call_output: o({ id, status, call_id: str, output: object }),
   tool_search_call: o({ id, status, call_id: opt, execution: opt, arguments: present }),
   tool_search_output: o({ id, status, call_id: opt, execution: opt, tools: list }),
   additional_tools: o({ id, role: z.literal('developer'), tools: list }),
   configuration_update: o({ id }),
-  image_generation_call: o({ id: str, status: str, result: z.string().nullable() }),
-  code_interpreter_call: o({ id: str, status: str, code: z.string().nullable(), container_id: str, outputs: list.nullable() }),
+  image_generation_call: o({ id: str, status: str, result: z.nullable(z.string()) }),
+  code_interpreter_call: o({ id: str, status: str, code: z.nullable(z.string()), container_id: str, outputs: z.nullable(list) }),
   local_shell_call: o({ id: str, status: str, call_id: str, action: object }),
   local_shell_call_output: o({ id: str, status, output: str }),
   shell_call: o({ id, status, call_id: str, action: object }),
@@ -118,16 +118,17 @@ export const inputItem = byType(ITEMS, 'input item', (v) => (v.role !== undefine
 export const itemTypeOf = (item: { type?: unknown; role?: unknown }): string | undefined =>
   typeof item.type === 'string' ? item.type : item.role !== undefined ? 'message' : 'item_reference';
 
-const functionTool = o({ name: z.string().min(1), description: opt, parameters: object.nullable().optional(), strict: z.boolean().nullable().optional() });
+const name = z.string().check(z.minLength(1));
+const functionTool = o({ name, description: opt, parameters: z.nullish(object), strict: z.nullish(z.boolean()) });
 const customTool = o({
-  name: z.string().min(1),
+  name,
   description: opt,
-  format: byType({ text: object, grammar: o({ syntax: z.enum(['lark', 'regex']), definition: str }) }, 'format').nullable().optional(),
+  format: z.nullish(byType({ text: object, grammar: o({ syntax: z.enum(['lark', 'regex']), definition: str }) }, 'format')),
 });
 
 /** A tool of `tools`: the kinds the gateway maps itself are checked; hosted tools go to the backend as they are. */
 export const tool = byType({
   function: functionTool,
   custom: customTool,
-  namespace: o({ name: z.string().min(1), description: opt, tools: z.array(byType({ function: functionTool, custom: customTool }, 'tool')) }),
+  namespace: o({ name, description: opt, tools: z.array(byType({ function: functionTool, custom: customTool }, 'tool')) }),
 }, 'tool');

@@ -6,7 +6,7 @@
 //
 // Fields not in the table are let through (newer SDKs send fields we do not know yet): a native
 // upstream gets them, a Chat backend does not (logged), and they are part of the cache key.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { badRequest } from './errors.ts';
 import type { InputItem, JsonObject } from './types.ts';
 import { inputItem, tool } from './input-schema.ts';
@@ -28,47 +28,48 @@ interface Rule<T> {
   chatDrops?: Record<string, string>;
 }
 
-const field = <S extends z.ZodType, C extends ChatRule>(schema: S, rule: Rule<z.output<S>> & { chat: C }) => ({ schema, ...rule });
+const field = <S extends z.ZodMiniType, C extends ChatRule>(schema: S, rule: Rule<z.output<S>> & { chat: C }) => ({ schema, ...rule });
 
 const or = <T>(fallback: T) => <V>(value: V | undefined | null): V | T => value ?? fallback;
 const nullable = or(null);
-const number = (min: number, max: number) => z.number().min(min).max(max).nullable().optional();
-const item = inputItem as z.ZodType<InputItem>;
-const object = z.looseObject({}) as unknown as z.ZodType<JsonObject>;
+const number = (min: number, max: number) => z.nullish(z.number().check(z.minimum(min), z.maximum(max)));
+const nonEmpty = z.string().check(z.minLength(1));
+const item = inputItem as z.ZodMiniType<InputItem>;
+const object = z.looseObject({}) as unknown as z.ZodMiniType<JsonObject>;
 
 const DROP_TRUNCATION = 'the gateway sends the whole history; a Chat backend cuts nothing';
 
 export const FIELDS = {
-  model: field(z.string().min(1), { echo: false, chat: 'gateway', native: false, cacheKey: true }),
+  model: field(nonEmpty, { echo: false, chat: 'gateway', native: false, cacheKey: true }),
   input: field(z.union([z.string(), z.array(item)]), { echo: false, chat: 'gateway', native: false, cacheKey: false }),
-  instructions: field(z.union([z.string(), z.array(item)]).nullable().optional(), { echo: nullable, chat: 'gateway', native: true, cacheKey: true }),
-  previous_response_id: field(z.string().min(1).nullable().optional(), { echo: nullable, chat: 'gateway', native: false, cacheKey: true }),
-  conversation: field(z.union([z.string().min(1), z.looseObject({ id: z.string().min(1) })]).nullable().optional(), {
+  instructions: field(z.nullish(z.union([z.string(), z.array(item)])), { echo: nullable, chat: 'gateway', native: true, cacheKey: true }),
+  previous_response_id: field(z.nullish(nonEmpty), { echo: nullable, chat: 'gateway', native: false, cacheKey: true }),
+  conversation: field(z.nullish(z.union([nonEmpty, z.looseObject({ id: nonEmpty })])), {
     echo: (c) => (c == null ? null : { id: typeof c === 'string' ? c : c.id }), chat: 'gateway', native: false, cacheKey: true,
   }),
-  stream: field(z.boolean().nullable().optional(), { echo: false, chat: 'gateway', native: false, cacheKey: false }),
-  stream_options: field(z.looseObject({}).nullable().optional(), { echo: false, chat: 'gateway', native: true, cacheKey: false }),
-  store: field(z.boolean().nullable().optional(), { echo: or(true), chat: 'gateway', native: false, cacheKey: false }),
-  background: field(z.boolean().nullable().optional(), { echo: or(false), chat: 'gateway', native: false, cacheKey: false }),
-  metadata: field(metadata.nullable().optional(), { echo: or({}), chat: 'gateway', native: true, cacheKey: false }),
-  tools: field(z.array(tool as z.ZodType<JsonObject>).nullable().optional(), {
+  stream: field(z.nullish(z.boolean()), { echo: false, chat: 'gateway', native: false, cacheKey: false }),
+  stream_options: field(z.nullish(z.looseObject({})), { echo: false, chat: 'gateway', native: true, cacheKey: false }),
+  store: field(z.nullish(z.boolean()), { echo: or(true), chat: 'gateway', native: false, cacheKey: false }),
+  background: field(z.nullish(z.boolean()), { echo: or(false), chat: 'gateway', native: false, cacheKey: false }),
+  metadata: field(z.nullish(metadata), { echo: or({}), chat: 'gateway', native: true, cacheKey: false }),
+  tools: field(z.nullish(z.array(tool as z.ZodMiniType<JsonObject>)), {
     echo: toolsShape, chat: 'mapped', native: true, cacheKey: true,
   }),
-  tool_choice: field(z.union([z.enum(['auto', 'none', 'required']), z.looseObject({ type: z.string() })]).nullable().optional(), {
+  tool_choice: field(z.nullish(z.union([z.enum(['auto', 'none', 'required']), z.looseObject({ type: z.string() })])), {
     echo: or('auto'), chat: 'mapped', native: true, cacheKey: true,
   }),
-  parallel_tool_calls: field(z.boolean().nullable().optional(), { echo: or(true), chat: 'mapped', native: true, cacheKey: true }),
-  max_tool_calls: field(z.number().int().min(1).nullable().optional(), {
+  parallel_tool_calls: field(z.nullish(z.boolean()), { echo: or(true), chat: 'mapped', native: true, cacheKey: true }),
+  max_tool_calls: field(z.nullish(z.number().check(z.int(), z.minimum(1))), {
     echo: nullable, chat: { drop: 'Chat Completions has no limit on tool calls' }, native: true, cacheKey: true,
   }),
-  text: field(z.looseObject({
-    format: z.looseObject({ type: z.enum(['text', 'json_schema', 'json_object']) }).nullable().optional(),
-    verbosity: z.enum(['low', 'medium', 'high']).nullable().optional(),
-  }).nullable().optional(), {
+  text: field(z.nullish(z.looseObject({
+    format: z.nullish(z.looseObject({ type: z.enum(['text', 'json_schema', 'json_object']) })),
+    verbosity: z.nullish(z.enum(['low', 'medium', 'high'])),
+  })), {
     // verbosity goes as Chat's `verbosity` (OpenAI's Chat API reads it; Ollama, vLLM and llama.cpp ignore it).
     echo: textShape, chat: 'mapped', native: true, cacheKey: true,
   }),
-  reasoning: field(z.looseObject({ effort: z.string().nullable().optional(), summary: z.string().nullable().optional() }).nullable().optional(), {
+  reasoning: field(z.nullish(z.looseObject({ effort: z.nullish(z.string()), summary: z.nullish(z.string()) })), {
     echo: (r) => ({ effort: r?.effort ?? null, summary: r?.summary ?? null }), chat: 'mapped', native: true, cacheKey: true,
     chatDrops: {
       summary: 'Chat backends stream their reasoning as it is, with no summaries (it comes back as reasoning_text)',
@@ -79,23 +80,23 @@ export const FIELDS = {
   top_p: field(number(0, 1), { echo: or(1), chat: 'mapped', native: true, cacheKey: true }),
   presence_penalty: field(number(-2, 2), { echo: or(0), chat: 'mapped', native: true, cacheKey: true }),
   frequency_penalty: field(number(-2, 2), { echo: or(0), chat: 'mapped', native: true, cacheKey: true }),
-  max_output_tokens: field(z.number().int().min(1).nullable().optional(), { echo: nullable, chat: 'mapped', native: true, cacheKey: true }),
-  top_logprobs: field(z.number().int().min(0).max(20).nullable().optional(), {
+  max_output_tokens: field(z.nullish(z.number().check(z.int(), z.minimum(1))), { echo: nullable, chat: 'mapped', native: true, cacheKey: true }),
+  top_logprobs: field(z.nullish(z.number().check(z.int(), z.minimum(0), z.maximum(20))), {
     echo: or(0), chat: { drop: 'log probabilities are not carried back from Chat backends' }, native: true, cacheKey: true,
   }),
-  truncation: field(z.enum(['auto', 'disabled']).nullable().optional(), { echo: or('disabled'), chat: { drop: DROP_TRUNCATION }, native: true, cacheKey: true }),
+  truncation: field(z.nullish(z.enum(['auto', 'disabled'])), { echo: or('disabled'), chat: { drop: DROP_TRUNCATION }, native: true, cacheKey: true }),
   // Chat backends: the gateway itself answers `reasoning.encrypted_content` (it seals the reasoning); nothing else applies.
-  include: field(z.array(z.string()).nullable().optional(), { echo: false, chat: 'gateway', native: true, cacheKey: true }),
-  user: field(z.string().nullable().optional(), { echo: nullable, chat: 'mapped', native: true, cacheKey: false }),
-  safety_identifier: field(z.string().nullable().optional(), { echo: nullable, chat: 'mapped', native: true, cacheKey: false }),
-  prompt_cache_key: field(z.string().nullable().optional(), {
+  include: field(z.nullish(z.array(z.string())), { echo: false, chat: 'gateway', native: true, cacheKey: true }),
+  user: field(z.nullish(z.string()), { echo: nullable, chat: 'mapped', native: true, cacheKey: false }),
+  safety_identifier: field(z.nullish(z.string()), { echo: nullable, chat: 'mapped', native: true, cacheKey: false }),
+  prompt_cache_key: field(z.nullish(z.string()), {
     echo: nullable, chat: { drop: 'Chat Completions has no prompt cache key' }, native: true, cacheKey: false,
   }),
-  service_tier: field(z.string().nullable().optional(), {
+  service_tier: field(z.nullish(z.string()), {
     echo: or('default'), chat: { drop: 'Chat backends have no service tiers' }, native: true, cacheKey: false,
   }),
   /** Our extension (the Python router's): per-request options such as `{cache: true}`. */
-  nomyo: field(z.looseObject({ cache: z.boolean().optional() }).optional(), { echo: false, chat: 'gateway', native: false, cacheKey: false }),
+  nomyo: field(z.optional(z.looseObject({ cache: z.optional(z.boolean()) })), { echo: false, chat: 'gateway', native: false, cacheKey: false }),
 };
 
 type Fields = typeof FIELDS;

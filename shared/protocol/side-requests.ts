@@ -1,16 +1,14 @@
 // The bodies of POST /v1/responses/input_tokens (SDK `responses.inputTokens.count`) and
 // POST /v1/responses/compact (`responses.compact`): subsets of a create request, each field
 // validated as request-fields.ts validates it there. Fields we do not know are let through, as on create.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { badRequest } from './errors.ts';
 import { FIELDS, type CreateRequest } from './request-fields.ts';
 import { parseBody } from './validate.ts';
 
-const optional = <S extends z.ZodType>(schema: S) => schema.nullable().optional();
-
 const countSchema = z.looseObject({
-  model: optional(z.string().min(1)),
-  input: optional(FIELDS.input.schema),
+  model: z.nullish(FIELDS.model.schema),
+  input: z.nullish(FIELDS.input.schema),
   instructions: FIELDS.instructions.schema,
   previous_response_id: FIELDS.previous_response_id.schema,
   conversation: FIELDS.conversation.schema,
@@ -24,7 +22,7 @@ const countSchema = z.looseObject({
 
 const compactSchema = z.looseObject({
   model: FIELDS.model.schema,
-  input: optional(FIELDS.input.schema),
+  input: z.nullish(FIELDS.input.schema),
   instructions: FIELDS.instructions.schema,
   previous_response_id: FIELDS.previous_response_id.schema,
   prompt_cache_key: FIELDS.prompt_cache_key.schema,

@@ -1,5 +1,6 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { badRequest, type ApiError } from './errors.ts';
+import './zod-english.ts';
 
 // Request bodies: JSON parsing, and zod validation with OpenAI's error for the first bad parameter
 // (request-fields.ts has the create request's fields, input-schema.ts the input items and tools).
@@ -13,7 +14,7 @@ export const METADATA_MAX_PAIRS = 16;
  * `constructor`, `toString` or `__proto__` come back as sent (zod's record rebuilds the object by
  * assignment, which drops a `__proto__` key without a word).
  */
-export const metadata = z.unknown().superRefine((m, ctx) => {
+export const metadata = z.unknown().check(z.superRefine((m, ctx) => {
   if (m === null || typeof m !== 'object' || Array.isArray(m)) {
     ctx.addIssue({ code: 'invalid_type', expected: 'record', input: m, message: 'an object expected' });
     return;
@@ -25,7 +26,7 @@ export const metadata = z.unknown().superRefine((m, ctx) => {
     if (typeof value !== 'string') ctx.addIssue({ code: 'invalid_type', expected: 'string', input: value, path: [key], message: 'a string expected' });
     else if (value.length > 512) ctx.addIssue({ code: 'custom', path: [key], message: 'values are at most 512 characters long' });
   }
-}) as unknown as z.ZodType<Record<string, string>>;
+})) as unknown as z.ZodMiniType<Record<string, string>>;
 
 const typeName = (value: unknown): string =>
   value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
@@ -73,7 +74,7 @@ function tooDeep(body: object): string | undefined {
 }
 
 /** Validates a parsed JSON body against a schema; throws an ApiError (400) naming the first bad parameter. */
-export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+export function parseBody<T>(schema: z.ZodMiniType<T>, body: unknown): T {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw badRequest('The request body must be a JSON object.', null, 'invalid_json');
   }

@@ -34,6 +34,7 @@ describe('Lambda bundles', () => {
       Object.keys(result.metafile!.inputs).flatMap((p) => /node_modules\/(@aws-sdk\/client-[^/]+)\//.exec(p)?.[1] ?? []),
     );
     for (const c of clients) expect(USED_CLIENTS).toContain(c);
+    expect(Object.keys(result.metafile!.inputs).filter((p) => p.includes('node_modules/zod/v4/classic/'))).toEqual([]); // zod/mini only
 
     // A fresh node, as Lambda loads index.mjs (with the runtime's `awslambda` global, which
     // marks what it streamifies as the runtime does).

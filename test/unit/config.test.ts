@@ -101,6 +101,14 @@ describe("NOMYO Router's config", () => {
     expect(err.message).toMatch(/^config my\/config\.yaml: max_concurrent_connections: /);
     expect(() => configFrom('endpoints: [\n', 'bad.yaml', {})).toThrow(/^config bad\.yaml: /);
   });
+
+  it("says what is wrong with a value in zod's English words", () => {
+    expect(fails('max_concurrent_connections: lots\n')).toBe('max_concurrent_connections: Invalid input: expected number, received string');
+    expect(fails('heartbeat_ms: 1.5\n')).toBe('heartbeat_ms: Invalid input: expected int, received number');
+    expect(fails('heartbeat_ms: 5\n')).toBe('heartbeat_ms: Too small: expected number to be >=10');
+    expect(fails('log_level: loud\n')).toBe('log_level: Invalid option: expected one of "debug"|"info"|"warn"|"error"');
+    expect(fails('endpoints: [""]\n')).toBe('endpoints.0.url: Too small: expected string to have >=1 characters');
+  });
 });
 
 describe('which file', () => {

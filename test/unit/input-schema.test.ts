@@ -122,3 +122,22 @@ describe('tools', () => {
     expect(refused({ model: 'm', input: 'x', tools }).param).toBe(param);
   });
 });
+
+describe('the words of a 400', () => {
+  // zod's English messages, quoted as they are (zod/mini loads no locale by itself: without it each would read "Invalid input").
+  it.each([
+    [{ temperature: 3 }, "Invalid value for 'temperature': Too big: expected number to be <=2."],
+    [{ top_p: -0.5 }, "Invalid value for 'top_p': Too small: expected number to be >=0."],
+    [{ max_output_tokens: 0 }, "Invalid value for 'max_output_tokens': Too small: expected number to be >=1."],
+    [{ model: '' }, "Invalid value for 'model': Too small: expected string to have >=1 characters."],
+    [{ truncation: 'x' }, `Invalid value for 'truncation': Invalid option: expected one of "auto"|"disabled".`],
+    [{ input: [{ role: 'tool', content: 'x' }] }, `Invalid value for 'input[0].role': Invalid option: expected one of "user"|"assistant"|"system"|"developer".`],
+    [{ input: [{ type: 'item_reference', id: 'x'.repeat(257) }] }, "Invalid value for 'input[0].id': Too big: expected string to have <=256 characters."],
+  ])('%j: %s', (fields, message) => {
+    expect(refused({ model: 'm', input: 'x', ...fields }).message).toBe(message);
+  });
+
+  it('says how many conversation items a call takes', () => {
+    expect(() => parseCreateItems({ items: Array(21).fill({ role: 'user', content: 'x' }) })).toThrow("Invalid value for 'items': Too big: expected array to have <=20 items.");
+  });
+});
