@@ -133,7 +133,7 @@ export async function spawnGateway(opts: GatewayChildOptions): Promise<Child & {
 }
 
 /** The minimal proxy (bench/minimal-proxy.ts) in front of `up`: the floor of any Node.js gateway. */
-export const spawnMinimalProxy = (up: Child) => spawnGateway({ upstreamUrl: up.url, entry: 'bench/minimal-proxy.ts', env: { UPSTREAM: up.url } });
+export const spawnMinimalProxy = (up: Child, nodeFlags: string[] = []) => spawnGateway({ upstreamUrl: up.url, entry: 'bench/minimal-proxy.ts', env: { UPSTREAM: up.url }, nodeFlags });
 
 /** Where nginx is installed, if it is (`apt-get install nginx-light`): the benches then add it as a baseline. */
 function nginxPath(): string | undefined {

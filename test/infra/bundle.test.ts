@@ -19,6 +19,8 @@ const USED_CLIENTS = ['@aws-sdk/client-dynamodb'];
 const STREAMING_MARKER = "Symbol.for('aws.lambda.runtime.handler.streaming')";
 /** Fail well before Lambda's limits matter: a jump past this means a dependency went wrong. */
 const MAX_BUNDLE_BYTES = 2 * 1024 * 1024;
+/** The API's cold start: its bundle at most 450 KB (issue 16; bench/bundle.ts measures its import time). */
+const MAX_API_BUNDLE_BYTES = 450_000;
 
 const outRoot = mkdtempSync(join(tmpdir(), 'gw-bundle-test-'));
 afterAll(() => rmSync(outRoot, { recursive: true, force: true }));
@@ -29,7 +31,7 @@ describe('Lambda bundles', () => {
     const result = await build({ ...esbuildOptions(bundleSettings(), spec.entry, outfile), metafile: true, logLevel: 'silent' });
     expect(result.errors).toEqual([]);
     const size = readFileSync(outfile).length;
-    expect(size).toBeLessThan(MAX_BUNDLE_BYTES);
+    expect(size).toBeLessThan(spec.id === 'Api' ? MAX_API_BUNDLE_BYTES : MAX_BUNDLE_BYTES);
     const clients = new Set(
       Object.keys(result.metafile!.inputs).flatMap((p) => /node_modules\/(@aws-sdk\/client-[^/]+)\//.exec(p)?.[1] ?? []),
     );
