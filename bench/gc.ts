@@ -3,7 +3,8 @@
 // --trace-gc-nvp, which prints one line per collection (its kind, pause and bytes promoted).
 // Objects of a request that outlive two scavenges are promoted to the old generation, and what is
 // promoted is what the mark-compacts (the long pauses) have to collect.
-// Run: npx tsx bench/gc.ts [--quick]
+// Run: node --import tsx bench/gc.ts [--quick]
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { directBody, gatewayBody } from './latency.ts';
 import { GATEWAY_CONFIG, f, isMain, loadAtRate, machine, median, quantile, spawnGateway, spawnMinimalProxy, spawnUpstream, table, target, warmUp, type Child, type Section } from './lib.ts';
 
@@ -13,15 +14,17 @@ const DURATION_MS = quick ? 4000 : 10_000;
 
 interface Gc { scavenges: number; promotedKiB: number; markCompacts: number; markCompactMs: number; scavengeMs: number }
 
-/** Collections of `child` while `during` runs, from its --trace-gc-nvp lines (`gc=s`: scavenge, `gc=mc`: mark-compact). */
+/** Collections of `child` while `during` runs, from its --trace-gc-nvp lines (`gc=s`: scavenge, `gc=mc`: mark-compact) in its stdout file. */
 async function traced<T>(child: Child, during: () => Promise<T>): Promise<{ gc: Gc; result: T }> {
   const gc: Gc = { scavenges: 0, promotedKiB: 0, markCompacts: 0, markCompactMs: 0, scavengeMs: 0 };
-  let buf = '';
-  const onData = (d: Buffer) => {
-    buf += d.toString();
-    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
+  const from = statSync(child.stdoutFile!).size;
+  const result = await during();
+  const fd = openSync(child.stdoutFile!, 'r');
+  const bytes = Buffer.alloc(statSync(child.stdoutFile!).size - from);
+  readSync(fd, bytes, 0, bytes.length, from);
+  closeSync(fd);
+  {
+    for (const line of bytes.toString('utf8').split('\n')) {
       const kind = /\bgc=(\w+)/.exec(line)?.[1];
       if (!kind) continue;
       const pause = Number(/\bpause=([\d.]+)/.exec(line)?.[1] ?? 0);
@@ -34,13 +37,8 @@ async function traced<T>(child: Child, during: () => Promise<T>): Promise<{ gc: 
         gc.markCompactMs += pause;
       }
     }
-  };
-  child.proc.stdout!.on('data', onData);
-  try {
-    return { gc, result: await during() };
-  } finally {
-    child.proc.stdout!.off('data', onData);
   }
+  return { gc, result };
 }
 
 export async function run(): Promise<Section> {
@@ -78,7 +76,7 @@ export async function run(): Promise<Section> {
   const [gw, proxy] = [...p99s.values()];
   summary.push(target(`${RATE} req/s P99, gateway / minimal proxy (gc run)`, gw! / proxy!, '<=', 2));
   const body = [
-    `Command: \`npx tsx bench/gc.ts\` (also part of \`npm run bench\`). ${machine()}. Each process warmed up, then`,
+    `Command: \`node --import tsx bench/gc.ts\` (also part of \`npm run bench\`). ${machine()}. Each process warmed up, then`,
     `${RATE} req/s for ${DURATION_MS / 1000} s (open loop, as in the latency section), with \`node --trace-gc-nvp\`; the gateway writes`,
     'its one log line per request, as it does by default. Latencies in ms, pauses summed in ms.',
     '',

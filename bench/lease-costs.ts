@@ -1,6 +1,6 @@
 // DynamoDB calls a concurrency-slot lease costs, counted on the wire (countCalls) against
 // dynalite through the real adapter (shared/adapters/dynamo/slots.ts). Counts, not timings:
-// the same on any machine.  Run: npx tsx bench/lease-costs.ts
+// the same on any machine.  Run: node --import tsx bench/lease-costs.ts
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startDynalite } from '../shared/adapters/dynalite.ts';
 import { countCalls } from '../test/helpers/count-calls.ts';

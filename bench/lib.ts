@@ -2,7 +2,7 @@
 // own (their CPU time and memory read from /proc), a keep-alive HTTP load loop, statistics, and
 // the writer of docs/benchmarks.md sections.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -32,6 +32,27 @@ export interface Child {
   url: string;
   proc: ChildProcess;
   stop(): Promise<void>;
+  /** Where its stdout goes (a gateway's: a file, see spawnGateway). */
+  stdoutFile?: string;
+}
+
+/**
+ * Resolves with the first line of `file` (a child's stdout) that `match` accepts, or rejects when
+ * the child exits first or after `timeoutMs`.
+ */
+async function waitForFileLine<T>(file: string, proc: ChildProcess, match: (line: string) => T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const r = match(line);
+      if (r !== undefined) return r;
+    }
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`${what} exited (${proc.exitCode ?? proc.signalCode}) before it was up\n${err}`);
+    if (Date.now() > deadline) throw new Error(`${what} did not start within ${timeoutMs} ms\n${err}`);
+    await sleep(50);
+  }
 }
 
 /** Resolves with the first stdout line that `match` accepts (its result), or rejects on exit / time-out. */
@@ -120,13 +141,18 @@ export async function spawnGateway(opts: GatewayChildOptions): Promise<Child & {
   const argv = [...(opts.nodeFlags ?? []), '--import', 'tsx', join(root, opts.entry ?? 'functions/local/main.ts')];
   // taskset execs node: the pid stays the server's.
   const [cmd, cmdArgs] = opts.cpus ? ['taskset', ['-c', opts.cpus, process.execPath, ...argv]] : [process.execPath, argv];
+  // Its stdout (a log line per request) goes to a file: through a pipe, a write blocks whenever
+  // this process, busy sending the load, is slow to read, and the gateway stalls for it.
+  const stdoutFile = join(dir, 'stdout.log');
+  const out = openSync(stdoutFile, 'w');
   const proc = spawn(cmd, cmdArgs, {
     cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', out, 'pipe'],
     env: { ...process.env, PORT: '0', DATA_DIR: join(dir, 'data'), NOMYO_ROUTER_CONFIG_PATH: configPath, ...opts.env },
   });
-  const url = await waitForLine(proc, (l) => /listening on (http:\/\/[^\s"]+)\/v1/.exec(l)?.[1], 'gateway');
-  const gw = { pid: proc.pid!, url, proc, dir, stop: stopper(proc, () => rmSync(dir, { recursive: true, force: true })) };
+  closeSync(out);
+  const url = await waitForFileLine(stdoutFile, proc, (l) => /listening on (http:\/\/[^\s"]+)\/v1/.exec(l)?.[1], 'gateway');
+  const gw = { pid: proc.pid!, url, proc, dir, stdoutFile, stop: stopper(proc, () => rmSync(dir, { recursive: true, force: true })) };
   const health = await request(new http.Agent(), 'GET', `${url}/health`);
   if (health.status !== 200) throw new Error(`gateway /health answered ${health.status}`);
   return gw;

@@ -4,7 +4,7 @@
 //   npm run bench -- --quick           shorter runs (for a smoke test)
 //   npm run bench -- --write           also replace the measured sections of docs/benchmarks.md
 //   npm run bench -- --only cpu,memory pick benches (latency, cpu, translator, memory, dynamo,
-//                                      background, leases, cache, bundle, costs)
+//                                      gc, background, leases, cache, bundle, costs)
 // dynamo (bench/dynamo-round-trips.ts), background (bench/background-latency.ts), leases
 // (bench/lease-costs.ts), cache (bench/cache.ts), bundle (bench/bundle.ts --no-write) and costs
 // (bench/lambda-costs.ts) stay
@@ -62,6 +62,7 @@ script('background', 'bench/background-latency.ts');
 script('leases', 'bench/lease-costs.ts');
 script('cache', 'bench/cache.ts');
 script('bundle', 'bench/bundle.ts', ['--no-write', '--runs', '3']);
+await bench('gc', () => import('./gc.ts'));
 script('costs', 'bench/lambda-costs.ts', args.includes('--quick') ? ['--quick'] : []);
 
 console.log(`\n## Summary (${machine()}; ${((performance.now() - t0) / 1000).toFixed(0)} s: ${timings.join(', ')})\n`);

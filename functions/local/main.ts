@@ -4,9 +4,12 @@ import { log } from '../../shared/log.ts';
 import { DataDirInUse } from './data-dir-lock.ts';
 import { maskUrls } from '../../shared/redact.ts';
 import { startGateway } from './gateway.ts';
+import { batchStdout } from './stdout-batch.ts';
 
 // `npm start`: the gateway on 127.0.0.1:${PORT:-12434}, state under ${DATA_DIR:-.data}, or in the
 // DynamoDB at $DYNAMODB_ENDPOINT (tables already created) when set.
+
+batchStdout();
 
 const port = Number(process.env.PORT ?? 12434);
 const dataDir = process.env.DATA_DIR ?? '.data';

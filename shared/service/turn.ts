@@ -86,12 +86,12 @@ export async function prepareTurn(svc: Services, caller: Caller, req: CreateRequ
   ]);
   const history = reads.then(([chain, items]) => (background ? [] : items ?? historyOf(chain)));
   const key = cacheWanted(svc, req) ? requestCacheKey(svc, caller, req, normalizeInputItems(req.input)) : null;
-  const fingerprint = history.then(historyFingerprint);
-  fingerprint.catch(() => undefined); // a failed read is thrown below, by `reads`
+  const fingerprint = key ? history.then(historyFingerprint) : null;
+  fingerprint?.catch(() => undefined); // a failed read is thrown below, by `reads`
   const [[chain, conversationItems, resolved], ranked, cached] = await Promise.all([
     reads,
     key ? null : svc.router.rank(req.model), // also for background: an unknown model is a 404 now, not a failed job later
-    key ? lookupCached(svc, key, fingerprint, caller.principal) : null,
+    key ? lookupCached(svc, key, fingerprint!, caller.principal) : null,
   ]);
   const id = newId('resp');
   const ids = itemIdsFor(id);
@@ -101,7 +101,7 @@ export async function prepareTurn(svc: Services, caller: Caller, req: CreateRequ
     id, model: req.model, createdAt: Math.floor(svc.clock.nowMs() / 1000),
     status: background ? 'queued' : 'in_progress', request: { ...req, store: background || req.store !== false },
   });
-  const cache = key ? { key, history: await fingerprint } : null;
+  const cache = key ? { key, history: (await fingerprint)! } : null;
   const turn: Turn = { owner: caller.principal, req, base, input, history: await history, parent: chain.at(-1) ?? null, conversation, cache, newId: ids };
   return { turn, ranked, cached };
 }
