@@ -40,6 +40,14 @@ export function acknowledgeFindings(stack: ResponsesGatewayStack): void {
     reason: 'states:StopExecution is scoped to the executions of this state machine (execution:<name>:*); execution names are generated per run, so no narrower ARN exists.',
   });
 
+  // Active tracing: each function writes its segments to X-Ray, whose write APIs take no resource.
+  for (const fn of Object.values(stack.functions)) {
+    Validations.of(fn.role!).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'Only xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing), which X-Ray authorizes on "*" alone.',
+    });
+  }
+
   // Logging (ALL, to its own log group) and X-Ray tracing of the state machine.
   Validations.of(sm.role).acknowledge({
     id: 'AwsSolutions-IAM5[Resource::*]',

@@ -137,6 +137,9 @@ export class ResponsesGatewayStack extends Stack {
         architecture: lambda.Architecture.ARM_64,
         memorySize: spec.memorySize,
         timeout: Duration.seconds(spec.timeoutSeconds),
+        // X-Ray from the Lambda service itself (no tracer in the bundles): each invocation's
+        // init and duration, and a background job as one trace from its execution to the worker.
+        tracing: lambda.Tracing.ACTIVE,
         description: spec.description,
         role,
         logGroup,

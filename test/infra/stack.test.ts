@@ -85,6 +85,11 @@ function statementsOfRole(s: Synth, roleId: string): Json[] {
     .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
 }
 const roleIdOf = (s: Synth, id: 'Api' | 'Worker' | 'Sweeper') => logicalId(s, s.stack.functions[id].role as never);
+/** The X-Ray writes active tracing gives a function's role (X-Ray takes no resource). */
+const XRAY_WRITES = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
+const isXrayWrites = (st: Json) => st.Effect === 'Allow' && st.Resource === '*' && st.Sid === undefined && JSON.stringify(st.Action) === JSON.stringify(XRAY_WRITES);
+/** A function role's statements other than its X-Ray writes. */
+const ownStatementsOfRole = (s: Synth, roleId: string) => statementsOfRole(s, roleId).filter((st) => !isXrayWrites(st));
 const asList = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
 
 describe('functions', () => {
@@ -100,6 +105,7 @@ describe('functions', () => {
         MemorySize: spec.memorySize,
         Timeout: spec.timeoutSeconds,
         Description: spec.description,
+        TracingConfig: { Mode: 'Active' },
       });
     }
     expect(base.json.Resources[fnId(base, 'Worker')].Properties.Timeout).toBe(900);
@@ -467,7 +473,15 @@ describe('IAM least privilege', () => {
         for (const r of res) if (typeof r === 'string' && r !== '*') expect(r, id).not.toContain('*');
       }
     }
-    expect(exceptions).toBe(2); // state machine logging and X-Ray tracing, nothing else
+    expect(exceptions).toBe(5); // state machine logging and X-Ray tracing, each function's X-Ray writes, nothing else
+  });
+
+  it('each function writes its X-Ray segments (active tracing), its only "*" resource', () => {
+    for (const id of ['Api', 'Worker', 'Sweeper'] as const) {
+      const all = statementsOfRole(base, roleIdOf(base, id));
+      expect(all.filter(isXrayWrites), id).toHaveLength(1);
+      expect(all.filter((st) => asList(st.Resource).includes('*')), id).toHaveLength(1);
+    }
   });
 
   it('roles carry no managed policies (no AWSLambdaBasicExecutionRole: each writes its own log group)', () => {
@@ -481,7 +495,7 @@ describe('IAM least privilege', () => {
     const param = (name: string) => ({
       'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:parameter/${name}`]],
     });
-    expect(statementsOfRole(s, roleIdOf(s, 'Api'))).toEqual([
+    expect(ownStatementsOfRole(s, roleIdOf(s, 'Api'))).toEqual([
       { Sid: 'WriteOwnLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: arnOf(logicalId(s, s.stack.functions.Api.logGroup as never)) },
       { Sid: 'TableItems', Effect: 'Allow', Action: [...TABLE_ITEM_ACTIONS], Resource: table },
       { Sid: 'CacheItems', Effect: 'Allow', Action: [...CACHE_ITEM_ACTIONS], Resource: arnOf(logicalId(s, s.stack.tables.cache)) },
@@ -497,23 +511,23 @@ describe('IAM least privilege', () => {
       },
     ]);
     // Without secrets configured there is no SSM or KMS statement at all.
-    const actions = statementsOfRole(base, roleIdOf(base, 'Api')).flatMap((st) => asList(st.Action as string));
+    const actions = ownStatementsOfRole(base, roleIdOf(base, 'Api')).flatMap((st) => asList(st.Action as string));
     expect(actions.filter((a) => a.startsWith('ssm:') || a.startsWith('kms:'))).toEqual([]);
   });
 
   it('the worker: its log group, table items, the named parameters; nothing of Step Functions or the cache', () => {
     const s = secret;
-    expect(JSON.stringify(statementsOfRole(s, roleIdOf(s, 'Worker')))).not.toContain(logicalId(s, s.stack.tables.cache));
-    expect(JSON.stringify(statementsOfRole(s, roleIdOf(s, 'Sweeper')))).not.toContain(logicalId(s, s.stack.tables.cache));
-    const sids = statementsOfRole(s, roleIdOf(s, 'Worker')).map((st) => st.Sid);
+    expect(JSON.stringify(ownStatementsOfRole(s, roleIdOf(s, 'Worker')))).not.toContain(logicalId(s, s.stack.tables.cache));
+    expect(JSON.stringify(ownStatementsOfRole(s, roleIdOf(s, 'Sweeper')))).not.toContain(logicalId(s, s.stack.tables.cache));
+    const sids = ownStatementsOfRole(s, roleIdOf(s, 'Worker')).map((st) => st.Sid);
     expect(sids).toEqual(['WriteOwnLogs', 'TableItems', 'ReadSecretParameters', 'DecryptSecretParameters']);
-    expect(statementsOfRole(base, roleIdOf(base, 'Worker')).map((st) => st.Sid)).toEqual(['WriteOwnLogs', 'TableItems']);
+    expect(ownStatementsOfRole(base, roleIdOf(base, 'Worker')).map((st) => st.Sid)).toEqual(['WriteOwnLogs', 'TableItems']);
   });
 
   it('the sweeper: its log group, table items and a Query of the active index only; no secrets', () => {
     const s = secret;
     const table = logicalId(s, s.stack.tables.responses);
-    const st = statementsOfRole(s, roleIdOf(s, 'Sweeper'));
+    const st = ownStatementsOfRole(s, roleIdOf(s, 'Sweeper'));
     expect(st.map((x) => x.Sid)).toEqual(['WriteOwnLogs', 'TableItems', 'QueryActiveIndex']);
     expect(st[2]).toEqual({
       Sid: 'QueryActiveIndex', Effect: 'Allow', Action: 'dynamodb:Query',
@@ -521,7 +535,7 @@ describe('IAM least privilege', () => {
     });
     // Only the sweeper touches an index.
     for (const id of ['Api', 'Worker'] as const) {
-      expect(JSON.stringify(statementsOfRole(s, roleIdOf(s, id)))).not.toContain('/index/');
+      expect(JSON.stringify(ownStatementsOfRole(s, roleIdOf(s, id)))).not.toContain('/index/');
     }
   });
 
@@ -547,12 +561,16 @@ describe('cdk-nag AwsSolutions', () => {
   });
 
   it('acknowledges each accepted finding with a reason', () => {
-    const acks = [base.stack.functions.Api.role!, base.stack.stateMachine.role].flatMap((c) =>
+    const { Api, Worker, Sweeper } = base.stack.functions;
+    const acks = [Api.role!, Worker.role!, Sweeper.role!, base.stack.stateMachine.role].flatMap((c) =>
       c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).flatMap((m) => Object.entries(m.data as Record<string, string>)),
     );
     expect(acks.map(([id]) => id.replace(/^annotation::/i, ''))).toEqual([
       expect.stringMatching(/^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:states:.*:execution:<Workflow[0-9A-F]+\.Name>:\*\]$/),
-      'AwsSolutions-IAM5[Resource::*]',
+      'AwsSolutions-IAM5[Resource::*]', // the API's X-Ray writes
+      'AwsSolutions-IAM5[Resource::*]', // the worker's
+      'AwsSolutions-IAM5[Resource::*]', // the sweeper's
+      'AwsSolutions-IAM5[Resource::*]', // the state machine's logging and tracing
     ]);
     for (const [, reason] of acks) expect(reason.length).toBeGreaterThan(40);
   });
