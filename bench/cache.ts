@@ -2,6 +2,7 @@
 // dynalite and a fake Ollama upstream that waits 200 ms before answering. A miss goes to the
 // upstream (and then writes the entry); a hit is one GetItem and no upstream call.
 //   Run: node --import tsx bench/cache.ts
+import './quiet.ts';
 import { startSystem } from '../test/helpers/harness.ts';
 
 const RUNS = Number(process.env.RUNS ?? 20);
