@@ -87,7 +87,9 @@ export async function prepareTurn(svc: Services, caller: Caller, req: CreateRequ
   const history = reads.then(([chain, items]) => (background ? [] : items ?? historyOf(chain)));
   const key = cacheWanted(svc, req) ? requestCacheKey(svc, caller, req, normalizeInputItems(req.input)) : null;
   const fingerprint = key ? history.then(historyFingerprint) : null;
-  fingerprint?.catch(() => undefined); // a failed read is thrown below, by `reads`
+  // A failed read is thrown below, by `reads`; these only follow it.
+  history.catch(() => undefined);
+  fingerprint?.catch(() => undefined);
   const [[chain, conversationItems, resolved], ranked, cached] = await Promise.all([
     reads,
     key ? null : svc.router.rank(req.model), // also for background: an unknown model is a 404 now, not a failed job later
