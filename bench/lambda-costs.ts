@@ -16,7 +16,7 @@ import { startDynalite } from '../shared/adapters/dynalite.ts';
 import { startFakeUpstream, type Reply } from '../test/helpers/fake-upstream.ts';
 import { startFakeStepFunctions } from '../test/lambda-runtime/fake-sfn.ts';
 import { bundleAll, functionUrlEvent, runtimeMissing, startRuntime, type FunctionId, type Runtime } from '../test/lambda-runtime/runtime.ts';
-import { cpuMs, f, machine, memMiB, table } from './lib.ts';
+import { cpuMs, f, machine, memMiB } from './lib.ts';
 
 const quick = process.argv.includes('--quick');
 /** The long kinds: a stream and a background job of this many seconds of generation. */

@@ -8,7 +8,7 @@
 import { awsJson, type CallOptions } from './aws-json.ts';
 
 /** GetParameters takes at most 10 names per call. */
-export const GET_PARAMETERS_BATCH = 10;
+const GET_PARAMETERS_BATCH = 10;
 
 export type LoadSecretOptions = CallOptions;
 

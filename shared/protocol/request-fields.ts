@@ -35,7 +35,6 @@ const nullable = or(null);
 const number = (min: number, max: number) => z.nullish(z.number().check(z.minimum(min), z.maximum(max)));
 const nonEmpty = z.string().check(z.minLength(1));
 const item = inputItem as z.ZodMiniType<InputItem>;
-const object = z.looseObject({}) as unknown as z.ZodMiniType<JsonObject>;
 
 const DROP_TRUNCATION = 'the gateway sends the whole history; a Chat backend cuts nothing';
 

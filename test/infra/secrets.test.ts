@@ -1,7 +1,7 @@
 // shared/adapters/secrets.ts against a loopback server that speaks SSM's JSON protocol
 // (AmazonSSM.GetParameters), signed with SigV4 as the functions sign it in AWS.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { GET_PARAMETERS_BATCH, loadSecretParameters, secretParameterMap, withSecretParameters } from '../../shared/adapters/secrets.ts';
+import { loadSecretParameters, secretParameterMap, withSecretParameters } from '../../shared/adapters/secrets.ts';
 import { parseConfig } from '../../shared/config-file.ts';
 import { startFakeSsm, type FakeSsm } from '../helpers/fake-ssm.ts';
 

@@ -3,7 +3,7 @@
 // reached. Each system runs alone: the handler serves the services set last.
 import { randomBytes } from 'node:crypto';
 import { GetCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cacheKey } from '../../shared/cache/key.ts';
 import { DynamoCacheStore } from '../../shared/adapters/dynamo/cache.ts';
 import { countCalls } from '../helpers/count-calls.ts';

@@ -3,7 +3,7 @@
 // partition's deletion, and conditional writes whose failed condition is an answer, not an error.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Key } from './layout.ts';
 import { PART_BYTES } from './blob.ts';
 
@@ -75,19 +75,13 @@ export const deleteKeys = (doc: DynamoDBDocumentClient, table: string, keys: rea
 
 /** Deletes every item of a partition, a Query page at a time. */
 export async function deletePartition(doc: DynamoDBDocumentClient, table: string, pk: string): Promise<void> {
-  let startKey: Item | undefined;
-  do {
-    const page = await doc.send(new QueryCommand({
-      TableName: table,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': pk },
-      ProjectionExpression: 'pk, sk',
-      ConsistentRead: true,
-      ExclusiveStartKey: startKey,
-    }));
-    startKey = page.LastEvaluatedKey;
-    await deleteKeys(doc, table, (page.Items ?? []) as Key[]);
-  } while (startKey);
+  for await (const page of paginateQuery({ client: doc }, {
+    TableName: table,
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': pk },
+    ProjectionExpression: 'pk, sk',
+    ConsistentRead: true,
+  })) await deleteKeys(doc, table, (page.Items ?? []) as Key[]);
 }
 
 /**

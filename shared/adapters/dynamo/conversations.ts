@@ -3,7 +3,7 @@
 // sequence numbers, then the items are written. Concurrent appends thus get disjoint ranges and
 // a total order; a reader may briefly see a later range before an earlier one is written.
 // Conversations do not expire (no TTL), as OpenAI's: they live until deleted.
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ConversationStore, ItemPage, ItemPageQuery, StoredConversation } from '../../ports.ts';
 import type { InputItem } from '../../protocol/types.ts';
 import { batchGet, conditionalWrite, deleteKeys, deletePartition, putItems, type Item } from './batch.ts';
@@ -85,23 +85,19 @@ export class DynamoConversationStore implements ConversationStore {
   async load(id: string, owner: string): Promise<{ conversation: StoredConversation; items: InputItem[] } | null> {
     let conversation: StoredConversation | null = null;
     const rows: Item[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await this.doc.send(new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :meta AND :last',
-        ExpressionAttributeValues: { ':pk': id, ':meta': keys.meta(id).sk, ':last': keys.lastItemSk },
-        ConsistentRead: true,
-        ExclusiveStartKey: startKey,
-      }));
-      startKey = page.LastEvaluatedKey;
+    for await (const page of paginateQuery({ client: this.doc }, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :meta AND :last',
+      ExpressionAttributeValues: { ':pk': id, ':meta': keys.meta(id).sk, ':last': keys.lastItemSk },
+      ConsistentRead: true,
+    })) {
       for (const row of page.Items ?? []) {
         if (row.sk === keys.meta(id).sk) conversation = this.metaOf(row, owner);
         else rows.push(row);
       }
       if (!conversation) return null; // the meta item sorts first: no reason to read on
-    } while (startKey);
-    return { conversation, items: await this.decodeRows(id, rows) };
+    }
+    return conversation && { conversation, items: await this.decodeRows(id, rows) };
   }
 
   async listItems(id: string, owner: string, q: ItemPageQuery): Promise<ItemPage | 'bad_cursor' | null> {

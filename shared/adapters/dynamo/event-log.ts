@@ -1,7 +1,7 @@
 // EventLog on the table (layout.ts: `resp_…#ev` partitions), apart from the record so reading a
 // record never reads its events. One item per appended batch, keyed by the batch's last sequence
 // number: the items holding events after N are exactly those whose key is greater than N's.
-import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EventLog } from '../../ports.ts';
 import type { StreamEvent } from '../../protocol/types.ts';
 import type { Item } from './batch.ts';
@@ -43,20 +43,16 @@ export class DynamoEventLog implements EventLog {
 
   async read(id: string, afterSeq: number): Promise<StreamEvent[]> {
     const out: StreamEvent[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await this.doc.send(new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND sk > :after',
-        ExpressionAttributeValues: { ':pk': eventLogKeys.pk(id), ':after': eventLogKeys.sk(afterSeq) },
-        ConsistentRead: true,
-        ExclusiveStartKey: startKey,
-      }));
-      startKey = page.LastEvaluatedKey;
+    for await (const page of paginateQuery({ client: this.doc }, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND sk > :after',
+      ExpressionAttributeValues: { ':pk': eventLogKeys.pk(id), ':after': eventLogKeys.sk(afterSeq) },
+      ConsistentRead: true,
+    })) {
       for (const item of page.Items ?? []) {
         for (const ev of await unpack<StreamEvent[]>(item.blob)) if (ev.sequence_number > afterSeq) out.push(ev);
       }
-    } while (startKey);
+    }
     return out;
   }
 }

@@ -5,7 +5,7 @@
 // An ancestor ref is `id[|i<gen>.<n>][|o<gen>.<n>]`: enough to name every item of that ancestor
 // by exact key, so getChain is one Query plus one (parallel, chunked) BatchGetItem.
 import { randomBytes } from 'node:crypto';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Clock, NewStoredResponse, ResponseStore, StoredResponse, UpdateOptions } from '../../ports.ts';
 import { systemClock } from '../../ports.ts';
 import { TERMINAL_STATUSES, type InputItem, type ResponseObject, type ResponseStatus } from '../../protocol/types.ts';
@@ -152,20 +152,14 @@ export class DynamoResponseStore implements ResponseStore {
 
   async listStale(beforeMs: number): Promise<string[]> {
     const ids: string[] = [];
-    let startKey: Item | undefined;
-    do {
-      // The sparse index holds only live responses: never a Scan of the table.
-      const page = await this.doc.send(new QueryCommand({
-        TableName: this.tableName,
-        IndexName: ACTIVE_INDEX,
-        KeyConditionExpression: '#active = :active AND #updated < :cutoff',
-        ExpressionAttributeNames: { '#active': 'active', '#updated': 'updated_at' },
-        ExpressionAttributeValues: { ':active': ACTIVE, ':cutoff': beforeMs },
-        ExclusiveStartKey: startKey,
-      }));
-      startKey = page.LastEvaluatedKey;
-      for (const it of page.Items ?? []) ids.push(it.pk as string);
-    } while (startKey);
+    // The sparse index holds only live responses: never a Scan of the table.
+    for await (const page of paginateQuery({ client: this.doc }, {
+      TableName: this.tableName,
+      IndexName: ACTIVE_INDEX,
+      KeyConditionExpression: '#active = :active AND #updated < :cutoff',
+      ExpressionAttributeNames: { '#active': 'active', '#updated': 'updated_at' },
+      ExpressionAttributeValues: { ':active': ACTIVE, ':cutoff': beforeMs },
+    })) for (const it of page.Items ?? []) ids.push(it.pk as string);
     return ids;
   }
 
