@@ -111,11 +111,13 @@ function stopSignal(sources: Array<[AbortSignal | undefined, () => Error]>): Abo
 }
 
 /**
- * What stops a foreground create: the server shutting down, and the client leaving unless the
- * response is stored and config says stored ones run to their end (on_client_disconnect).
+ * What stops a create: the server shutting down, and the client leaving unless the response is
+ * stored and config says stored ones run to their end (on_client_disconnect). For a background
+ * create it stops only the live reader.
  */
 function createSignal(svc: Services, event: FunctionUrlEvent, req: CreateRequest): AbortSignal | undefined {
-  const leaveStops = req.store === false || svc.config.onClientDisconnect === 'abort';
+  // A background request's signal stops only its live reader, never the job.
+  const leaveStops = req.background === true || req.store === false || svc.config.onClientDisconnect === 'abort';
   return stopSignal([[event.shutdown, SHUT_DOWN], [leaveStops ? event.clientGone : undefined, CLIENT_LEFT]]);
 }
 
@@ -137,8 +139,10 @@ export async function route(svc: Services, event: FunctionUrlEvent, record: Requ
       const result = await createResponse(svc, caller, req, signal);
       record.set({ endpoint: result.endpoint, cacheHit: result.cached });
       if (result.kind === 'json') record.response(result.body);
-      // A stored stream runs to its end even if the client leaves (unless the signal stops it): the answer is kept.
-      const res = result.kind === 'json' ? json(200, result.body, result.headers) : sse(result.events, req.store !== false, record, result.headers);
+      // A stored stream runs to its end even if the client leaves (unless the signal stops it): the
+      // answer is kept. A background stream only reads a log the worker writes: it stops.
+      const keepGoing = req.store !== false && req.background !== true;
+      const res = result.kind === 'json' ? json(200, result.body, result.headers) : sse(result.events, keepGoing, record, result.headers);
       return { ...res, afterSent: result.afterSent };
     }
 

@@ -10,7 +10,8 @@ import { tailEvents } from './event-log.ts';
 import { recordOf, type CreateResult, type Turn } from './turn.ts';
 import { markFailed } from './worker.ts';
 
-export async function startBackground(svc: Services, turn: Turn): Promise<CreateResult> {
+/** `signal`: the live reader's client left (the job goes on). */
+export async function startBackground(svc: Services, turn: Turn, signal?: AbortSignal): Promise<CreateResult> {
   const { base } = turn;
   const opening = new ChatStreamTranslator({ response: base });
   const events = [...opening.created(), ...opening.queued()];
@@ -32,7 +33,7 @@ export async function startBackground(svc: Services, turn: Turn): Promise<Create
   if (!turn.req.stream) return { kind: 'json', body: base };
   async function* live(): AsyncGenerator<StreamEvent[]> {
     yield events;
-    yield* tailEvents(svc, base.id, lastSeq, undefined, { justStarted: true });
+    yield* tailEvents(svc, base.id, lastSeq, signal, { justStarted: true });
   }
   return { kind: 'stream', events: live() };
 }

@@ -31,7 +31,7 @@ export async function createResponse(svc: Services, caller: Caller, req: CreateR
         checkChatTools(req, svc.config.unsupportedTools);
         unsealForChat(turn.input, svc.sealer, (i) => `input[${i}]`); // sealed content that does not open is refused before it is queued
       }
-      return { ...await startBackground(svc, turn), headers: chatOnly ? leftOutToolsHeader(req) : {} };
+      return { ...await startBackground(svc, turn, signal), headers: chatOnly ? leftOutToolsHeader(req) : {} };
     }
     if (cached) {
       slot?.drop();

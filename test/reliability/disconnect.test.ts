@@ -146,6 +146,50 @@ describe('on_client_disconnect: finish_stored (the default)', () => {
   });
 });
 
+describe('live readers of a background job created with stream: true', () => {
+  let sys: System;
+  let up: FakeUpstream;
+  beforeAll(async () => {
+    sys = await startSystem({ extraConfig: SETTINGS });
+    up = sys.upstreams[0]!;
+  });
+  afterAll(() => sys?.close(), 30_000);
+
+  it('stop polling when their clients leave; the jobs run on', async () => {
+    const before = chats(up).length;
+    up.script({ hang: true }, { hang: true }, { hang: true }, { hang: true }, { hang: true }); // quiet logs
+    const readers = Array.from({ length: 5 }, () => new AbortController());
+    const ids: string[] = [];
+    const bodies = readers.map(async (c) => {
+      const res = await fetch(`${sys.base}/responses`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, signal: c.signal,
+        body: JSON.stringify({ model, input: 'a quiet job, streamed', background: true, stream: true }),
+      });
+      const reader = res.body!.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        const id = /"id":"(resp_[0-9a-f]+)"/.exec(Buffer.from(value).toString('utf8'))?.[1];
+        if (id && !ids.includes(id)) ids.push(id);
+      }
+    });
+    await waitFor(async () => chats(up).length, (n) => n >= before + 5, 10_000);
+    await sleep(300); // they poll
+    for (const c of readers) c.abort();
+    await Promise.allSettled(bodies);
+    await sleep(300);
+    const calls = countCalls(sys.gw.dynamo.client);
+    await sleep(1_000);
+    const reads = (calls.byCommand.Query ?? 0) + (calls.byCommand.GetItem ?? 0);
+    console.log(JSON.stringify({ case: '5 POST stream readers of background jobs left', dynamodb_reads_in_the_next_second: reads }));
+    expect(reads).toBeLessThan(5);
+    // Leaving stopped the readers, not the jobs.
+    expect(ids).toHaveLength(5);
+    for (const id of ids) expect((await (await fetch(`${sys.base}/responses/${id}`)).json()).status).toBe('in_progress');
+    for (const id of ids) expect((await fetch(`${sys.base}/responses/${id}/cancel`, { method: 'POST' })).status).toBe(200);
+  });
+});
+
 describe('on_client_disconnect: abort', () => {
   let sys: System;
   let up: FakeUpstream;
