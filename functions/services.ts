@@ -68,11 +68,13 @@ export const noLauncher: LauncherFactory = () => ({
  * validated it, as JSON: no YAML parser in the bundle), the tables from
  * RESPONSES_TABLE and CACHE_TABLE (each defaults to its logical name).
  */
-export async function servicesFromEnv(processEnv: Record<string, string | undefined>, launcher: LauncherFactory): Promise<Services> {
+export async function servicesFromEnv(
+  processEnv: Record<string, string | undefined>, launcher: LauncherFactory, opts: { notices?: boolean } = {},
+): Promise<Services> {
   const env = await withSecretParameters(processEnv);
   if (env.CONFIG_JSON === undefined) throw new ConfigError('CONFIG_JSON is not set: the stack gives each function its config there');
   const config = configOf(() => JSON.parse(env.CONFIG_JSON!), 'CONFIG_JSON', env);
-  logConfigNotices(config, 'CONFIG_JSON');
+  if (opts.notices !== false) logConfigNotices(config, 'CONFIG_JSON');
   const dynamo = new DynamoDBClient(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {});
   return buildServices(config, dynamo, tablesFromEnv(env), launcher, env);
 }

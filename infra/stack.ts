@@ -14,6 +14,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { TABLES, tableEnvName, type KeyDef, type TableDef, type TableKey } from '../shared/adapters/dynamo/layout.ts';
+import { SWEEPER_CONFIG_KEYS } from '../shared/service/sweep.ts';
 import { FUNCTIONS, PROJECT_ROOT, bundleSettings, cdkBundlingOptions, type FunctionSpec } from './bundling.ts';
 import { monitor } from './monitoring.ts';
 import { acknowledgeFindings } from './nag.ts';
@@ -51,6 +52,12 @@ function attribute(k: KeyDef): dynamodb.Attribute {
 
 export interface ResponsesGatewayStackProps extends StackProps {
   settings: GatewaySettings;
+}
+
+/** The config (JSON) cut to `keys`. */
+function pickKeys(configJson: string, keys: readonly string[]): string {
+  const config = JSON.parse(configJson) as Record<string, unknown>;
+  return JSON.stringify(Object.fromEntries(keys.filter((k) => k in config).map((k) => [k, config[k]])));
 }
 
 export class ResponsesGatewayStack extends Stack {
@@ -106,9 +113,8 @@ export class ResponsesGatewayStack extends Stack {
       // Only the API uses the cache (background jobs never do: shared/service/cache.ts).
       Api: { ...tableEnv(['responses', 'cache']), CONFIG_JSON: configYaml, SECRET_PARAMETERS: secretParameters, ...nodeOptions },
       Worker: { ...tableEnv(['responses']), CONFIG_JSON: configYaml, SECRET_PARAMETERS: secretParameters, ...nodeOptions },
-      // The sweeper reads `orphan_after_ms` from the config (through the same services as the
-      // API) but calls no upstream: no secrets.
-      Sweeper: { ...tableEnv(['responses']), CONFIG_JSON: configYaml, ...nodeOptions },
+      // The sweeper calls no upstream: the keys it reads, no secrets (shared/service/sweep.ts).
+      Sweeper: { ...tableEnv(['responses']), CONFIG_JSON: pickKeys(configYaml, SWEEPER_CONFIG_KEYS), ...nodeOptions },
     };
 
     this.functions = {} as Record<FunctionSpec['id'], NodejsFunction>;

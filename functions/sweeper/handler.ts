@@ -7,7 +7,8 @@ import { logStrayRejections } from '../runtime-guard.ts';
 // Run by the EventBridge schedule (locally: a timer in the server): shared/service/sweep.ts.
 
 logStrayRejections();
-const services = lazy(() => servicesFromEnv(process.env, noLauncher));
+// Its config is cut to the keys it reads (infra/stack.ts): notices about the rest would be noise.
+const services = lazy(() => servicesFromEnv(process.env, noLauncher, { notices: false }));
 
 export async function handler(): Promise<{ failed: number }> {
   const failed = await sweepOrphans(await services());

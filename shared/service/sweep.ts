@@ -6,6 +6,13 @@ import type { Services } from './context.ts';
 
 const IN_PARALLEL = 8;
 
+/**
+ * The config keys the sweeper reads (and those checked with them). The stack gives the sweeper
+ * only these: it calls no upstream and serves no client, so it gets no endpoint, no key and no
+ * `${NAME}` placeholder it could not fill (it reads no secret).
+ */
+export const SWEEPER_CONFIG_KEYS = ['orphan_after_ms', 'heartbeat_ms', 'response_ttl_days', 'log_level'] as const;
+
 /** Marks the orphaned responses failed; returns how many. */
 export async function sweepOrphans(svc: Services, nowMs = svc.clock.nowMs()): Promise<number> {
   const cutoff = nowMs - svc.config.orphanAfterMs;

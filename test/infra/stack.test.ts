@@ -16,6 +16,8 @@ import { WILDCARD_RESOURCE_EXCEPTIONS } from '../../infra/nag.ts';
 import { FUNCTIONS, PROJECT_ROOT, bundleSettings, cdkBundlingOptions, esbuildOptions, runtimeModuleCommands } from '../../infra/bundling.ts';
 import { CACHE_TABLE, RESPONSES_TABLE, createTableInput } from '../../shared/adapters/dynamo/layout.ts';
 import { parseConfig } from '../../shared/config-file.ts';
+import { SWEEPER_CONFIG_KEYS } from '../../shared/service/sweep.ts';
+import { noLauncher, servicesFromEnv } from '../../functions/services.ts';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -141,12 +143,24 @@ describe('functions', () => {
       SECRET_PARAMETERS: '{}',
     });
     expect(env('Worker')).toEqual({ RESPONSES_TABLE: table, CONFIG_JSON: config, SECRET_PARAMETERS: '{}' });
-    expect(env('Sweeper')).toEqual({ RESPONSES_TABLE: table, CONFIG_JSON: config });
+    // The sweeper: only the keys it reads (no endpoint, key or placeholder), so no secrets.
+    const example = JSON.parse(config) as Record<string, unknown>;
+    const sweeperConfig = JSON.stringify(Object.fromEntries(SWEEPER_CONFIG_KEYS.filter((k) => k in example).map((k) => [k, example[k]])));
+    expect(env('Sweeper')).toEqual({ RESPONSES_TABLE: table, CONFIG_JSON: sweeperConfig });
     // The same YAML format as `npm start`: it parses to the example's config.
     const exampleText = readFileSync(join(PROJECT_ROOT, 'config.example.yaml'), 'utf8');
     expect(parseConfig(env('Api').CONFIG_JSON, {})).toEqual(parseConfig(exampleText, {}));
     const withSecrets = secret.json.Resources[fnId(secret, 'Api')].Properties.Environment.Variables;
     expect(JSON.parse(withSecrets.SECRET_PARAMETERS)).toEqual(SECRETS);
+  });
+
+  it("give the sweeper a config it can start with: a config's ${NAME} placeholders are not in it", async () => {
+    const env = alt.json.Resources[fnId(alt, 'Sweeper')].Properties.Environment.Variables;
+    expect(alt.json.Resources[fnId(alt, 'Api')].Properties.Environment.Variables.CONFIG_JSON).toContain('${');
+    expect(env.CONFIG_JSON).not.toContain('${');
+    // What its handler does at cold start, with no secret in its environment.
+    const svc = await servicesFromEnv({ CONFIG_JSON: env.CONFIG_JSON, RESPONSES_TABLE: 'responses', AWS_REGION: 'us-east-1' }, noLauncher, { notices: false });
+    expect(svc.config.orphanAfterMs).toBeGreaterThan(0);
   });
 
   it('keep ${NAME} placeholders of the config for cold start, and never hold key values', () => {
