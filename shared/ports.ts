@@ -56,6 +56,11 @@ export interface ResponseStore {
   update(id: string, response: ResponseObject, opts: UpdateOptions): Promise<boolean>;
   /** The record whoever owns it (the worker and sweeper act for the owner). */
   getAny(id: string): Promise<StoredResponse | null>;
+  /**
+   * How far a record is, whoever owns it: its status and the last event committed to its log.
+   * One small read, without the input and output blobs (a live reader's poll); null when missing.
+   */
+  progress(id: string): Promise<{ status: ResponseStatus; lastSeq: number } | null>;
   /** The record, or null when missing, expired or owned by someone else. */
   get(id: string, owner: string): Promise<StoredResponse | null>;
   /**

@@ -96,7 +96,8 @@ export async function* tailEvents(svc: Services, id: string, afterSeq: number, s
   if (opts.justStarted) handed = await svc.events.appended(id, 25, signal);
   let stalledSince: number | null = null;
   // Back off from 25 ms to poll_ms while the log is quiet: a fresh job's first events (and each
-  // flush of a running one) are seen soon, an idle wait costs at most 1000/poll_ms reads a second.
+  // flush of a running one) are seen soon; an idle wait costs at most 1000/poll_ms polls a second,
+  // each a Query of the log and a GetItem of the record's status.
   let wait = 25;
   while (!signal?.aborted) {
     // Armed before the read: an append of this process that lands while the log and the record
@@ -119,14 +120,16 @@ export async function* tailEvents(svc: Services, id: string, afterSeq: number, s
         handed = await woken;
         continue;
       }
-      const rec = await svc.store.getAny(id);
-      if (!rec) return;
-      if (TERMINAL_STATUSES.includes(rec.response.status)) {
+      // Nothing new: has the job ended? (The small read; the record itself only to close with.)
+      const progress = await svc.store.progress(id);
+      if (!progress) return;
+      if (TERMINAL_STATUSES.includes(progress.status)) {
         // Every committed event seen and none was terminal: the writer was stopped.
         const now = svc.clock.nowMs();
         stalledSince ??= now;
-        if (last >= rec.lastSeq || now - stalledSince > svc.config.logGraceMs) {
-          const type = terminalType(rec.response.status);
+        if (last >= progress.lastSeq || now - stalledSince > svc.config.logGraceMs) {
+          const rec = await svc.store.getAny(id);
+          const type = rec && terminalType(rec.response.status);
           if (type) yield [lifecycle(last + 1, type, rec.response)];
           return;
         }

@@ -99,6 +99,20 @@ describe('create / get', () => {
     expect(calls.byCommand).toEqual({ Query: 1 });
   });
 
+  it('progress: status and last sequence number in one GetItem of the meta item, whatever the blobs; null when missing or expired', async () => {
+    const big = `data:image/png;base64,${Buffer.alloc(600_000, 1).toString('base64')}`;
+    const rec = { ...newRecord({ status: 'in_progress', input: [{ type: 'message', role: 'user', id: newId('msg'), content: [{ type: 'input_image', image_url: big, detail: 'auto' }] }] }), lastSeq: 7 };
+    await store.create(rec, null);
+    calls.reset();
+    expect(await store.progress(rec.id)).toEqual({ status: 'in_progress', lastSeq: 7 });
+    expect(calls.byCommand).toEqual({ GetItem: 1 });
+    expect(await store.progress(newId('resp'))).toBeNull();
+    const short = new DynamoResponseStore(doc, table(), { ttlSeconds: 60 });
+    const old = newRecord({ createdAt: nowSec() - 3600 });
+    await short.create(old, null);
+    expect(await short.progress(old.id)).toBeNull();
+  });
+
   it('refuses a duplicate id', async () => {
     const rec = newRecord();
     await store.create(rec, null);

@@ -168,6 +168,18 @@ export class DynamoResponseStore implements ResponseStore {
     return loaded && !this.expired(loaded.meta) ? this.toStored(loaded) : null;
   }
 
+  async progress(id: string): Promise<{ status: ResponseStatus; lastSeq: number } | null> {
+    const { Item } = await this.doc.send(new GetCommand({
+      TableName: this.tableName,
+      Key: responseKeys.meta(id),
+      ProjectionExpression: '#status, last_seq, expires_at',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ConsistentRead: true,
+    }));
+    const meta = Item as Meta | undefined;
+    return meta && !this.expired(meta) ? { status: meta.status, lastSeq: meta.last_seq ?? -1 } : null;
+  }
+
   async get(id: string, owner: string): Promise<StoredResponse | null> {
     const loaded = await this.load(id);
     return loaded && this.visible(loaded.meta, owner) ? this.toStored(loaded) : null;
