@@ -3,7 +3,7 @@
 // batches (event-log.ts). Every write is conditional on `in_progress` + its lease, so a cancel or
 // a sweep makes the next write fail, and the worker then aborts the upstream request.
 import { ApiError } from '../protocol/errors.ts';
-import { TERMINAL_STATUSES, type ResponseError, type ResponseObject, type ResponseStatus } from '../protocol/types.ts';
+import { TERMINAL_STATUSES, type InputItem, type ResponseError, type ResponseObject, type ResponseStatus } from '../protocol/types.ts';
 import { UpstreamError, type StoredResponse } from '../ports.ts';
 import { chatPath } from './chat-path.ts';
 import type { Services } from './context.ts';
@@ -36,19 +36,16 @@ const SHUTDOWN_REASON = () => new UpstreamError('The gateway shut down before th
  */
 export async function runBackground(svc: Services, input: RunInput, shutdown?: AbortSignal): Promise<{ status: string }> {
   const { responseId: id, executionId: lease } = input;
-  const rec = await claim(svc, id, lease);
+  const found = await svc.store.getAny(id);
+  // The history is read beside the claim: both need only the record.
+  const [rec, history] = await Promise.all([claim(svc, found, lease), found && historyOfJob(svc, found)]);
   if (typeof rec === 'string') return { status: rec };
   // (A retry of this execution continues the same log: nothing was streamed by the failed try.)
-
-  // A conversation's items are the history (read now, when the job starts), else the chain's.
-  const conversation = rec.response.conversation?.id ?? null;
-  const loaded = conversation ? await svc.conversations.load(conversation, rec.owner) : null;
-  if (conversation && !loaded) {
-    await finishWithoutEvent(svc, id, lease, { code: 'server_error', message: `Conversation with id '${conversation}' not found (it was deleted before the job started).` });
+  if (!history) {
+    await finishWithoutEvent(svc, id, lease, { code: 'server_error', message: `Conversation with id '${rec.response.conversation?.id}' not found (it was deleted before the job started).` });
     return { status: 'failed' };
   }
-  const chain = rec.response.previous_response_id ? (await svc.store.getChain(rec.response.previous_response_id, rec.owner)) ?? [] : [];
-  const turn = resumeTurn(rec, loaded?.items ?? historyOf(chain), OUTPUT_IDS_FROM);
+  const turn = resumeTurn(rec, history, OUTPUT_IDS_FROM);
   const abort = new AbortController();
   const deadline = input.deadlineMs ? setTimeout(() => abort.abort(new UpstreamError(
     'The background job reached the time limit of its worker (15 minutes) and was stopped.', 0, 'aborted',
@@ -112,12 +109,22 @@ export async function runBackground(svc: Services, input: RunInput, shutdown?: A
   }
 }
 
+/**
+ * A job's history, read when it starts: its conversation's items (null when the conversation was
+ * deleted meanwhile), else its chain's.
+ */
+async function historyOfJob(svc: Services, rec: StoredResponse): Promise<InputItem[] | null> {
+  const conversation = rec.response.conversation?.id;
+  if (conversation) return (await svc.conversations.load(conversation, rec.owner))?.items ?? null;
+  const parent = rec.response.previous_response_id;
+  return parent ? historyOf((await svc.store.getChain(parent, rec.owner)) ?? []) : [];
+}
+
 /** The record, claimed for this execution (queued -> in_progress with our lease), or why not. */
-async function claim(svc: Services, id: string, lease: string): Promise<StoredResponse | string> {
-  const rec = await svc.store.getAny(id);
+async function claim(svc: Services, rec: StoredResponse | null, lease: string): Promise<StoredResponse | string> {
   if (!rec || isTerminal(rec.response.status)) return rec?.response.status ?? 'missing';
   if (rec.response.status === 'in_progress') return rec.lease === lease ? rec : 'not_claimed'; // ours: a retry; else another execution's
-  const claimed = await svc.store.update(id, { ...rec.response, status: 'in_progress' }, { from: ['queued'], setLease: lease });
+  const claimed = await svc.store.update(rec.id, { ...rec.response, status: 'in_progress' }, { from: ['queued'], setLease: lease });
   return claimed ? { ...rec, response: { ...rec.response, status: 'in_progress' }, lease } : 'not_claimed';
 }
 
