@@ -149,7 +149,10 @@ export async function route(svc: Services, event: FunctionUrlEvent, record: Requ
     if (path === '/v1/responses/input_tokens' || path === '/v1/responses/compact') {
       if (method !== 'POST') throw methodNotAllowed(method, path);
       const body = parseJsonBody(bodyText(event) || '{}');
-      if (path.endsWith('/compact')) return json(200, await compactConversation(svc, caller, parseCompactRequest(body)));
+      if (path.endsWith('/compact')) {
+        const { body: compacted, afterSent } = await compactConversation(svc, caller, parseCompactRequest(body), stopSignal([[event.shutdown, SHUT_DOWN], [event.clientGone, CLIENT_LEFT]]));
+        return { ...json(200, compacted), afterSent };
+      }
       const count = await countInputTokens(svc, caller, parseCountRequest(body));
       return json(200, count, { [TOKEN_COUNT_HEADER]: count.estimated ? 'estimated' : 'exact' });
     }

@@ -8,10 +8,10 @@ import { asCreateRequest, type CountRequest } from '../protocol/side-requests.ts
 import type { Choice } from '../routing/choose-endpoint.ts';
 import { buildChatRequest, planTools } from '../translate/index.ts';
 import { estimateTokens } from '../translate/token-estimate.ts';
-import type { InputItem, JsonObject } from '../protocol/types.ts';
+import type { InputItem } from '../protocol/types.ts';
 import { chatMessagesOf } from './chat-messages.ts';
 import type { Caller, Services } from './context.ts';
-import { toUpstreamItems } from './native-path.ts';
+import { nativeBody } from './native-path.ts';
 import { readContext } from './turn.ts';
 import { rethrowUpstream } from './upstream-errors.ts';
 
@@ -47,8 +47,7 @@ export async function countInputTokens(svc: Services, caller: Caller, req: Count
 async function count(svc: Services, choice: Choice, req: CountRequest, model: string, history: InputItem[], input: InputItem[]): Promise<Counted> {
   const call = { timeoutMs: svc.config.upstreamTimeoutMs };
   if (choice.endpoint.kind === 'responses') {
-    const { previous_response_id: _p, conversation: _c, ...fields } = req;
-    const body: JsonObject = { ...fields, model: choice.model, input: toUpstreamItems([...history, ...input]) };
+    const body = nativeBody(asCreateRequest(req, choice.model), choice.model, [...history, ...input]);
     const answer = await svc.backend.responsesJson(choice.endpoint, 'input_tokens', body, call);
     if (typeof answer.input_tokens === 'number') return { tokens: answer.input_tokens, estimated: false };
   }

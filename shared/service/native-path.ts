@@ -1,4 +1,4 @@
-import { nativeFields } from '../protocol/request-fields.ts';
+import { nativeFields, type CreateRequest } from '../protocol/request-fields.ts';
 import type { InputItem, JsonObject } from '../protocol/types.ts';
 import { NativeStreamRewriter, rewriteNativeResponse } from '../stream/index.ts';
 import type { UpstreamEvent } from '../ports.ts';
@@ -16,7 +16,7 @@ const OPENING = new Set(['response.created', 'response.queued']);
  * History items as a stateless upstream accepts them: our item ids mean nothing to it, and
  * reasoning items can only be replayed with their encrypted content.
  */
-export function toUpstreamItems(items: InputItem[]): InputItem[] {
+function toUpstreamItems(items: InputItem[]): InputItem[] {
   const out: InputItem[] = [];
   for (const item of items) {
     if (item.type === 'reasoning' && !item.encrypted_content) continue;
@@ -26,8 +26,15 @@ export function toUpstreamItems(items: InputItem[]): InputItem[] {
   return out;
 }
 
-/** The request as the client sent it (request-fields.ts `native`), on our model, history and `store: false`. */
-const body = (job: Job, model: string): JsonObject => ({ ...nativeFields(job.req), model, input: toUpstreamItems([...job.history, ...job.input]), store: false });
+/**
+ * A request as a native upstream gets it: the fields the client sent (request-fields.ts `native`:
+ * ours, such as previous_response_id, conversation or nomyo, left out), on its model and these items.
+ */
+export const nativeBody = (req: CreateRequest, model: string, items: InputItem[]): JsonObject =>
+  ({ ...nativeFields(req), model, input: toUpstreamItems(items) });
+
+/** A create: the history and the input, not stored upstream (we store it). */
+const body = (job: Job, model: string): JsonObject => ({ ...nativeBody(job.req, model, [...job.history, ...job.input]), store: false });
 
 export const nativePath: BackendPath = {
   async run(svc, choice, job) {

@@ -172,4 +172,16 @@ describe('responses.compact on a native backend', () => {
     expect(compacted.id).toMatch(/^resp_[0-9a-f]{32}$/);
     expect(compacted.output.at(-1)).toMatchObject({ type: 'compaction', encrypted_content: expect.stringMatching(/^gAAAAB/) });
   });
+
+  it("sends the upstream the client's fields, not the gateway's own (previous_response_id, nomyo)", async () => {
+    up(OPENAI).script({ text: 'first' });
+    const first = await client.responses.create({ model: 'gpt-5.5', input: 'hello' });
+    const res = await postJson(`${sys.base}/responses/compact`, { model: 'gpt-5.5', previous_response_id: first.id, input: 'and on', prompt_cache_key: 'k1', nomyo: { cache: false } });
+    expect(res.status).toBe(200);
+    const sent = last(up(OPENAI), '/v1/responses/compact');
+    expect(sent).not.toHaveProperty('previous_response_id');
+    expect(sent).not.toHaveProperty('nomyo');
+    expect(sent).toMatchObject({ model: 'gpt-5.5', prompt_cache_key: 'k1' });
+    expect(sent.input).toHaveLength(3);
+  });
 });
