@@ -1,6 +1,7 @@
 // Added latency of the gateway versus calling the upstream directly, in one run against the same
 // fake upstream (its own process), the gateway being `npm start` in its own process: with no
-// concurrency limit (no slot lease), and with a limit (every request takes and frees a lease).
+// concurrency limit (no slot), and with a limit (every request takes and frees a slot, counted in
+// the process: npm start owns its database, so no write).
 //   non-stream: p50 / p99 / throughput at 1, 16 and 64 concurrent keep-alive clients, store off
 //   and on, gateway (POST /v1/responses) vs direct (POST /v1/chat/completions, same model, same
 //   answer); the modes alternate in short slices so drift hits them alike.
