@@ -1,4 +1,4 @@
-// Lambda bundle size and cold-start import time: `node --import tsx bench/bundle.ts [--runs N] [--no-write]`.
+// Lambda bundle size and cold-start import time: `node_modules/.bin/node --import tsx bench/bundle.ts [--runs N] [--no-write]`.
 //
 // Each function is bundled with esbuild exactly as NodejsFunction does in `npm run synth` (the
 // options come from infra/bundling.ts, the module the stack uses; when cdk.out/ exists the
@@ -122,7 +122,7 @@ async function main(): Promise<void> {
   const lines = [
     HEADING,
     '',
-    `Command: \`node --import tsx bench/bundle.ts\` (${runs} fresh \`node\` processes per bundle, median). Measured ${new Date().toISOString().slice(0, 10)} on`,
+    `Command: \`node_modules/.bin/node --import tsx bench/bundle.ts\` (${runs} fresh \`node\` processes per bundle, median). Measured ${new Date().toISOString().slice(0, 10)} on`,
     `Node ${process.version}, ${arch()}, ${cpu}, ${cpus().length} cores. Lambda runs these on Node 24 / arm64, so the import`,
     'times are for comparing bundles with each other and over time, not a prediction of Lambda\'s Init Duration.',
     '',

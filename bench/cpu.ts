@@ -1,7 +1,7 @@
 // CPU time the gateway spends per request and per streamed event: process CPU accounting
 // (/proc/<pid>/stat utime + stime, every thread of the gateway process) over thousands of requests,
 // with the fake upstream's own CPU per request read the same way as the baseline of the same run.
-// Run: node --import tsx bench/cpu.ts [--quick]
+// Run: node_modules/.bin/node --import tsx bench/cpu.ts [--quick]
 import { GATEWAY_CONFIG, LIMITED_CONFIG, cpuMs, f, isMain, load, machine, sleep, spawnComparison, table, warmUp, type Child, type Section, type WarmUp } from './lib.ts';
 import { directBody, gatewayBody } from './latency.ts';
 
@@ -129,7 +129,7 @@ export async function measureCpu(): Promise<CpuFigures> {
 export async function run(): Promise<Section> {
   const c = await measureCpu();
   const body = [
-    `Command: \`node --import tsx bench/cpu.ts\` (also part of \`npm run bench\`). ${machine()}. CPU time is the gateway process's`,
+    `Command: \`node_modules/.bin/node --import tsx bench/cpu.ts\` (also part of \`npm run bench\`). ${machine()}. CPU time is the gateway process's`,
     'utime + stime from `/proc/<pid>/stat` (all its threads: JavaScript, GC, libuv) read before and after each batch,',
     'divided by the requests or events of the batch; the clock tick is 10 ms, so batches are thousands of requests.',
     `Non-stream: ${N_REQ} requests per row at 16 clients (the 60-word answer of the latency bench); streams: ${N_LONG} streams`,

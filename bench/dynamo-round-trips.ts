@@ -1,6 +1,6 @@
 // DynamoDB round trips per operation, counted on the wire (every request the SDK sends), through
 // the real handler over HTTP with dynalite and a fake upstream. Counts, not timings: the same on
-// any machine.  Run: node --import tsx bench/dynamo-round-trips.ts
+// any machine.  Run: node_modules/.bin/node --import tsx bench/dynamo-round-trips.ts
 import './quiet.ts';
 import { countCalls, sequentialBefore } from '../test/helpers/count-calls.ts';
 import { startGateway } from '../functions/local/gateway.ts';

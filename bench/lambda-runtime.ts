@@ -1,7 +1,7 @@
 // The bundles under the real Lambda runtime client (test/lambda-runtime/): cold init (process
 // spawn until the runtime first asks for an event: Node, the client, importing the bundle) and
 // warm round trips through the Runtime API emulator. Figures for docs/benchmarks.md, printed only.
-// Run: node --import tsx bench/lambda-runtime.ts [--runs N]
+// Run: node_modules/.bin/node --import tsx bench/lambda-runtime.ts [--runs N]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

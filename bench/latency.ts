@@ -10,7 +10,7 @@
 //   constant arrival rate (open loop) at 500 and 2,000 req/s: direct, the hops, the gateway.
 // Baselines beside direct: two hops that do no work, the Node minimal proxy and, when installed,
 // nginx (a hop in C): what any gateway on this machine pays before doing anything.
-// Run: node --import tsx bench/latency.ts [--quick]
+// Run: node_modules/.bin/node --import tsx bench/latency.ts [--quick]
 import { GATEWAY_CONFIG, LIMITED_CONFIG, f, isMain, target, warmUp, load, loadAtRate, machine, median, quantile, request, spawnComparison, table, type Section, type Timed } from './lib.ts';
 import http from 'node:http';
 
@@ -181,8 +181,8 @@ export async function run(): Promise<Section> {
     }
 
     const body = [
-      `Command: \`node --import tsx bench/latency.ts\` (also part of \`npm run bench\`). ${machine()}; the load generator,`,
-      'the two gateways (`node --import tsx functions/local/main.ts`, as `npm start` runs it, each with dynalite on',
+      `Command: \`node_modules/.bin/node --import tsx bench/latency.ts\` (also part of \`npm run bench\`). ${machine()}; the load generator,`,
+      'the two gateways (`functions/local/main.ts`, the code of `npm start`, run as `node --import tsx` without `tsx`\'s parent process, each with dynalite on',
       'LevelDB in a temp `DATA_DIR`) and the fake Ollama upstream (`bench/upstream.ts`) are separate processes on',
       '127.0.0.1 (a gateway not being measured sits idle), so at 16 and 64 clients they share the cores. The load',
       'generator is our own keep-alive loop (`bench/lib.ts`: N clients, each sending its next request when the previous',
