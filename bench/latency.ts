@@ -36,9 +36,9 @@ export const isDirectDelta = (frame: string) => frame.includes('"content":"tok')
 const PROXY = 'minimal proxy (a hop, no work)';
 /** nginx's mode (when installed): what a hop written in C costs here, whatever the gateway's language. */
 const NGINX = 'nginx (a hop in C, no work)';
-/** Modes that talk Chat Completions to the upstream as it is (no gateway of ours). */
 /** npm start with a concurrency limit (its own database: slots counted in the process). */
 const LIMITED = 'gateway, with a limit, store off';
+/** Modes that talk Chat Completions to the upstream as it is (no gateway of ours). */
 const isBaseline = (name: string) => name === 'direct' || name === PROXY || name === NGINX;
 
 interface Mode { name: string; url: string; body: () => string; pid?: number }
@@ -195,7 +195,7 @@ export async function run(): Promise<Section> {
       'store on adds the PutItem of the response (dynalite, inside the gateway process). *Gateway, with a limit* is a',
       `second npm start with \`${LIMITED_CONFIG}\` (enough slots that no request waits for one): every request takes`,
       'and releases a concurrency slot; npm start owns its database, so its slots are counted in the process (no',
-      'write; leases on a shared table, as on Lambda, are in "What a slot lease costs"). *Minimal proxy* is `bench/minimal-proxy.ts` (node:http, keep-alive client, the upstream\'s answer piped',
+      'write; leases on a shared table, as on Lambda, are in "Concurrency leases"). *Minimal proxy* is `bench/minimal-proxy.ts` (node:http, keep-alive client, the upstream\'s answer piped',
       'back, no parsing) in front of the same upstream: what a hop with no work of its own adds on this machine, the',
       'part of the gateway\'s added latency no Node.js gateway can remove. *nginx* (when installed: `apt-get install',
       'nginx-light`; `bench/lib.ts` `spawnNginxProxy`: one process, keep-alive to both sides, no log, no buffering) is the',
