@@ -1,7 +1,7 @@
 // Before/after of a change, in one run: the same server script from two source trees, side by
 // side against one fake upstream, batches alternating A, B, A, B... so machine noise hits both.
 // Prints the gateway's CPU per non-stream request and per streamed event for each tree.
-// Run: node --import tsx bench/ab.ts --before <tree> [--after <tree>] [--entry functions/local/main.ts] [--rounds 20] [--requests 250] [--streams 4]
+// Run: node_modules/.bin/node --import tsx bench/ab.ts --before <tree> [--after <tree>] [--entry functions/local/main.ts] [--rounds 20] [--requests 250] [--streams 4]
 //   A tree is a copy of the repository (node_modules may be a symlink). The default entry is
 //   npm start's (functions/local/main.ts) with no concurrency limit (GATEWAY_CONFIG): no slot
 //   lease and, store off, no DynamoDB write per request, so the figures are the gateway's own code.
@@ -14,7 +14,7 @@ import { gatewayBody } from './latency.ts';
 const args = process.argv.slice(2);
 const arg = (name: string, dflt?: string) => (args.includes(name) ? args[args.indexOf(name) + 1]! : dflt);
 const before = arg('--before');
-if (!before) throw new Error('usage: node --import tsx bench/ab.ts --before <tree> [--after <tree>] [--entry <script>] [--rounds N]');
+if (!before) throw new Error('usage: node_modules/.bin/node --import tsx bench/ab.ts --before <tree> [--after <tree>] [--entry <script>] [--rounds N]');
 const after = arg('--after', ROOT)!;
 const entry = arg('--entry', 'functions/local/main.ts')!;
 const rounds = Number(arg('--rounds', '20'));

@@ -1,7 +1,7 @@
 // The added delay of a live background stream versus a foreground one, measured in one run
 // against the same fake upstream (20 deltas, 20 ms apart). Foreground events go straight from
 // the upstream to the client; background events go upstream -> worker -> DynamoDB log -> the
-// API's poll -> client.   Run: node --import tsx bench/background-latency.ts
+// API's poll -> client.   Run: node_modules/.bin/node --import tsx bench/background-latency.ts
 import './quiet.ts';
 import { startSystem } from '../test/helpers/harness.ts';
 import { target } from './lib.ts';

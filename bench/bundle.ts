@@ -1,4 +1,4 @@
-// Lambda bundle size and cold-start import time: `node --import tsx bench/bundle.ts [--runs N] [--no-write]`.
+// Lambda bundle size and cold-start import time: `node_modules/.bin/node --import tsx bench/bundle.ts [--runs N] [--no-write]`.
 //
 // Each function is bundled with esbuild exactly as NodejsFunction does in `npm run synth` (the
 // options come from infra/bundling.ts, the module the stack uses; when cdk.out/ exists the
@@ -8,13 +8,13 @@
 // "## Lambda bundles and cold start" (that section only is replaced on every run).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { arch, cpus, tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { arch, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
-import { target } from './lib.ts';
+import { machine, median, target, writeSections } from './lib.ts';
 import { BUNDLE_FILE, FUNCTIONS, PROJECT_ROOT, RUNTIME_MODULES, bundleSettings, esbuildOptions } from '../infra/bundling.ts';
 
 const args = process.argv.slice(2);
@@ -40,10 +40,6 @@ interface Row {
 const BASELINE_SOURCE = "import { DynamoDBClient } from '@aws-sdk/client-dynamodb'; import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'; export const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));";
 
 const sha = (buf: Buffer) => createHash('sha256').update(buf).digest('hex');
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const kb = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 
 function cdkOutHashes(): Set<string> | null {
@@ -118,12 +114,9 @@ async function main(): Promise<void> {
     rmSync(outRoot, { recursive: true, force: true });
   }
 
-  const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
   const lines = [
-    HEADING,
-    '',
-    `Command: \`node --import tsx bench/bundle.ts\` (${runs} fresh \`node\` processes per bundle, median). Measured ${new Date().toISOString().slice(0, 10)} on`,
-    `Node ${process.version}, ${arch()}, ${cpu}, ${cpus().length} cores. Lambda runs these on Node 24 / arm64, so the import`,
+    `Command: \`node_modules/.bin/node --import tsx bench/bundle.ts\` (${runs} fresh \`node\` processes per bundle, median). Measured ${new Date().toISOString().slice(0, 10)} on`,
+    `${machine()}, ${arch()}. Lambda runs these on Node 24 / arm64, so the import`,
     'times are for comparing bundles with each other and over time, not a prediction of Lambda\'s Init Duration.',
     '',
     'Bundles: esbuild with the options of `infra/bundling.ts` (ESM, node24, minified, no source map; the AWS',
@@ -139,28 +132,14 @@ async function main(): Promise<void> {
     'Largest packages in each bundle (bytes of minified output):',
     '',
     ...rows.map((r) => `- ${r.id}: ${r.topPackages.map(([p, n]) => `${p} ${kb(n)}`).join(', ')}`),
-    '',
   ];
-  const section = lines.join('\n');
-  console.log(section);
+  const body = lines.join('\n');
+  console.log(`${HEADING}\n\n${body}\n`);
   const api = rows.find((r) => r.id === 'Api')!;
   console.log(target('Api bundle size', api.bytes / 1000, '<=', 450, ' KB'));
   for (const r of rows) console.log(target(`${r.id} bundle import / DynamoDB document client alone`, median(r.importMs) / median(baseline.importMs), '<=', 2.5));
 
-  if (write) {
-    const file = join(PROJECT_ROOT, 'docs', 'benchmarks.md');
-    const old = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
-    const start = old.indexOf(`${HEADING}\n`);
-    let next: string;
-    if (start < 0) {
-      next = `${old.replace(/\n*$/, '')}\n\n${section}`;
-    } else {
-      const after = old.indexOf('\n## ', start + HEADING.length);
-      next = old.slice(0, start) + section + (after < 0 ? '' : `\n${old.slice(after + 1)}`);
-    }
-    writeFileSync(file, next.replace(/\n*$/, '\n'));
-    console.log(`written to ${file}`);
-  }
+  if (write) console.log(`written to ${writeSections([{ heading: HEADING, body, summary: [] }])}`);
 }
 
 await main();

@@ -1,7 +1,7 @@
 // Latency of a cache hit versus a miss, in one run, through the real handler over HTTP with
 // dynalite and a fake Ollama upstream that waits 200 ms before answering. A miss goes to the
 // upstream (and then writes the entry); a hit is one GetItem and no upstream call.
-//   Run: node --import tsx bench/cache.ts
+//   Run: node_modules/.bin/node --import tsx bench/cache.ts
 import './quiet.ts';
 import { startSystem } from '../test/helpers/harness.ts';
 

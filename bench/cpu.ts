@@ -1,7 +1,7 @@
 // CPU time the gateway spends per request and per streamed event: process CPU accounting
 // (/proc/<pid>/stat utime + stime, every thread of the gateway process) over thousands of requests,
 // with the fake upstream's own CPU per request read the same way as the baseline of the same run.
-// Run: node --import tsx bench/cpu.ts [--quick]
+// Run: node_modules/.bin/node --import tsx bench/cpu.ts [--quick]
 import { GATEWAY_CONFIG, LIMITED_CONFIG, cpuMs, f, isMain, load, machine, sleep, spawnComparison, table, warmUp, type Child, type Section, type WarmUp } from './lib.ts';
 import { directBody, gatewayBody } from './latency.ts';
 
@@ -37,7 +37,7 @@ export interface CpuFigures {
   perRequestOn: number;
   perEvent: number;
   marginalPerEvent: number;
-  /** npm start with a limit: every request takes and frees a slot lease. */
+  /** npm start with a limit: every request takes and frees a slot, counted in the process (npm start owns its database: no write). */
   limitedPerRequestOff: number;
   limitedPerRequestOn: number;
   limitedPerEvent: number;
@@ -108,7 +108,7 @@ export async function measureCpu(): Promise<CpuFigures> {
       ['non-stream request, store off, warm (ms)', `${f(perReq(r.off), 3)} (${r.off.requests} req)`, `${f(perReq(m.off), 3)} (${m.off.requests} req)`, `${f(pr, 3)} (${pReq.requests} req)`, `${f(dReq.upMs / dReq.requests, 3)} (${dReq.requests} req)`, f(perReq(r.off) / pr, 1), f(perReq(m.off) / pr, 1)],
       ['non-stream request, store on (ms)', `${f(perReq(r.on), 3)} (${r.on.requests} req)`, `${f(perReq(m.on), 3)} (${m.on.requests} req)`, '', '', f(perReq(r.on) / pr, 1), f(perReq(m.on) / pr, 1)],
       ['store on minus store off: the PutItem into dynalite (ms)', f(perReq(r.on) - perReq(r.off), 3), f(perReq(m.on) - perReq(m.off), 3), '', '', '', ''],
-      ['the two slot-lease writes: with a limit minus no limit, store off (ms)', '', f(perReq(m.off) - perReq(r.off), 3), '', '', '', ''],
+      ['slots counted in the process: with a limit minus no limit, store off (ms)', '', f(perReq(m.off) - perReq(r.off), 3), '', '', '', ''],
       ['streamed event, all in: 1,000-delta streams (µs)', `${us(perEv(r.long))} (${r.long.events} ev)`, `${us(perEv(m.long))} (${m.long.events} ev)`, `${us(pe)} (${pLong.events} chunks)`, `${us(dLong.upMs / dLong.events)} (${dLong.events} chunks)`, f(perEv(r.long) / pe, 1), f(perEv(m.long) / pe, 1)],
       ['streamed event, marginal: 1,000- vs 10-delta streams (µs)', us(marginal(r.long, r.short)), us(marginal(m.long, m.short)), '', '', '', ''],
       ['whole 10-delta stream (ms)', f(perReq(r.short), 3), f(perReq(m.short), 3), '', '', '', ''],
@@ -129,7 +129,7 @@ export async function measureCpu(): Promise<CpuFigures> {
 export async function run(): Promise<Section> {
   const c = await measureCpu();
   const body = [
-    `Command: \`node --import tsx bench/cpu.ts\` (also part of \`npm run bench\`). ${machine()}. CPU time is the gateway process's`,
+    `Command: \`node_modules/.bin/node --import tsx bench/cpu.ts\` (also part of \`npm run bench\`). ${machine()}. CPU time is the gateway process's`,
     'utime + stime from `/proc/<pid>/stat` (all its threads: JavaScript, GC, libuv) read before and after each batch,',
     'divided by the requests or events of the batch; the clock tick is 10 ms, so batches are thousands of requests.',
     `Non-stream: ${N_REQ} requests per row at 16 clients (the 60-word answer of the latency bench); streams: ${N_LONG} streams`,
@@ -149,29 +149,31 @@ export async function run(): Promise<Section> {
     'Both gateway columns are the real local server (`npm start`), in two configurations. *No limit*',
     `(\`${GATEWAY_CONFIG}\`): no concurrency slot is taken, so with store off nothing is written to DynamoDB per`,
     `request. *With a limit* (\`${LIMITED_CONFIG}\`, high enough that no request waits): every request takes and`,
-    'releases a concurrency slot (held in DynamoDB across processes): two conditional writes, a PutItem and a',
-    'DeleteItem, which in the local server go to dynalite inside the same process (the AWS SDK client\'s middleware,',
-    'serialization and error parsing, then dynalite and LevelDB, called in process: no HTTP, no signing), so they are',
-    'counted in its CPU. With store on, dynalite also runs the response PutItem in the gateway process, and that is',
-    'counted too. (On AWS these writes are network calls to DynamoDB, whose CPU is not the gateway\'s.)',
+    'releases a concurrency slot. npm start owns its database, so its slots are counted in the process: no write, and',
+    'the column shows what the limit\'s bookkeeping costs in CPU. On a table shared by several processes (Lambda, or npm',
+    'start with `DYNAMODB_ENDPOINT`) a slot is a lease in DynamoDB, a PutItem to take it and a DeleteItem to free it:',
+    '"Concurrency leases" counts them. With store on, dynalite runs the response PutItem inside the gateway process',
+    '(the AWS SDK client\'s middleware, serialization and error parsing, then dynalite and LevelDB, called in process:',
+    'no HTTP, no signing), so it is counted in its CPU. (On AWS that write is a network call to DynamoDB, whose CPU is',
+    'not the gateway\'s.)',
     '',
     'Baselines of the same run, read the same way: the *minimal proxy* (`bench/minimal-proxy.ts`: node:http server,',
     'keep-alive client to the upstream, the answer piped back; no parsing) is the floor of any Node.js gateway; the',
     '*fake upstream* (`bench/upstream.ts`, a plain node:http server writing a canned answer) is its own CPU per direct',
     'request or chunk. The last two columns divide each gateway column by the minimal proxy.',
     '',
-    table(['CPU per', 'npm start, no limit', 'npm start, with a limit (slot leases)', 'minimal proxy', 'fake upstream, direct', 'no limit / minimal proxy', 'with a limit / minimal proxy'], c.rows),
+    table(['CPU per', 'npm start, no limit', 'npm start, with a limit (slots counted in process)', 'minimal proxy', 'fake upstream, direct', 'no limit / minimal proxy', 'with a limit / minimal proxy'], c.rows),
     '',
     `Targets (npm start, no limit, warm): under 0.3 ms per non-stream request without storage: ${f(c.perRequestOff, 3)} ms (${c.perRequestOff < 0.3 ? 'met' : 'not met'};`,
     `the first ${N_FRESH} requests of a fresh process: ${f(c.freshPerRequestOff, 3)} ms, the proxy's ${f(c.proxyFreshPerRequest, 3)};`,
-    `with a limit, i.e. with the two lease writes: ${f(c.limitedPerRequestOff, 3)} ms); under 10 µs per streamed event: ${f(c.perEvent * 1000, 1)} µs all in`,
+    `with a limit, slots counted in process: ${f(c.limitedPerRequestOff, 3)} ms); under 10 µs per streamed event: ${f(c.perEvent * 1000, 1)} µs all in`,
     `(${c.perEvent * 1000 < 10 ? 'met' : 'not met'}), ${f(c.marginalPerEvent * 1000, 1)} µs marginal (${c.marginalPerEvent * 1000 < 10 ? 'met' : 'not met'}).`,
   ].join('\n');
   return {
     heading: '## CPU per request and per event',
     body,
     summary: [
-      `gateway CPU per non-stream request, no limit, warm: ${f(c.perRequestOff, 3)} ms store off (fresh process, first ${N_FRESH}: ${f(c.freshPerRequestOff, 3)} ms; minimal proxy warm ${f(c.proxyPerRequest, 3)}), ${f(c.perRequestOn, 3)} ms store on; with a limit (slot leases): ${f(c.limitedPerRequestOff, 3)} ms store off, ${f(c.limitedPerRequestOn, 3)} ms store on; upstream's own: ${f(c.upPerRequest, 3)} ms`,
+      `gateway CPU per non-stream request, no limit, warm: ${f(c.perRequestOff, 3)} ms store off (fresh process, first ${N_FRESH}: ${f(c.freshPerRequestOff, 3)} ms; minimal proxy warm ${f(c.proxyPerRequest, 3)}), ${f(c.perRequestOn, 3)} ms store on; with a limit (slots counted in process): ${f(c.limitedPerRequestOff, 3)} ms store off, ${f(c.limitedPerRequestOn, 3)} ms store on; upstream's own: ${f(c.upPerRequest, 3)} ms`,
       `gateway CPU per streamed event, no limit: ${f(c.perEvent * 1000, 1)} µs all in, ${f(c.marginalPerEvent * 1000, 1)} µs marginal (with a limit: ${f(c.limitedPerEvent * 1000, 1)} µs, ${f(c.limitedMarginalPerEvent * 1000, 1)} µs)`,
     ],
   };

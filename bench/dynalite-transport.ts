@@ -3,7 +3,7 @@
 // process that runs dynalite (shared/adapters/dynalite.ts inProcessClient). Same SDK stack, same
 // dynalite and LevelDB (in memory), same process; CPU per call from process.cpuUsage, the two
 // transports alternating in batches so machine noise hits both.
-// Run: node --import tsx bench/dynalite-transport.ts [--calls N]
+// Run: node_modules/.bin/node --import tsx bench/dynalite-transport.ts [--calls N]
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { localClient, startDynalite } from '../shared/adapters/dynalite.ts';
 import { f, median, table } from './lib.ts';

@@ -1,6 +1,6 @@
 // DynamoDB round trips per operation, counted on the wire (every request the SDK sends), through
 // the real handler over HTTP with dynalite and a fake upstream. Counts, not timings: the same on
-// any machine.  Run: node --import tsx bench/dynamo-round-trips.ts
+// any machine.  Run: node_modules/.bin/node --import tsx bench/dynamo-round-trips.ts
 import './quiet.ts';
 import { countCalls, sequentialBefore } from '../test/helpers/count-calls.ts';
 import { startGateway } from '../functions/local/gateway.ts';
@@ -11,6 +11,9 @@ import { target } from './lib.ts';
 
 const TOKENS = Number(process.env.TOKENS ?? 1000);
 
+// The gateway owns its database, as npm start does: its concurrency slots (default limit 1) are
+// counted in the process and write nothing, so these counts are the same with no limit. A shared
+// table's slot leases are counted by bench/lease-costs.ts.
 const sys = await startSystem({
   upstreams: [{ flavor: 'ollama', models: ['m:latest'] }],
   extraConfig: `flush_ms: ${process.env.FLUSH_MS ?? 500}\npoll_ms: 200\nheartbeat_ms: 30000\nsweep_interval_ms: 3600000`,
@@ -69,20 +72,6 @@ await measure('cancel (a completed one: read only)', () => postJson(`${sys.base}
 await measure(`replay a finished background stream (${events.length} events)`, () => fetch(`${sys.base}/responses/${bgId}?stream=true`).then((r) => r.text()));
 
 await sys.close();
-
-// The same creates with no concurrency limit (`max_concurrent_connections: 0`): no slot lease.
-const free = await startSystem({ upstreams: [{ flavor: 'ollama', models: ['m:latest'] }], extraConfig: 'max_concurrent_connections: 0\nsweep_interval_ms: 3600000' });
-{
-  const freeCounter = countCalls(free.gw.dynamo.client);
-  for (const [name, body] of [['create, store: false, no limit (max_concurrent_connections: 0)', { store: false }], ['create, store: true, no limit', {}]] as const) {
-    await new Promise((r) => setTimeout(r, 50));
-    freeCounter.reset();
-    await postJson(`${free.base}/responses`, { model: 'm', input: 'hi', ...body });
-    const by = Object.entries(freeCounter.byCommand).map(([k, v]) => `${k} ${v}`).join(', ');
-    rows.splice(2 + rows.filter((r) => r[0].includes('no limit')).length, 0, [name, `${freeCounter.count} (${by || 'none'})`]);
-  }
-}
-await free.close();
 
 console.log(`\nDynamoDB requests per operation (counted with countCalls on the gateway's client)\n`);
 console.log('| operation | requests |\n| --- | --- |');

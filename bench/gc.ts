@@ -3,7 +3,7 @@
 // --trace-gc-nvp, which prints one line per collection (its kind, pause and bytes promoted).
 // Objects of a request that outlive two scavenges are promoted to the old generation, and what is
 // promoted is what the mark-compacts (the long pauses) have to collect.
-// Run: node --import tsx bench/gc.ts [--quick]
+// Run: node_modules/.bin/node --import tsx bench/gc.ts [--quick]
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { directBody, gatewayBody } from './latency.ts';
 import { GATEWAY_CONFIG, f, isMain, loadAtRate, machine, median, quantile, spawnGateway, spawnMinimalProxy, spawnUpstream, table, target, warmUp, type Child, type Section } from './lib.ts';
@@ -76,7 +76,7 @@ export async function run(): Promise<Section> {
   const [gw, proxy] = [...p99s.values()];
   summary.push(target(`${RATE} req/s P99, gateway / minimal proxy (gc run)`, gw! / proxy!, '<=', 2));
   const body = [
-    `Command: \`node --import tsx bench/gc.ts\` (also part of \`npm run bench\`). ${machine()}. Each process warmed up, then`,
+    `Command: \`node_modules/.bin/node --import tsx bench/gc.ts\` (also part of \`npm run bench\`). ${machine()}. Each process warmed up, then`,
     `${RATE} req/s for ${DURATION_MS / 1000} s (open loop, as in the latency section), with \`node --trace-gc-nvp\`; the gateway writes`,
     'its one log line per request, as it does by default. Latencies in ms, pauses summed in ms.',
     '',

@@ -4,7 +4,7 @@
 // its CPU time warm, its billed duration, the DynamoDB capacity it consumes (every call of the
 // function goes through a proxy that asks dynalite for ConsumedCapacity), and the bytes it logs;
 // then the cost of 1 million of them at the configured memory sizes.
-// Run: node --import tsx bench/lambda-costs.ts [--quick]   (about 2 minutes; --quick: 3 s instead of 30 s runs)
+// Run: node_modules/.bin/node --import tsx bench/lambda-costs.ts [--quick]   (about 2 minutes; --quick: 3 s instead of 30 s runs)
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -246,7 +246,7 @@ const costRows = results.map(({ kind, runs }) => {
 
 console.log(`## What a request costs on Lambda
 
-Command: \`node --import tsx bench/lambda-costs.ts\`${quick ? ' --quick' : ''}. Measured ${new Date().toISOString().slice(0, 10)} on ${machine()}.
+Command: \`node_modules/.bin/node --import tsx bench/lambda-costs.ts\`${quick ? ' --quick' : ''}. Measured ${new Date().toISOString().slice(0, 10)} on ${machine()}.
 Each kind on fresh instances of the functions as \`cdk synth\` bundles them, under AWS's runtime interface
 client on Node 24 (test/lambda-runtime/), against dynalite, a fake vLLM and a Step Functions stand-in,
 with \`max_concurrent_connections\` set and \`store\` on (the defaults users run). The input is about 1 KB of

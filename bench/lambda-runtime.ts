@@ -1,20 +1,20 @@
 // The bundles under the real Lambda runtime client (test/lambda-runtime/): cold init (process
 // spawn until the runtime first asks for an event: Node, the client, importing the bundle) and
 // warm round trips through the Runtime API emulator. Figures for docs/benchmarks.md, printed only.
-// Run: node --import tsx bench/lambda-runtime.ts [--runs N]
+// Run: node_modules/.bin/node --import tsx bench/lambda-runtime.ts [--runs N]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDynalite } from '../shared/adapters/dynalite.ts';
 import { startFakeUpstream } from '../test/helpers/fake-upstream.ts';
 import { bundleAll, functionUrlEvent, runtimeMissing, startRuntime, type FunctionId } from '../test/lambda-runtime/runtime.ts';
+import { median, quantile } from './lib.ts';
 
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1]) || 5;
 const missing = runtimeMissing();
 if (missing) throw new Error(missing);
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 
 const dir = mkdtempSync(join(tmpdir(), 'gw-bench-ric-'));
@@ -34,7 +34,7 @@ try {
       times.push(performance.now() - t0);
       await rt.close();
     }
-    console.log(`| ${id} | ${ms(pct(times, 50))} (${ms(Math.min(...times))}..${ms(Math.max(...times))}) |`);
+    console.log(`| ${id} | ${ms(median(times))} (${ms(Math.min(...times))}..${ms(Math.max(...times))}) |`);
   }
 
   const api = await startRuntime('Api', bundles.Api, env);
@@ -55,7 +55,7 @@ try {
   const json = await round(300, post);
   console.log('\n| warm invocation (300, sequential) | p50 | p90 | p99 |\n| --- | ---: | ---: | ---: |');
   for (const [name, xs] of [['GET /health', health], ['POST /v1/responses (store: false)', json]] as const) {
-    console.log(`| ${name} | ${ms(pct(xs, 50))} | ${ms(pct(xs, 90))} | ${ms(pct(xs, 99))} |`);
+    console.log(`| ${name} | ${ms(quantile(xs, 0.5))} | ${ms(quantile(xs, 0.9))} | ${ms(quantile(xs, 0.99))} |`);
   }
   await api.close();
 } finally {

@@ -1,6 +1,7 @@
 // Added latency of the gateway versus calling the upstream directly, in one run against the same
 // fake upstream (its own process), the gateway being `npm start` in its own process: with no
-// concurrency limit (no slot lease), and with a limit (every request takes and frees a lease).
+// concurrency limit (no slot), and with a limit (every request takes and frees a slot, counted in
+// the process: npm start owns its database, so no write).
 //   non-stream: p50 / p99 / throughput at 1, 16 and 64 concurrent keep-alive clients, store off
 //   and on, gateway (POST /v1/responses) vs direct (POST /v1/chat/completions, same model, same
 //   answer); the modes alternate in short slices so drift hits them alike.
@@ -9,7 +10,7 @@
 //   constant arrival rate (open loop) at 500 and 2,000 req/s: direct, the hops, the gateway.
 // Baselines beside direct: two hops that do no work, the Node minimal proxy and, when installed,
 // nginx (a hop in C): what any gateway on this machine pays before doing anything.
-// Run: node --import tsx bench/latency.ts [--quick]
+// Run: node_modules/.bin/node --import tsx bench/latency.ts [--quick]
 import { GATEWAY_CONFIG, LIMITED_CONFIG, f, isMain, target, warmUp, load, loadAtRate, machine, median, quantile, request, spawnComparison, table, type Section, type Timed } from './lib.ts';
 import http from 'node:http';
 
@@ -35,9 +36,9 @@ export const isDirectDelta = (frame: string) => frame.includes('"content":"tok')
 const PROXY = 'minimal proxy (a hop, no work)';
 /** nginx's mode (when installed): what a hop written in C costs here, whatever the gateway's language. */
 const NGINX = 'nginx (a hop in C, no work)';
-/** Modes that talk Chat Completions to the upstream as it is (no gateway of ours). */
 /** npm start with a concurrency limit (its own database: slots counted in the process). */
 const LIMITED = 'gateway, with a limit, store off';
+/** Modes that talk Chat Completions to the upstream as it is (no gateway of ours). */
 const isBaseline = (name: string) => name === 'direct' || name === PROXY || name === NGINX;
 
 interface Mode { name: string; url: string; body: () => string; pid?: number }
@@ -180,8 +181,8 @@ export async function run(): Promise<Section> {
     }
 
     const body = [
-      `Command: \`node --import tsx bench/latency.ts\` (also part of \`npm run bench\`). ${machine()}; the load generator,`,
-      'the two gateways (`node --import tsx functions/local/main.ts`, as `npm start` runs it, each with dynalite on',
+      `Command: \`node_modules/.bin/node --import tsx bench/latency.ts\` (also part of \`npm run bench\`). ${machine()}; the load generator,`,
+      'the two gateways (`functions/local/main.ts`, the code of `npm start`, run as `node --import tsx` without `tsx`\'s parent process, each with dynalite on',
       'LevelDB in a temp `DATA_DIR`) and the fake Ollama upstream (`bench/upstream.ts`) are separate processes on',
       '127.0.0.1 (a gateway not being measured sits idle), so at 16 and 64 clients they share the cores. The load',
       'generator is our own keep-alive loop (`bench/lib.ts`: N clients, each sending its next request when the previous',
@@ -194,7 +195,7 @@ export async function run(): Promise<Section> {
       'store on adds the PutItem of the response (dynalite, inside the gateway process). *Gateway, with a limit* is a',
       `second npm start with \`${LIMITED_CONFIG}\` (enough slots that no request waits for one): every request takes`,
       'and releases a concurrency slot; npm start owns its database, so its slots are counted in the process (no',
-      'write; leases on a shared table, as on Lambda, are in "What a slot lease costs"). *Minimal proxy* is `bench/minimal-proxy.ts` (node:http, keep-alive client, the upstream\'s answer piped',
+      'write; leases on a shared table, as on Lambda, are in "Concurrency leases"). *Minimal proxy* is `bench/minimal-proxy.ts` (node:http, keep-alive client, the upstream\'s answer piped',
       'back, no parsing) in front of the same upstream: what a hop with no work of its own adds on this machine, the',
       'part of the gateway\'s added latency no Node.js gateway can remove. *nginx* (when installed: `apt-get install',
       'nginx-light`; `bench/lib.ts` `spawnNginxProxy`: one process, keep-alive to both sides, no log, no buffering) is the',

@@ -1,6 +1,6 @@
 // DynamoDB calls a concurrency-slot lease costs, counted on the wire (countCalls) against
 // dynalite through the real adapter (shared/adapters/dynamo/slots.ts). Counts, not timings:
-// the same on any machine.  Run: node --import tsx bench/lease-costs.ts
+// the same on any machine.  Run: node_modules/.bin/node --import tsx bench/lease-costs.ts
 import './quiet.ts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startDynalite } from '../shared/adapters/dynalite.ts';

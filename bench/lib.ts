@@ -124,7 +124,8 @@ export interface GatewayChildOptions {
 }
 
 /**
- * `npm start` as it is, in a child process: `node --import tsx functions/local/main.ts` with
+ * `npm start`'s code in a child process: `process.execPath --import tsx functions/local/main.ts`
+ * (the same code as `npm start`, without the parent process its `tsx` command adds), with
  * PORT=0, DATA_DIR and NOMYO_ROUTER_CONFIG_PATH in a fresh temp dir (dynalite on LevelDB there).
  */
 export async function spawnGateway(opts: GatewayChildOptions): Promise<Child & { dir: string }> {

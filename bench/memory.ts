@@ -4,7 +4,7 @@
 // concurrency limit (GATEWAY_CONFIG: no slot lease). Store on (the default, with dynalite in the
 // process) and store off, each in a fresh process; the minimal proxy (bench/minimal-proxy.ts) under
 // the same 200 streams is the baseline.
-// Run: node --import tsx bench/memory.ts
+// Run: node_modules/.bin/node --import tsx bench/memory.ts
 import { GATEWAY_CONFIG, f, isMain, load, machine, memMiB, spawnGateway, spawnMinimalProxy, spawnUpstream, sleep, table, type Child, type Section } from './lib.ts';
 import { directBody, gatewayBody, isDirectDelta, isGatewayDelta } from './latency.ts';
 
@@ -60,8 +60,8 @@ export async function run(): Promise<Section> {
     f(((r.hwm - r.idle) * 1024) / STREAMS, 0), r === base ? '' : f((r.hwm - r.idle) / (base.hwm - base.idle), 1),
   ]);
   const body = [
-    `Command: \`node --import tsx bench/memory.ts\` (also part of \`npm run bench\`). ${machine()}. Each server is a fresh process`,
-    `(\`node --import tsx ...\`, so the TypeScript loader is part of every figure; npm start with \`${GATEWAY_CONFIG}\`,`,
+    `Command: \`node_modules/.bin/node --import tsx bench/memory.ts\` (also part of \`npm run bench\`). ${machine()}. Each server is a fresh process`,
+    `(the bench's node with \`--import tsx\`, so the TypeScript loader is part of every figure; npm start with \`${GATEWAY_CONFIG}\`,`,
     'no concurrency limit, so no slot lease is held per stream); after a warm-up of 8 streams its',
     `RSS is read idle, then ${STREAMS} clients each open one stream at the same moment (the upstream: 100 one-word deltas`,
     '100 ms apart, 10 s a stream); RSS is sampled every 50 ms and the peak is the kernel\'s VmHWM at the end. "Overlapping" counts the',

@@ -1,9 +1,10 @@
 // Where the gateway's CPU goes: `npm start` under `node --cpu-prof`, driven with non-stream or
 // streamed requests, then the profile's self time grouped by function and by file.
-// Run: node --import tsx bench/profile.ts [--stream] [--store] [--limit] [--requests N] [--concurrency N] [--top N] [--keep]
-//   By default npm start runs with no concurrency limit (GATEWAY_CONFIG: no slot lease, so with
-//   store off no DynamoDB write per request); --limit gives it one (LIMITED_CONFIG), so every
-//   request takes and frees a slot lease (PutItem + DeleteItem into the in-process dynalite).
+// Run: node_modules/.bin/node --import tsx bench/profile.ts [--stream] [--store] [--limit] [--requests N] [--concurrency N] [--top N] [--keep]
+//   By default npm start runs with no concurrency limit (GATEWAY_CONFIG: no slot, so with store
+//   off no DynamoDB write per request); --limit gives it one (LIMITED_CONFIG), so every request
+//   takes and frees a slot, counted in the process (npm start owns its database: no write; a
+//   shared table's leases are in docs/benchmarks.md, "Concurrency leases").
 //   --keep leaves the .cpuprofile (open it in Chrome DevTools or speedscope) and prints its path.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -2,7 +2,7 @@
 // `strace -f -c` attached to the server process (npm start with no concurrency limit: no slot
 // lease and, store off, no DynamoDB write, so only the gateway's own calls are counted). Counts,
 // not timings.
-// Run: node --import tsx bench/syscalls.ts [--stream] [tree]   (tree: another copy of the repository, to
+// Run: node_modules/.bin/node --import tsx bench/syscalls.ts [--stream] [tree]   (tree: another copy of the repository, to
 // compare before/after a change; needs strace)
 import { spawn } from 'node:child_process';
 import { GATEWAY_CONFIG, load, sleep, spawnGateway, spawnUpstream } from './lib.ts';

@@ -6,7 +6,7 @@
 //   whole pipeline   SSE text in ~1.4 KB reads -> SseDecoder -> JSON.parse -> translate -> encode
 // with, as the baseline of the same run, the floor of any proxy that rewrites JSON events:
 //   parse + stringify   SSE text -> SseDecoder -> JSON.parse -> JSON.stringify of the same chunk
-// Run: node --import tsx bench/translator.ts [--quick]
+// Run: node_modules/.bin/node --import tsx bench/translator.ts [--quick]
 import { ChatStreamTranslator, encodeEvent, SseDecoder } from '../shared/stream/index.ts';
 import { newResponseObject } from '../shared/protocol/response.ts';
 import type { ChatChunk } from '../shared/protocol/types.ts';
@@ -124,7 +124,7 @@ export async function run(): Promise<Section> {
   });
   const whole = stages[3]![1];
   const body = [
-    `Command: \`node --import tsx bench/translator.ts\` (also part of \`npm run bench\`). ${machine()}; one thread, CPU time of the`,
+    `Command: \`node_modules/.bin/node --import tsx bench/translator.ts\` (also part of \`npm run bench\`). ${machine()}; one thread, CPU time of the`,
     `process (\`process.cpuUsage\`), median of ${REPEATS} passes over ${STREAMS} streams of ${DELTAS} one-word deltas as Ollama sends them`,
     '(each chunk about 190 bytes; the stream read in 1,400-byte pieces), after a warm-up. "Events" are the Responses',
     'events produced (1,009 per stream: created, in_progress, item and part added, 1,000 deltas, text and part done,',

@@ -1,5 +1,5 @@
 // The fake upstream of the benches, in a process of its own (so the gateway's CPU and memory are
-// the gateway's alone). Run: node --import tsx bench/upstream.ts   -> prints {"url": ...} once up.
+// the gateway's alone). Run: node_modules/.bin/node --import tsx bench/upstream.ts   -> prints {"url": ...} once up.
 //
 // The reply is chosen by the model name, so no control channel is needed:
 //   chat:latest       a 60-word answer (about 330 characters; streamed in 4-character deltas)

@@ -91,8 +91,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     id: 'Api',
     entry: 'functions/api/handler.ts',
     handler: 'handler',
-    // From bench/lambda-costs.ts: a request peaks at 90-100 MiB, one with the largest body (6 MB:
-    // a 4.3 MB image) at about 250 MiB, so 512 MB keeps twice that. An instance serves one
+    // From bench/lambda-costs.ts (docs/benchmarks.md, "What a request costs on Lambda"): a request
+    // peaks at 78-97 MiB, one with the largest body (6 MB: a 4.3 MB image) at 263 MiB, so 512 MB
+    // keeps about twice that. An instance serves one
     // request at a time and mostly waits on the model, so memory is most of the bill; 1024 MB
     // would halve the gateway's own CPU time per request (Lambda's CPU share grows with memory)
     // at twice the price (docs/benchmarks.md, "What a request costs on Lambda").
@@ -105,7 +106,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     id: 'Worker',
     entry: 'functions/worker/handler.ts',
     handler: 'handler',
-    // A job with the largest input peaks at about 190 MiB (bench/lambda-costs.ts).
+    // A job with the largest input (a 4.3 MB image) peaks at 140 MiB, a 30 s stream at 94 MiB
+    // (docs/benchmarks.md, "What a request costs on Lambda").
     memorySize: 512,
     timeoutSeconds: 900,
     description: 'Runs one background response (Step Functions task)',

@@ -13,16 +13,16 @@ import type { TableKey } from '../shared/adapters/dynamo/layout.ts';
 import type { FunctionSpec } from './bundling.ts';
 import { METRIC, NAMESPACE, SERVICE } from '../shared/metrics.ts';
 
-/** The gateway's metrics as the code publishes them (shared/metrics.ts: Powertools Metrics, EMF). */
-const GATEWAY_NAMESPACE = NAMESPACE;
-const SERVICE_DIMENSION = { service: SERVICE };
-const GATEWAY_METRICS = METRIC;
-
-/** The DynamoDB operations each table's stores issue: its throttle and system-error figures sum these. */
-const TABLE_OPERATIONS: Record<TableKey, string[]> = {
+/**
+ * The DynamoDB operations each table's stores issue (shared/adapters/dynamo): item-level only, no
+ * Scan, no table management. The cache store reads, writes an entry and ADDs to its counters. The
+ * stack grants exactly these (dynamodb:<op>, infra/stack.ts); the throttle and system-error
+ * figures here sum them.
+ */
+export const TABLE_OPERATIONS = {
   responses: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'],
   cache: ['GetItem', 'PutItem', 'UpdateItem'],
-};
+} as const satisfies Record<TableKey, readonly string[]>;
 
 export interface MonitoredParts {
   functions: Record<FunctionSpec['id'], NodejsFunction>;
@@ -73,7 +73,8 @@ export function monitor(stack: Stack, parts: MonitoredParts): { topic: sns.ITopi
 
   // ── the dashboard ──────────────────────────────────────────────────────────────────────
   const gw = (metricName: string, statistic: string = cloudwatch.Stats.SUM, label?: string) =>
-    new cloudwatch.Metric({ namespace: GATEWAY_NAMESPACE, metricName, dimensionsMap: SERVICE_DIMENSION, period: PERIOD, statistic, label });
+    // The gateway's metrics as the code publishes them (shared/metrics.ts: Powertools Metrics, EMF).
+    new cloudwatch.Metric({ namespace: NAMESPACE, metricName, dimensionsMap: { service: SERVICE }, period: PERIOD, statistic, label });
   const percentiles = (metricName: string) => ['p50', 'p90', 'p99'].map((p) => gw(metricName, p, p));
   const fns = Object.entries(functions);
   const perFunction = (title: string, m: (fn: NodejsFunction) => cloudwatch.Metric, width: number) =>
@@ -86,16 +87,16 @@ export function monitor(stack: Stack, parts: MonitoredParts): { topic: sns.ITopi
     widgets: [
       [heading('Gateway (namespace ResponsesGateway, service responses-gateway)')],
       [
-        graph('Requests and errors', [gw(GATEWAY_METRICS.requests, undefined, 'requests'), gw(GATEWAY_METRICS.errors, undefined, '5xx'), gw(GATEWAY_METRICS.clientErrors, undefined, '4xx')]),
-        graph('Latency (ms)', percentiles(GATEWAY_METRICS.latency)),
-        graph('Time to first token (ms)', percentiles(GATEWAY_METRICS.timeToFirstToken)),
-        graph('Tokens', [gw(GATEWAY_METRICS.inputTokens, undefined, 'input'), gw(GATEWAY_METRICS.outputTokens, undefined, 'output')]),
+        graph('Requests and errors', [gw(METRIC.requests, undefined, 'requests'), gw(METRIC.errors, undefined, '5xx'), gw(METRIC.clientErrors, undefined, '4xx')]),
+        graph('Latency (ms)', percentiles(METRIC.latency)),
+        graph('Time to first token (ms)', percentiles(METRIC.timeToFirstToken)),
+        graph('Tokens', [gw(METRIC.inputTokens, undefined, 'input'), gw(METRIC.outputTokens, undefined, 'output')]),
       ],
       [
-        graph('Cache', [gw(GATEWAY_METRICS.cacheHits, undefined, 'hits'), gw(GATEWAY_METRICS.cacheMisses, undefined, 'misses')]),
-        graph('Concurrency slots', [gw(GATEWAY_METRICS.slotWaits, undefined, 'waits'), gw(GATEWAY_METRICS.slotRejections, undefined, '429s')]),
+        graph('Cache', [gw(METRIC.cacheHits, undefined, 'hits'), gw(METRIC.cacheMisses, undefined, 'misses')]),
+        graph('Concurrency slots', [gw(METRIC.slotWaits, undefined, 'waits'), gw(METRIC.slotRejections, undefined, '429s')]),
         graph('Upstream failures by endpoint', [new cloudwatch.SearchExpression({
-          expression: `SEARCH('{${GATEWAY_NAMESPACE},Endpoint,service} MetricName="${GATEWAY_METRICS.upstreamFailures}"', 'Sum', ${PERIOD.toSeconds()})`,
+          expression: `SEARCH('{${NAMESPACE},Endpoint,service} MetricName="${METRIC.upstreamFailures}"', 'Sum', ${PERIOD.toSeconds()})`,
           label: "${PROP('Dim.Endpoint')}",
           period: PERIOD,
         })], 12),

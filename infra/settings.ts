@@ -1,5 +1,6 @@
-// Deployment settings from CDK context (cdk.json's defaults, or `-c key=value` on the command
-// line, where every value arrives as a string).
+// Deployment settings from CDK context (`-c key=value` on the command line, where every value
+// arrives as a string); their defaults are DEFAULT_SETTINGS, here only (cdk.json holds the app,
+// stackName and CLI settings).
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';

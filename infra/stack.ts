@@ -16,7 +16,7 @@ import type { Construct } from 'constructs';
 import { TABLES, tableEnvName, type KeyDef, type TableDef, type TableKey } from '../shared/adapters/dynamo/layout.ts';
 import { SWEEPER_CONFIG_KEYS } from '../shared/service/sweep.ts';
 import { FUNCTIONS, PROJECT_ROOT, bundleSettings, cdkBundlingOptions, type FunctionSpec } from './bundling.ts';
-import { monitor } from './monitoring.ts';
+import { TABLE_OPERATIONS, monitor } from './monitoring.ts';
 import { acknowledgeFindings } from './nag.ts';
 import { configJsonFor, type GatewaySettings } from './settings.ts';
 
@@ -27,19 +27,9 @@ export const WORKER_ARN_SUBSTITUTION = 'WorkerFunctionArn';
 /** Lambda's Node runtime for every function (the newest Node runtime Lambda offers). */
 export const RUNTIME = lambda.Runtime.NODEJS_24_X;
 
-/** Item-level actions the stores issue on the responses table (shared/adapters/dynamo): no Scan, no table management. */
-export const TABLE_ITEM_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:Query',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-] as const;
-
-/** What the cache store (shared/adapters/dynamo/cache.ts) does on the cache table: read, write an entry, ADD to the counters. */
-export const CACHE_ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
+/** The IAM actions of each table's operations (monitoring.ts TABLE_OPERATIONS: the one list). */
+export const TABLE_ITEM_ACTIONS = TABLE_OPERATIONS.responses.map((op) => `dynamodb:${op}` as const);
+export const CACHE_ITEM_ACTIONS = TABLE_OPERATIONS.cache.map((op) => `dynamodb:${op}` as const);
 
 function pascal(s: string): string {
   return s.replace(/(^|[-_])([a-z])/g, (_, __, c: string) => c.toUpperCase());

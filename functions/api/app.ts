@@ -18,8 +18,9 @@ declare const awslambda: LambdaStreaming;
  * the `awslambda` streaming globals, which must exist before this is called).
  *
  * Our own few lines rather than a middleware framework's streaming wrapper: a JSON answer is one
- * Buffer written once, and nothing per request outlives the scavenge (docs/benchmarks.md, "The
- * 2,000 req/s tail").
+ * Buffer written once, and the wrapper's objects no longer outlive the scavenge. About 5 KB per
+ * request still does, mostly AbortSignals (docs/benchmarks.md, "Garbage collection at 2,000
+ * req/s").
  */
 export function apiHandler(services: () => Promise<Services>) {
   return awslambda.streamifyResponse(async (event, responseStream) => {
