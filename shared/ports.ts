@@ -142,7 +142,7 @@ export interface ConversationStore {
 /** Hit and miss counts of the response cache, over every process. */
 export interface CacheStats { hits: number; misses: number }
 
-/** Completed answers by cache key (shared/cache/key.ts), on the responses table. */
+/** Completed answers by cache key (shared/cache/key.ts), in the `cache` table. */
 export interface CacheStore {
   /**
    * The cached Response, or null when missing, expired (even if not yet deleted) or made from
