@@ -1,5 +1,6 @@
 // Responses `instructions` + `input` items -> Chat `messages`, item by item; roles.ts then shapes
 // them as chat templates want them (one leading system message, alternating turns).
+import { itemTypeOf } from '../protocol/input-schema.ts';
 import type { ChatContentPart, ChatMessage, ChatToolCall, InputItem, JsonObject } from '../protocol/types.ts';
 import { TranslationError } from './errors.ts';
 import { partToChat, textOnly } from './parts.ts';
@@ -76,8 +77,7 @@ function appendItems(out: ChatMessage[], items: readonly InputItem[], where: str
   items.forEach((item, i) => {
     const param = `${where}[${i}]`;
     if (!item || typeof item !== 'object') throw new TranslationError(`Invalid input item at ${param}.`, param);
-    // EasyInputMessage has no `type`.
-    const type = item.type ?? (item.role !== undefined ? 'message' : undefined);
+    const type = itemTypeOf(item);
     switch (type) {
       case 'message':
         push(messageToChat(item, param));

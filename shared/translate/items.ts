@@ -1,3 +1,4 @@
+import { itemTypeOf } from '../protocol/input-schema.ts';
 import { idPrefixOf, newId, type IdPrefix } from '../protocol/ids.ts';
 import type { InputItem, JsonObject, OutputItem } from '../protocol/types.ts';
 
@@ -10,7 +11,7 @@ export function normalizeInputItems(input: string | InputItem[], makeId: (prefix
     return [{ type: 'message', id: makeId('msg'), role: 'user', content: [{ type: 'input_text', text: input }], status: 'completed' }];
   }
   return input.map((item): InputItem => {
-    const type = item.type ?? (item.role !== undefined ? 'message' : undefined);
+    const type = itemTypeOf(item);
     switch (type) {
       case 'message': {
         const content = typeof item.content === 'string'
