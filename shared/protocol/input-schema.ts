@@ -112,10 +112,13 @@ const ITEMS: Record<string, z.ZodMiniType> = {
  * An input item: typed, or an easy message (`{role, content}`), or an item reference (`{id}`,
  * whose `type` the SDK lets be absent or null).
  */
+/** The item types the gateway knows (any other is left to the backend). */
+export const ITEM_TYPES: ReadonlySet<string> = new Set(Object.keys(ITEMS));
+
 export const inputItem = byType(ITEMS, 'input item', (v) => (v.role !== undefined ? 'message' : v.id !== undefined ? 'item_reference' : undefined));
 
 /** The item type of a validated item (an easy message or a bare reference has none written). */
-export const itemTypeOf = (item: { type?: unknown; role?: unknown }): string | undefined =>
+export const itemTypeOf = (item: { type?: unknown; role?: unknown }): string =>
   typeof item.type === 'string' ? item.type : item.role !== undefined ? 'message' : 'item_reference';
 
 const name = z.string().check(z.minLength(1));
