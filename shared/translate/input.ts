@@ -48,16 +48,9 @@ function appendItems(out: ChatMessage[], items: readonly InputItem[], where: str
     else pending = [];
     out.push(msg);
   };
-  const pushCall = (call: ChatToolCall) => {
-    const last = out.at(-1);
-    // Parallel calls, and text followed by calls, are one assistant turn in Chat.
-    if (last?.role === 'assistant') {
-      last.tool_calls = [...(last.tool_calls ?? []), call];
-      attachReasoning(last);
-    } else {
-      push({ role: 'assistant', content: null, tool_calls: [call] });
-    }
-  };
+  // Parallel calls, and text followed by calls, are one assistant turn in Chat: templateShaped
+  // (roles.ts) merges consecutive assistant messages, their text, calls and reasoning.
+  const pushCall = (call: ChatToolCall) => push({ role: 'assistant', content: null, tool_calls: [call] });
 
   items.forEach((item, i) => {
     const param = `${where}[${i}]`;
