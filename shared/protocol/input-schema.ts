@@ -44,8 +44,10 @@ function stringOr(list: z.ZodMiniType): z.ZodMiniType<unknown> {
 const o = z.looseObject;
 const str = z.string();
 const opt = z.nullish(z.string());
+/** Longest item id we take (a conversation item's id is part of a sort key). */
+export const MAX_ITEM_ID_LENGTH = 256;
 /** Any client's ids (Codex makes its own); bounded: a conversation item's id is part of a key. */
-const id = z.nullish(z.string().check(z.maxLength(256)));
+const id = z.nullish(z.string().check(z.maxLength(MAX_ITEM_ID_LENGTH)));
 const status = z.nullish(z.string());
 const list = z.array(z.unknown());
 const object = o({});
@@ -82,7 +84,7 @@ const ITEMS: Record<string, z.ZodMiniType> = {
   reasoning: o({ id, status, summary: z.array(textPart), content: z.nullish(z.array(textPart)), encrypted_content: opt }),
   compaction: o({ id, encrypted_content: str }),
   compaction_trigger: o({ id }),
-  item_reference: o({ id: z.string().check(z.maxLength(256)) }),
+  item_reference: o({ id: z.string().check(z.maxLength(MAX_ITEM_ID_LENGTH)) }),
   // Items of hosted tools come back as the upstream made them: their required fields as the SDK has them.
   web_search_call: o({ id: str, status: str, action: object }),
   file_search_call: o({ id: str, status: str, queries: z.array(str), results: z.nullish(list) }),

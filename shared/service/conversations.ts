@@ -5,9 +5,10 @@
 import { ApiError, badRequest, notFound } from '../protocol/errors.ts';
 import { isConversationId, newId } from '../protocol/ids.ts';
 import {
-  itemList, MAX_ITEM_ID_LENGTH, type ConversationObject, type CreateConversationBody, type CreateItemsBody,
+  itemList, type ConversationObject, type CreateConversationBody, type CreateItemsBody,
   type ItemList, type UpdateConversationBody,
 } from '../protocol/conversation.ts';
+import { MAX_ITEM_ID_LENGTH } from '../protocol/input-schema.ts';
 import type { CreateRequest } from '../protocol/request-fields.ts';
 import type { InputItem, ResponseObject } from '../protocol/types.ts';
 import { listParams, type ListQuery } from '../protocol/validate.ts';
