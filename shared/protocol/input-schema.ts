@@ -6,12 +6,10 @@
 // A `type` we do not know is left to the backend: a Chat backend refuses it naming the item, a
 // native one decides itself.
 import * as z from 'zod/mini';
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObj, type JsonObject } from './types.ts';
 
 /** Checks an object against the schema its `type` picks (`untyped` names the type of objects without one). */
-function byType(options: Record<string, z.ZodMiniType>, what: string, untyped?: (v: Obj) => string | undefined): z.ZodMiniType<unknown> {
+function byType(options: Record<string, z.ZodMiniType>, what: string, untyped?: (v: JsonObject) => string | undefined): z.ZodMiniType<unknown> {
   const schemas = new Map(Object.entries(options));
   return z.unknown().check(z.superRefine((value, ctx) => {
     if (!isObj(value)) {
