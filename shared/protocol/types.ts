@@ -58,7 +58,7 @@ export interface ReasoningItem {
 }
 export type OutputItem = MessageItem | FunctionCallItem | CustomToolCallItem | ReasoningItem | (JsonObject & { type: string; id?: string });
 
-/** An input item as a client may send it (loose: validated in protocol/validate.ts). */
+/** An input item as a client may send it (loose: validated in protocol/input-schema.ts). */
 export type InputItem = JsonObject & { type?: string; role?: string };
 
 export interface Usage {
