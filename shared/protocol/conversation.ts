@@ -5,7 +5,7 @@ import { metadata, parseBody } from './validate.ts';
 import type { InputItem } from './types.ts';
 
 /** At most this many items per create / items.create call (OpenAI's limit). */
-export const MAX_ITEMS_PER_CALL = 20;
+const MAX_ITEMS_PER_CALL = 20;
 
 const items = z.array(inputItem).check(z.maxLength(MAX_ITEMS_PER_CALL));
 

@@ -52,7 +52,7 @@ const object = o({});
 /** Required, of any JSON type. */
 const present = z.unknown().check(z.refine((v) => v !== undefined, { message: 'required' }));
 
-export const contentPart = byType({
+const contentPart = byType({
   input_text: o({ text: str }),
   output_text: o({ text: str, annotations: z.nullish(list), logprobs: z.nullish(list) }),
   text: o({ text: str }),
