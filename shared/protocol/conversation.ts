@@ -5,9 +5,7 @@ import { metadata, parseBody } from './validate.ts';
 import type { InputItem } from './types.ts';
 
 /** At most this many items per create / items.create call (OpenAI's limit). */
-export const MAX_ITEMS_PER_CALL = 20;
-/** Longest item id we keep (it is part of a sort key). */
-export const MAX_ITEM_ID_LENGTH = 256;
+const MAX_ITEMS_PER_CALL = 20;
 
 const items = z.array(inputItem).check(z.maxLength(MAX_ITEMS_PER_CALL));
 

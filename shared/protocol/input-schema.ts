@@ -6,12 +6,10 @@
 // A `type` we do not know is left to the backend: a Chat backend refuses it naming the item, a
 // native one decides itself.
 import * as z from 'zod/mini';
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObj, type JsonObject } from './types.ts';
 
 /** Checks an object against the schema its `type` picks (`untyped` names the type of objects without one). */
-function byType(options: Record<string, z.ZodMiniType>, what: string, untyped?: (v: Obj) => string | undefined): z.ZodMiniType<unknown> {
+function byType(options: Record<string, z.ZodMiniType>, what: string, untyped?: (v: JsonObject) => string | undefined): z.ZodMiniType<unknown> {
   const schemas = new Map(Object.entries(options));
   return z.unknown().check(z.superRefine((value, ctx) => {
     if (!isObj(value)) {
@@ -44,15 +42,17 @@ function stringOr(list: z.ZodMiniType): z.ZodMiniType<unknown> {
 const o = z.looseObject;
 const str = z.string();
 const opt = z.nullish(z.string());
+/** Longest item id we take (a conversation item's id is part of a sort key). */
+export const MAX_ITEM_ID_LENGTH = 256;
 /** Any client's ids (Codex makes its own); bounded: a conversation item's id is part of a key. */
-const id = z.nullish(z.string().check(z.maxLength(256)));
+const id = z.nullish(z.string().check(z.maxLength(MAX_ITEM_ID_LENGTH)));
 const status = z.nullish(z.string());
 const list = z.array(z.unknown());
 const object = o({});
 /** Required, of any JSON type. */
 const present = z.unknown().check(z.refine((v) => v !== undefined, { message: 'required' }));
 
-export const contentPart = byType({
+const contentPart = byType({
   input_text: o({ text: str }),
   output_text: o({ text: str, annotations: z.nullish(list), logprobs: z.nullish(list) }),
   text: o({ text: str }),
@@ -82,7 +82,7 @@ const ITEMS: Record<string, z.ZodMiniType> = {
   reasoning: o({ id, status, summary: z.array(textPart), content: z.nullish(z.array(textPart)), encrypted_content: opt }),
   compaction: o({ id, encrypted_content: str }),
   compaction_trigger: o({ id }),
-  item_reference: o({ id: z.string().check(z.maxLength(256)) }),
+  item_reference: o({ id: z.string().check(z.maxLength(MAX_ITEM_ID_LENGTH)) }),
   // Items of hosted tools come back as the upstream made them: their required fields as the SDK has them.
   web_search_call: o({ id: str, status: str, action: object }),
   file_search_call: o({ id: str, status: str, queries: z.array(str), results: z.nullish(list) }),
@@ -112,10 +112,13 @@ const ITEMS: Record<string, z.ZodMiniType> = {
  * An input item: typed, or an easy message (`{role, content}`), or an item reference (`{id}`,
  * whose `type` the SDK lets be absent or null).
  */
+/** The item types the gateway knows (any other is left to the backend). */
+export const ITEM_TYPES: ReadonlySet<string> = new Set(Object.keys(ITEMS));
+
 export const inputItem = byType(ITEMS, 'input item', (v) => (v.role !== undefined ? 'message' : v.id !== undefined ? 'item_reference' : undefined));
 
 /** The item type of a validated item (an easy message or a bare reference has none written). */
-export const itemTypeOf = (item: { type?: unknown; role?: unknown }): string | undefined =>
+export const itemTypeOf = (item: { type?: unknown; role?: unknown }): string =>
   typeof item.type === 'string' ? item.type : item.role !== undefined ? 'message' : 'item_reference';
 
 const name = z.string().check(z.minLength(1));

@@ -115,10 +115,15 @@ export function parseCreateRequest(body: unknown): CreateRequest {
   if (req.background && req.store === false) {
     throw badRequest('Background mode requires store=true.', 'background', 'invalid_value');
   }
+  checkChaining(req);
+  return req;
+}
+
+/** A request continues a previous response or a conversation, not both (400 otherwise, as OpenAI's). */
+export function checkChaining(req: { previous_response_id?: string | null; conversation?: unknown }): void {
   if (req.conversation != null && req.previous_response_id != null) {
     throw badRequest("Mutually exclusive parameters: Ensure you are only providing one of: 'previous_response_id' or 'conversation'.", 'conversation', 'mutually_exclusive_parameters');
   }
-  return req;
 }
 
 const rows = Object.entries(FIELDS) as Array<[FieldName, Fields[FieldName]]>;

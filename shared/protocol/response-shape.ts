@@ -3,9 +3,7 @@
 // what it echoes: function tools with `description`, `parameters` and `strict`, `text` with its
 // `format`, `reasoning` with `effort` and `summary`. Applied to our echo and to whatever a native
 // upstream sent.
-import type { JsonObject, ResponseObject } from './types.ts';
-
-const isObj = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObj, type JsonObject, type ResponseObject } from './types.ts';
 
 /** Object schemas nest at most this deep before we stop looking (and call the schema not strict). */
 const MAX_SCHEMA_DEPTH = 32;

@@ -2,8 +2,7 @@
 // POST /v1/responses/compact (`responses.compact`): subsets of a create request, each field
 // validated as request-fields.ts validates it there. Fields we do not know are let through, as on create.
 import * as z from 'zod/mini';
-import { badRequest } from './errors.ts';
-import { FIELDS, type CreateRequest } from './request-fields.ts';
+import { checkChaining, FIELDS, type CreateRequest } from './request-fields.ts';
 import { parseBody } from './validate.ts';
 
 const countSchema = z.looseObject({
@@ -31,12 +30,6 @@ const compactSchema = z.looseObject({
 
 export type CountRequest = z.output<typeof countSchema>;
 export type CompactRequest = z.output<typeof compactSchema>;
-
-function checkChaining(req: { previous_response_id?: string | null; conversation?: unknown }): void {
-  if (req.conversation != null && req.previous_response_id != null) {
-    throw badRequest("Mutually exclusive parameters: Ensure you are only providing one of: 'previous_response_id' or 'conversation'.", 'conversation', 'mutually_exclusive_parameters');
-  }
-}
 
 /** An input_tokens body (every field optional: the SDK may send none), or a 400 naming the bad parameter. */
 export function parseCountRequest(body: unknown): CountRequest {

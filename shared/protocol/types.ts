@@ -3,10 +3,15 @@
 
 export type JsonObject = Record<string, unknown>;
 
+/** A JSON object: not null, not an array. */
+export const isObj = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 // ── Responses API ────────────────────────────────────────────────────────────
 
 export type ResponseStatus = 'queued' | 'in_progress' | 'completed' | 'failed' | 'incomplete' | 'cancelled';
 export const TERMINAL_STATUSES: readonly ResponseStatus[] = ['completed', 'failed', 'incomplete', 'cancelled'];
+/** A response in this status is finished: nothing changes it any more. */
+export const isTerminalStatus = (s: ResponseStatus): boolean => TERMINAL_STATUSES.includes(s);
 
 export interface OutputText {
   type: 'output_text';
@@ -53,7 +58,7 @@ export interface ReasoningItem {
 }
 export type OutputItem = MessageItem | FunctionCallItem | CustomToolCallItem | ReasoningItem | (JsonObject & { type: string; id?: string });
 
-/** An input item as a client may send it (loose: validated in protocol/validate.ts). */
+/** An input item as a client may send it (loose: validated in protocol/input-schema.ts). */
 export type InputItem = JsonObject & { type?: string; role?: string };
 
 export interface Usage {

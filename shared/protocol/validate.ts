@@ -6,7 +6,7 @@ import './zod-english.ts';
 // (request-fields.ts has the create request's fields, input-schema.ts the input items and tools).
 
 /** OpenAI's metadata limits. */
-export const METADATA_MAX_PAIRS = 16;
+const METADATA_MAX_PAIRS = 16;
 
 /**
  * OpenAI's metadata (responses, conversations): at most 16 pairs, keys of up to 64 characters,
@@ -56,7 +56,7 @@ function toApiError(body: unknown, issue: z.core.$ZodIssue): ApiError {
  * takes any depth, but JSON.stringify and structuredClone recurse and overflow the stack at a few
  * thousand levels: past this limit a body could only fail later, as a 500.
  */
-export const MAX_BODY_DEPTH = 128;
+const MAX_BODY_DEPTH = 128;
 
 /** The top-level parameter whose value nests deeper than MAX_BODY_DEPTH, if any. Iterative. */
 function tooDeep(body: object): string | undefined {

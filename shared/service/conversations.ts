@@ -3,11 +3,12 @@
 // output are appended to it. Everything is scoped to the caller, like stored responses: someone
 // else's conversation is a 404 on every route and on create.
 import { ApiError, badRequest, notFound } from '../protocol/errors.ts';
-import { idPrefixOf, isConversationId, newId } from '../protocol/ids.ts';
+import { isConversationId, newId } from '../protocol/ids.ts';
 import {
-  itemList, MAX_ITEM_ID_LENGTH, type ConversationObject, type CreateConversationBody, type CreateItemsBody,
+  itemList, type ConversationObject, type CreateConversationBody, type CreateItemsBody,
   type ItemList, type UpdateConversationBody,
 } from '../protocol/conversation.ts';
+import { MAX_ITEM_ID_LENGTH } from '../protocol/input-schema.ts';
 import type { CreateRequest } from '../protocol/request-fields.ts';
 import type { InputItem, ResponseObject } from '../protocol/types.ts';
 import { listParams, type ListQuery } from '../protocol/validate.ts';
@@ -28,9 +29,7 @@ const toObject = (c: StoredConversation): ConversationObject => ({ id: c.id, obj
  * among them. Throws 400 naming `param[i].id`.
  */
 function toConversationItems(items: InputItem[], param: string): InputItem[] {
-  const out = normalizeInputItems(items).map((item) => (item.id === undefined || item.id === null
-    ? { ...item, id: newId(idPrefixOf(item.type)) }
-    : item));
+  const out = normalizeInputItems(items);
   checkItemIds(out, param);
   return out;
 }

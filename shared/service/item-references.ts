@@ -1,5 +1,6 @@
 import { badRequest } from '../protocol/errors.ts';
 import { responseIdOfItem } from '../protocol/ids.ts';
+import { itemTypeOf } from '../protocol/input-schema.ts';
 import type { CreateRequest } from '../protocol/request-fields.ts';
 import type { InputItem } from '../protocol/types.ts';
 import { outputItemsToInputItems } from '../translate/index.ts';
@@ -28,4 +29,4 @@ export async function resolveItemReferences(svc: Services, caller: Caller, input
 }
 
 /** `{type: 'item_reference', id}`, or the SDK's bare `{id}` (type absent or null, no role). */
-const isReference = (item: InputItem): boolean => item.type === 'item_reference' || (item.type == null && item.role === undefined);
+const isReference = (item: InputItem): boolean => itemTypeOf(item) === 'item_reference';

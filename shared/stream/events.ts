@@ -70,11 +70,15 @@ export const TERMINAL_EVENT_TYPES: ReadonlySet<string> = new Set(['response.comp
 export const lifecycle = (seq: number, type: LifecycleType, response: ResponseObject): StreamEvent =>
   ({ type, sequence_number: seq, response: snapshotOf(response) });
 
-/** A deep copy with `output_text` brought up to date (it is derived, never streamed). */
+/**
+ * A copy detached from later changes, with `output_text` brought up to date (it is derived, never
+ * streamed). Only `output` is copied deep: the translators grow its items in place but only ever
+ * replace the other fields (status, usage, error...), so sharing those is safe, and copying the
+ * request's echo (tools, instructions) on every snapshot cost tens of µs for a Codex request.
+ */
 export function snapshotOf(response: ResponseObject): ResponseObject {
-  const copy = structuredClone(response);
-  copy.output_text = outputTextOf(copy.output);
-  return copy;
+  const output = structuredClone(response.output);
+  return { ...response, output, output_text: outputTextOf(output) };
 }
 
 /** The terminal lifecycle event for a finished status. Cancelled has no event of its own: see replay.ts. */

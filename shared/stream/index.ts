@@ -1,7 +1,6 @@
 // Pure stream conversions: SSE framing, Chat chunks -> Responses events, replay of stored
 // responses, and pass-through of native Responses streams under our ids.
 export { encodeEvent, parseSse, SseDecoder, SseEventTooLarge, type SseFrame } from './sse.ts';
-export { ChatStreamTranslator, type TranslatorOptions } from './chat-to-responses.ts';
+export { ChatStreamTranslator } from './chat-to-responses.ts';
 export { responseToEvents } from './replay.ts';
-export { NativeStreamRewriter, rewriteNativeResponse, type NativeRewriterOptions } from './native.ts';
-export { snapshotOf, terminalType } from './events.ts';
+export { NativeStreamRewriter, rewriteNativeResponse } from './native.ts';

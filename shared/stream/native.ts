@@ -4,7 +4,7 @@
 import { idPrefixOf, newId as randomId, type IdPrefix } from '../protocol/ids.ts';
 import { outputTextOf } from '../protocol/response.ts';
 import { conformResponse } from '../protocol/response-shape.ts';
-import type { JsonObject, OutputItem, ResponseError, ResponseObject, StreamEvent } from '../protocol/types.ts';
+import { isObj, type JsonObject, type OutputItem, type ResponseError, type ResponseObject, type StreamEvent } from '../protocol/types.ts';
 import * as E from './events.ts';
 
 type NewId = (prefix: IdPrefix) => string;
@@ -22,7 +22,6 @@ const UPSTREAM_OWNED = new Set([
   'frequency_penalty', 'top_logprobs', 'truncation', 'max_output_tokens', 'max_tool_calls', 'service_tier',
 ]);
 
-
 /** The item type an item-scoped event implies, for ids first seen on an event (not an item). */
 function itemTypeOfEvent(type: string): string | undefined {
   if (type.startsWith('response.output_text.') || type.startsWith('response.refusal.')) return 'message';
@@ -31,8 +30,6 @@ function itemTypeOfEvent(type: string): string | undefined {
   if (type.startsWith('response.reasoning')) return 'reasoning';
   return undefined;
 }
-
-const isObj = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Upstream ids -> ours, stable for the life of one response. */
 class IdMapper {

@@ -1,6 +1,7 @@
 // Compaction on Chat backends: the model itself writes the summary of a conversation (a Chat call
 // over the history with the prompt below appended), the gateway seals it into a `compaction`
 // item, and a later request carrying that item gives the model the summary as text.
+import { itemTypeOf } from '../protocol/input-schema.ts';
 import type { ChatMessage, InputItem, JsonObject } from '../protocol/types.ts';
 import { templateShaped } from './roles.ts';
 
@@ -33,6 +34,6 @@ export function isCompactionTurn(input: readonly InputItem[]): boolean {
 /** What the compact endpoint keeps of the conversation: every user message, in order (OpenAI keeps these). */
 export function userMessagesOf(items: readonly InputItem[]): InputItem[] {
   return items
-    .filter((i) => (i.type ?? 'message') === 'message' && i.role === 'user')
+    .filter((i) => itemTypeOf(i) === 'message' && i.role === 'user')
     .map((i) => ({ ...(structuredClone(i) as JsonObject), type: 'message' }) as InputItem);
 }

@@ -1,5 +1,6 @@
 // Responses `instructions` + `input` items -> Chat `messages`, item by item; roles.ts then shapes
 // them as chat templates want them (one leading system message, alternating turns).
+import { ITEM_TYPES, itemTypeOf } from '../protocol/input-schema.ts';
 import type { ChatContentPart, ChatMessage, ChatToolCall, InputItem, JsonObject } from '../protocol/types.ts';
 import { TranslationError } from './errors.ts';
 import { partToChat, textOnly } from './parts.ts';
@@ -14,21 +15,6 @@ export interface InputOptions {
 }
 
 const ROLES = new Set(['user', 'system', 'developer', 'assistant']);
-
-/**
- * Items a Chat model cannot use, left out of what it sees: calls of hosted tools and their
- * results (the backend never offered those tools), tool discovery and code-mode items, and
- * compaction items with their trigger (the gateway's own compaction items were opened into
- * their summary before this: service/chat-sealed.ts; what is left here holds nothing readable).
- */
-const NOT_FOR_CHAT = new Set([
-  'web_search_call', 'file_search_call', 'code_interpreter_call', 'image_generation_call',
-  'computer_call', 'computer_call_output', 'local_shell_call', 'local_shell_call_output',
-  'shell_call', 'shell_call_output', 'apply_patch_call', 'apply_patch_call_output',
-  'mcp_list_tools', 'mcp_approval_request', 'mcp_approval_response', 'mcp_call',
-  'tool_search_call', 'tool_search_output', 'additional_tools', 'configuration_update',
-  'program', 'program_output', 'compaction', 'compaction_trigger',
-]);
 
 /** Responses `instructions` + `input` -> Chat `messages`. */
 export function responsesInputToMessages(
@@ -62,22 +48,14 @@ function appendItems(out: ChatMessage[], items: readonly InputItem[], where: str
     else pending = [];
     out.push(msg);
   };
-  const pushCall = (call: ChatToolCall) => {
-    const last = out.at(-1);
-    // Parallel calls, and text followed by calls, are one assistant turn in Chat.
-    if (last?.role === 'assistant') {
-      last.tool_calls = [...(last.tool_calls ?? []), call];
-      attachReasoning(last);
-    } else {
-      push({ role: 'assistant', content: null, tool_calls: [call] });
-    }
-  };
+  // Parallel calls, and text followed by calls, are one assistant turn in Chat: templateShaped
+  // (roles.ts) merges consecutive assistant messages, their text, calls and reasoning.
+  const pushCall = (call: ChatToolCall) => push({ role: 'assistant', content: null, tool_calls: [call] });
 
   items.forEach((item, i) => {
     const param = `${where}[${i}]`;
     if (!item || typeof item !== 'object') throw new TranslationError(`Invalid input item at ${param}.`, param);
-    // EasyInputMessage has no `type`.
-    const type = item.type ?? (item.role !== undefined ? 'message' : undefined);
+    const type = itemTypeOf(item);
     switch (type) {
       case 'message':
         push(messageToChat(item, param));
@@ -101,9 +79,15 @@ function appendItems(out: ChatMessage[], items: readonly InputItem[], where: str
         }
         break;
       default:
-        if (NOT_FOR_CHAT.has(String(type))) break;
-        // item_reference included: resolving stored items is the service's job, not ours.
-        throw new TranslationError(`Input item type '${String(type)}' is not supported by this backend.`, param);
+        // A known item the cases above do not map is one a Chat model cannot use, left out of
+        // what it sees: calls of hosted tools and their results (the backend never offered those
+        // tools), tool discovery and code-mode items, and compaction items with their trigger
+        // (the gateway's own compaction items were opened into their summary before this:
+        // service/chat-sealed.ts; what is left here holds nothing readable). Not item_reference:
+        // resolving stored items is the service's job, so one left here is an error, as an
+        // unknown type is.
+        if (type !== 'item_reference' && ITEM_TYPES.has(type)) break;
+        throw new TranslationError(`Input item type '${type}' is not supported by this backend.`, param);
     }
   });
 }

@@ -1,3 +1,4 @@
+import { itemTypeOf } from '../protocol/input-schema.ts';
 import { idPrefixOf, newId, type IdPrefix } from '../protocol/ids.ts';
 import type { InputItem, JsonObject, OutputItem } from '../protocol/types.ts';
 
@@ -10,26 +11,24 @@ export function normalizeInputItems(input: string | InputItem[], makeId: (prefix
     return [{ type: 'message', id: makeId('msg'), role: 'user', content: [{ type: 'input_text', text: input }], status: 'completed' }];
   }
   return input.map((item): InputItem => {
-    const type = item.type ?? (item.role !== undefined ? 'message' : undefined);
+    const type = itemTypeOf(item);
+    // Items keep their own ids; one without gets ours (conversations and listings need one).
+    const id = item.id ?? makeId(idPrefixOf(type));
     switch (type) {
       case 'message': {
         const content = typeof item.content === 'string'
           ? [{ type: item.role === 'assistant' ? 'output_text' : 'input_text', text: item.content }]
           : Array.isArray(item.content) ? item.content.map((p) => ({ ...(p as JsonObject) })) : item.content;
-        return { ...item, type: 'message', id: item.id ?? makeId('msg'), content, status: item.status ?? 'completed' };
+        return { ...item, type: 'message', id, content, status: item.status ?? 'completed' };
       }
       case 'function_call':
-        return { ...item, id: item.id ?? makeId('fc'), status: item.status ?? 'completed' };
       case 'function_call_output':
-        return { ...item, id: item.id ?? makeId('item'), status: item.status ?? 'completed' };
+        return { ...item, id, status: item.status ?? 'completed' };
       case 'custom_tool_call':
-        return { ...item, id: item.id ?? makeId('ctc') };
       case 'custom_tool_call_output':
-        return { ...item, id: item.id ?? makeId('item') };
-      default: { // reasoning and the rest keep their own ids; one without gets ours (conversations and listings need one)
-        const copy = structuredClone(item);
-        return copy.id == null ? { ...copy, id: makeId(idPrefixOf(type)) } : copy;
-      }
+        return { ...item, id };
+      default: // reasoning and the rest: copied whole
+        return { ...structuredClone(item), id };
     }
   });
 }

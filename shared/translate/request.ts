@@ -65,10 +65,10 @@ export function checkChatTools(req: CreateRequest, mode: UnsupportedTools): void
   buildChatRequest(req, [], req.model, { stream: false, tools: planTools(req.tools, mode) });
 }
 
+const LEFT_OUT_TOOLS_HEADER = 'x-gateway-unsupported-tools';
+
 /** The header that names the hosted tools a Chat backend left out of the request (none: no header). */
 export function leftOutToolsHeader(req: CreateRequest): Record<string, string> {
   const types = [...new Set(planTools(req.tools).leftOut.map((t) => t.type))];
   return types.length ? { [LEFT_OUT_TOOLS_HEADER]: types.join(',') } : {};
 }
-
-export const LEFT_OUT_TOOLS_HEADER = 'x-gateway-unsupported-tools';

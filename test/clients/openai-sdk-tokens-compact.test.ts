@@ -90,6 +90,12 @@ describe('responses.inputTokens.count', () => {
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect((err as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('model');
   });
+
+  it('takes previous_response_id or conversation, not both (as create)', async () => {
+    const err = await client.responses.inputTokens.count({ model: 'llama3.2', input: 'hi', previous_response_id: 'resp_abc', conversation: 'conv_abc' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(err).toMatchObject({ param: 'conversation', code: 'mutually_exclusive_parameters' });
+  });
 });
 
 describe('responses.compact on a Chat backend', () => {

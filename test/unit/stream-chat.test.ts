@@ -1,6 +1,6 @@
 // ChatStreamTranslator as pure code: chunk shapes in, event lifecycle out; the SDK judges validity.
 import { describe, expect, it } from 'vitest';
-import type { ChatChunk, ChatToolCallDelta, FunctionCallItem, MessageItem, StreamEvent } from '../../shared/protocol/types.ts';
+import type { ChatChunk, ChatToolCallDelta, FunctionCallItem, MessageItem, OutputText, StreamEvent } from '../../shared/protocol/types.ts';
 import { validateWithSdk } from '../helpers/sdk-validate.ts';
 import { baseResponse, newTranslator, NOW_MS, RESP_ID, translate, types } from './stream-fixtures.ts';
 
@@ -259,6 +259,13 @@ describe('ChatStreamTranslator', () => {
     expect(snap).toMatchObject({ status: 'in_progress', output_text: 'partial', output: [{ type: 'message', status: 'in_progress' }] });
     (snap.output[0] as MessageItem).content = [];
     expect(t.response.output_text).toBe('partial');
+    // Changed in place, a snapshot's output (items, parts) changes neither the live one nor the next.
+    const next = t.response;
+    ((next.output[0] as MessageItem).content[0] as OutputText).text = 'changed';
+    next.output.push({ type: 'message', id: 'msg_x', status: 'completed', role: 'assistant', content: [] });
+    t.push(text('!'));
+    expect(t.response).toMatchObject({ output_text: 'partial!', output: [{ content: [{ text: 'partial!' }] }] });
+    expect(t.response.output).toHaveLength(1);
   });
 
   it('drops a fragment for a call already closed, keeping the stream valid', async () => {

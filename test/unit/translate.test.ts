@@ -294,6 +294,19 @@ describe('responsesInputToMessages', () => {
     expect(ref.message).toContain('item_reference');
     expect(ref.param).toBe('input[0]');
   });
+
+  it('leaves out the known items a Chat model cannot use', () => {
+    const notForChat = [
+      'web_search_call', 'file_search_call', 'code_interpreter_call', 'image_generation_call',
+      'computer_call', 'computer_call_output', 'local_shell_call', 'local_shell_call_output',
+      'shell_call', 'shell_call_output', 'apply_patch_call', 'apply_patch_call_output',
+      'mcp_list_tools', 'mcp_approval_request', 'mcp_approval_response', 'mcp_call',
+      'tool_search_call', 'tool_search_output', 'additional_tools', 'configuration_update',
+      'program', 'program_output', 'compaction', 'compaction_trigger',
+    ];
+    const input: InputItem[] = [{ role: 'user', content: 'q' }, ...notForChat.map((type, i) => ({ type, id: `x_${i}` }))];
+    expect(responsesInputToMessages(input)).toStrictEqual([{ role: 'user', content: 'q' }]);
+  });
 });
 
 // ── chatMessageToOutputItems ────────────────────────────────────────────────
