@@ -4,7 +4,7 @@
 // that precedes each batch, so a reader that has seen every event up to `lastSeq` of a terminal
 // record, without a terminal event among them, knows the writer was stopped (cancel, sweep,
 // workflow catch) and closes the stream with the record's own terminal snapshot.
-import { TERMINAL_STATUSES, type ResponseObject, type StreamEvent } from '../protocol/types.ts';
+import { isTerminalStatus, type ResponseObject, type StreamEvent } from '../protocol/types.ts';
 import { lifecycle, TERMINAL_EVENT_TYPES, terminalType } from '../stream/events.ts';
 import type { Services } from './context.ts';
 import { retryingWrite } from './store-retry.ts';
@@ -123,7 +123,7 @@ export async function* tailEvents(svc: Services, id: string, afterSeq: number, s
       // Nothing new: has the job ended? (The small read; the record itself only to close with.)
       const progress = await svc.store.progress(id);
       if (!progress) return;
-      if (TERMINAL_STATUSES.includes(progress.status)) {
+      if (isTerminalStatus(progress.status)) {
         // Every committed event seen and none was terminal: the writer was stopped.
         const now = svc.clock.nowMs();
         stalledSince ??= now;

@@ -1,7 +1,7 @@
 // The orphan sweep (EventBridge Scheduler in AWS, a timer locally): queued / in_progress responses
 // whose heartbeat stopped for `orphan_after_ms` (their worker or stream died with its process)
 // are marked failed, saying so. Conditional on the heartbeat read: a live writer wins the race.
-import { TERMINAL_STATUSES } from '../protocol/types.ts';
+import { isTerminalStatus } from '../protocol/types.ts';
 import type { Services } from './context.ts';
 
 const IN_PARALLEL = 8;
@@ -28,7 +28,7 @@ export async function sweepOrphans(svc: Services, nowMs = svc.clock.nowMs()): Pr
 async function failOrphan(svc: Services, id: string, cutoff: number, nowMs: number): Promise<boolean> {
   // The index is eventually consistent: judge by a consistent read of the record itself.
   const rec = await svc.store.getAny(id);
-  if (!rec || TERMINAL_STATUSES.includes(rec.response.status) || rec.updatedAt >= cutoff) return false;
+  if (!rec || isTerminalStatus(rec.response.status) || rec.updatedAt >= cutoff) return false;
   const seconds = Math.round((nowMs - rec.updatedAt) / 1000);
   return svc.store.update(id, {
     ...rec.response,

@@ -3,7 +3,7 @@
 // batches (event-log.ts). Every write is conditional on `in_progress` + its lease, so a cancel or
 // a sweep makes the next write fail, and the worker then aborts the upstream request.
 import { ApiError } from '../protocol/errors.ts';
-import { TERMINAL_STATUSES, type InputItem, type ResponseError, type ResponseObject, type ResponseStatus } from '../protocol/types.ts';
+import { isTerminalStatus, type InputItem, type ResponseError, type ResponseObject } from '../protocol/types.ts';
 import { UpstreamError, type StoredResponse } from '../ports.ts';
 import { chatPath } from './chat-path.ts';
 import type { Services } from './context.ts';
@@ -11,7 +11,6 @@ import { LogWriter } from './event-log.ts';
 import { nativePath } from './native-path.ts';
 import { endTurn, historyOf, resumeTurn } from './turn.ts';
 
-const isTerminal = (s: ResponseStatus) => TERMINAL_STATUSES.includes(s);
 /** Output item ids of a background run are numbered apart from its input's. */
 const OUTPUT_IDS_FROM = 0x40000000;
 
@@ -122,7 +121,7 @@ async function historyOfJob(svc: Services, rec: StoredResponse): Promise<InputIt
 
 /** The record, claimed for this execution (queued -> in_progress with our lease), or why not. */
 async function claim(svc: Services, rec: StoredResponse | null, lease: string): Promise<StoredResponse | string> {
-  if (!rec || isTerminal(rec.response.status)) return rec?.response.status ?? 'missing';
+  if (!rec || isTerminalStatus(rec.response.status)) return rec?.response.status ?? 'missing';
   if (rec.response.status === 'in_progress') return rec.lease === lease ? rec : 'not_claimed'; // ours: a retry; else another execution's
   const claimed = await svc.store.update(rec.id, { ...rec.response, status: 'in_progress' }, { from: ['queued'], setLease: lease });
   return claimed ? { ...rec, response: { ...rec.response, status: 'in_progress' }, lease } : 'not_claimed';
@@ -131,7 +130,7 @@ async function claim(svc: Services, rec: StoredResponse | null, lease: string): 
 /** A terminal state with no terminal event in the log: readers close streams from the record. */
 async function finishWithoutEvent(svc: Services, id: string, lease: string | null, error: ResponseError): Promise<boolean> {
   const rec = await svc.store.getAny(id);
-  if (!rec || isTerminal(rec.response.status)) return false;
+  if (!rec || isTerminalStatus(rec.response.status)) return false;
   const failed: ResponseObject = { ...rec.response, status: 'failed', error, completed_at: null };
   return svc.store.update(id, failed, lease ? { from: ['in_progress'], lease } : { from: ['queued', 'in_progress'] });
 }

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Clock, NewStoredResponse, ResponseStore, StoredResponse, UpdateOptions } from '../../ports.ts';
 import { systemClock } from '../../ports.ts';
-import { TERMINAL_STATUSES, type InputItem, type ResponseObject, type ResponseStatus } from '../../protocol/types.ts';
+import { isTerminalStatus, type InputItem, type ResponseObject, type ResponseStatus } from '../../protocol/types.ts';
 import { batchGet, conditionalWrite, deleteKeys, deletePartition, putItems, type Item } from './batch.ts';
 import { pack, partCount, partOf, unpack } from './blob.ts';
 import { ACTIVE, ACTIVE_INDEX, eventLogKeys, responseKeys, type Key } from './layout.ts';
@@ -16,7 +16,6 @@ import {
   blobAttrs, blobOf, missingKeys, parseRef, partKeys, refOfMeta, type BlobPtr, type Kind, type Loaded, type Meta,
 } from './response-parts.ts';
 
-const isTerminal = (s: ResponseStatus) => TERMINAL_STATUSES.includes(s);
 const newGen = () => randomBytes(4).toString('hex');
 
 /**
@@ -67,7 +66,7 @@ export class DynamoResponseStore implements ResponseStore {
     if (expiresAt !== null) meta.expires_at = expiresAt;
     if (rec.endpoint !== null) meta.endpoint = rec.endpoint;
     if (rec.lastSeq !== undefined) meta.last_seq = rec.lastSeq;
-    if (!isTerminal(rec.response.status)) meta.active = ACTIVE;
+    if (!isTerminalStatus(rec.response.status)) meta.active = ACTIVE;
     try {
       await this.doc.send(new PutCommand({ TableName: this.tableName, Item: meta, ConditionExpression: 'attribute_not_exists(pk)' }));
     } catch (err) {
@@ -99,7 +98,7 @@ export class DynamoResponseStore implements ResponseStore {
       Object.assign(values, { ':gen': ptr.gen, ':parts': ptr.parts });
       remove.push('out_blob');
     }
-    if (isTerminal(response.status)) remove.push('#active');
+    if (isTerminalStatus(response.status)) remove.push('#active');
     else { set.push('#active = :active'); values[':active'] = ACTIVE; }
     if (endpoint !== undefined) {
       names['#endpoint'] = 'endpoint';
