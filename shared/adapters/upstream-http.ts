@@ -3,7 +3,7 @@ import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { UPSTREAM_DONE, UpstreamError } from '../ports.ts';
-import type { Redact } from '../redact.ts';
+import { basicAuthOf, type Redact } from '../redact.ts';
 
 // A small HTTP client for upstreams: keep-alive agents (a fresh TLS/TCP handshake per request
 // would dominate the gateway's overhead), an abort signal, and a time-out that covers both the
@@ -46,7 +46,8 @@ function target(raw: string): Target {
       agent: agents[https_ ? 'https:' : 'http:'],
     };
     // Credentials in the URL (http://user:pass@host) as Node would send them: Basic auth.
-    const basic = url.username || url.password ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}` : undefined;
+    const token = basicAuthOf(url);
+    const basic = token ? `Basic ${token}` : undefined;
     t = { lib: https_ ? https : http, options, host: url.host, basic };
     if (targets.size >= 256) targets.clear();
     targets.set(raw, t);
