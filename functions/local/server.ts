@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { SERVER_DEFAULTS, type ServerLimits } from '../../shared/config.ts';
 import { log } from '../../shared/log.ts';
+import { settledWithin } from '../../shared/timing.ts';
 import type { FunctionUrlEvent } from '../api/event.ts';
 import { headEvent, targetUrl, withBody } from './event.ts';
 import { ClientGone, installLambdaGlobals, LocalResponseStream, type StreamingHandler } from './lambda-runtime.ts';
@@ -97,13 +98,6 @@ export interface ServerOptions {
 }
 
 const SHUTTING_DOWN = errorBody('The server is shutting down; send the request again (to another instance).', 'server_shutting_down', 'server_error');
-
-/** Resolves when `p` settles or after `ms`, whichever comes first. */
-async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p.then(() => undefined, () => undefined), new Promise<void>((r) => { timer = setTimeout(r, ms); })]);
-  clearTimeout(timer);
-}
 
 export async function startServer(opts: ServerOptions): Promise<LocalServer> {
   installLambdaGlobals();
