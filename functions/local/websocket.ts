@@ -30,6 +30,8 @@ import { MAX_BODY_BYTES } from './server.ts';
 const MAX_QUEUED = 8;
 /** Headers of the handshake that are not the client's to pass on to each request. */
 const HANDSHAKE = /^(connection|upgrade|sec-websocket-.*|content-length|transfer-encoding|host)$/i;
+/** The events that end a response, carrying it whole: the only ones read here (the rest pass as they are). */
+const TERMINAL = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 
 const isResponsesSocket = (req: http.IncomingMessage) =>
   req.method === 'GET' && req.headers.upgrade?.toLowerCase() === 'websocket' && /^\/v1\/responses\/?(\?.*)?$/.test(req.url ?? '');
@@ -130,9 +132,12 @@ class Connection {
 
   /** One POST /v1/responses through the handler, its events forwarded as they come. */
   private async created(body: Record<string, unknown>): Promise<void> {
-    const sink = new EventSink((data) => {
-      const event = JSON.parse(data) as { type?: string; response?: ResponseObject };
-      if (event.response && /^response\.(completed|incomplete|failed)$/.test(String(event.type))) this.keep(body, event.response);
+    const sink = new EventSink((data, type) => {
+      // The frame's `event:` line names its type: only a terminal event is parsed.
+      if (type !== undefined && TERMINAL.has(type)) {
+        const { response } = JSON.parse(data) as { response?: ResponseObject };
+        if (response) this.keep(body, response);
+      }
       return this.send(data);
     });
     const onClose = () => sink.destroy(new ClientGone());
@@ -170,7 +175,7 @@ class EventSink extends Writable {
   private readonly chunks: Buffer[] = [];
   private readonly finishedP = new Promise<void>((resolve) => { this.once('finish', resolve); this.once('close', resolve); });
 
-  constructor(private readonly onEvent: (data: string) => Promise<void>) {
+  constructor(private readonly onEvent: (data: string, type: string | undefined) => Promise<void>) {
     super();
   }
 
@@ -193,6 +198,6 @@ class EventSink extends Writable {
       return cb();
     }
     const frames = this.decoder.push(this.utf8.write(chunk));
-    frames.reduce((p, f) => p.then(() => this.onEvent(f.data)), Promise.resolve()).then(() => cb(), cb);
+    frames.reduce((p, f) => p.then(() => this.onEvent(f.data, f.event)), Promise.resolve()).then(() => cb(), cb);
   }
 }
