@@ -24,7 +24,7 @@ import { normalizeInputItems, outputItemsToInputItems } from '../../shared/trans
 import { log } from '../../shared/log.ts';
 import { callerOf } from '../api/auth.ts';
 import { ClientGone, type StreamingHandler } from './lambda-runtime.ts';
-import { MAX_BODY_BYTES } from './server.ts';
+import { answerOnSocket, MAX_BODY_BYTES } from './server.ts';
 
 /** Frames a socket may have waiting behind the response that runs (each up to 6 MB): a client that floods is cut off. */
 const MAX_QUEUED = 8;
@@ -47,9 +47,7 @@ export function attachWebSockets(server: http.Server, handler: StreamingHandler,
       if (!isResponsesSocket(req)) throw new ApiError(404, `No WebSocket is served on ${req.url}.`, 'invalid_request_error', null, 'unknown_url');
       callerOf({ rawPath: '/v1/responses', headers: req.headers as Record<string, string>, requestContext: { http: { method: 'GET' } } }, clientKeys);
     } catch (err) {
-      const api = toApiError(err);
-      const body = JSON.stringify(api.toBody());
-      socket.end(`HTTP/1.1 ${api.status} ${http.STATUS_CODES[api.status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      answerOnSocket(socket, toApiError(err));
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => new Connection(ws, req, handler));
@@ -147,7 +145,7 @@ class Connection {
       requestContext: { http: { method: 'POST', path: '/v1/responses', sourceIp: '127.0.0.1' }, requestId: randomUUID() },
     };
     try {
-      await this.handler(event, sink, { awsRequestId: randomUUID() }).catch((err: unknown) => { if (!(err instanceof ClientGone)) throw err; });
+      await this.handler(event, sink).catch((err: unknown) => { if (!(err instanceof ClientGone)) throw err; });
       await sink.settled();
     } finally {
       this.ws.off('close', onClose);
