@@ -187,7 +187,7 @@ const trimSlash = (url: string) => url.replace(/\/+$/, '');
  * The Python router's rule: a URL containing `/v1` that is not an Ollama port, and whose base
  * without `/v1` is not also listed, is an OpenAI-style (native Responses) endpoint.
  */
-export function isNativeEndpoint(url: string, allUrls: readonly string[]): boolean {
+function isNativeEndpoint(url: string, allUrls: readonly string[]): boolean {
   const u = trimSlash(url);
   if (!u.includes('/v1') || u.includes(':11434')) return false;
   const base = u.replace(/\/v1$/, '');

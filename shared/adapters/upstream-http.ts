@@ -120,11 +120,11 @@ export function httpRequest(call: HttpCall): Promise<IncomingMessage> {
 }
 
 /** How much of an upstream's error body is read: its message is at the start; the rest is dropped with the connection. */
-export const ERROR_BODY_BYTES = 4096;
+const ERROR_BODY_BYTES = 4096;
 /** How long an error body may take to arrive: one that trickles in is cut, and what came is used. */
 const ERROR_BODY_WAIT_MS = 5_000;
 /** The longest upstream error message passed on (to clients, stored responses and the log). */
-export const UPSTREAM_MESSAGE_CHARS = 1_000;
+const UPSTREAM_MESSAGE_CHARS = 1_000;
 
 export interface ReadLimit {
   /** Bytes read at most. */
