@@ -3,8 +3,10 @@
 // the SDK's default chain (SSO, profiles, containers, instance metadata, STS: a sixth of a
 // bundle), by an esbuild alias of `@aws-sdk/credential-provider-node` (infra/bundling.ts).
 // Tests and `npm start` run from source, with the SDK's own chain.
+import { credentialsFromEnv } from '../shared/adapters/aws-json.ts';
+
 export const defaultProvider = () => async () => {
-  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = process.env;
-  if (!accessKeyId || !secretAccessKey) throw new Error('no AWS credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)');
-  return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+  const credentials = credentialsFromEnv(process.env);
+  if (!credentials) throw new Error('no AWS credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)');
+  return credentials;
 };

@@ -6,7 +6,7 @@ import { isAbsolute, join } from 'node:path';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { parse as parseYaml } from 'yaml';
-import { configPathOf, parseConfig } from '../shared/config-file.ts';
+import { configFrom, configPathOf } from '../shared/config-file.ts';
 import { PROJECT_ROOT } from './bundling.ts';
 
 export interface GatewaySettings {
@@ -88,11 +88,11 @@ export function configJsonFor(configPath: string): string {
   const file = isAbsolute(configPath) ? configPath : join(PROJECT_ROOT, configPath);
   const text = readFileSync(file, 'utf8');
   try {
-    parseConfig(text, {});
+    configFrom(text, configPath, {}); // its error names the file and the key, as `npm start` says it
   } catch (err) {
     // With `${NAME}` placeholders expanded empty a valid file may fail (e.g. a URL from the
     // environment): only a file without placeholders is judged here.
-    if (!/\$\{[A-Za-z_][A-Za-z0-9_]*\}/.test(text)) throw new Error(`${configPath}: ${(err as Error).message}`);
+    if (!/\$\{[A-Za-z_][A-Za-z0-9_]*\}/.test(text)) throw err;
   }
   return JSON.stringify(parseYaml(text) ?? {});
 }

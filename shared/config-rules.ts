@@ -8,9 +8,9 @@ export class ConfigError extends Error {
 }
 
 /** Lambda's limit on one invocation: no single wait of ours may outlast it. */
-export const LAMBDA_LIMIT_MS = 15 * 60 * 1000;
+const LAMBDA_LIMIT_MS = 15 * 60 * 1000;
 /** The shortest slot lease: renewed every third of it, a renewal (one DynamoDB write) must fit with room to spare. */
-export const MIN_SLOT_LEASE_MS = 1_000;
+const MIN_SLOT_LEASE_MS = 1_000;
 
 interface Timings {
   heartbeat_ms: number;

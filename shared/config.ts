@@ -83,7 +83,8 @@ const fileSchema = z.object({
   /** The Retry-After (seconds) of that 429. */
   retry_after_seconds: int(0, 2),
   /** A slot lease not renewed for this long is free again (its holder died); renewed every third of it. */
-  slot_lease_ms: int(100, 30_000),
+  // Its lower bound is checkTimings' (config-rules.ts), which says why.
+  slot_lease_ms: z._default(z.number().check(z.int()), 30_000),
   /** Upstream attempts per request (first + retries) for failures before the first byte. */
   max_attempts: int(1, 3),
   /** Delay before the first retry; doubled for each further one, with jitter. */
@@ -186,7 +187,7 @@ const trimSlash = (url: string) => url.replace(/\/+$/, '');
  * The Python router's rule: a URL containing `/v1` that is not an Ollama port, and whose base
  * without `/v1` is not also listed, is an OpenAI-style (native Responses) endpoint.
  */
-export function isNativeEndpoint(url: string, allUrls: readonly string[]): boolean {
+function isNativeEndpoint(url: string, allUrls: readonly string[]): boolean {
   const u = trimSlash(url);
   if (!u.includes('/v1') || u.includes(':11434')) return false;
   const base = u.replace(/\/v1$/, '');

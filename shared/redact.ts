@@ -21,6 +21,7 @@ export const REDACTED = '[redacted]';
  */
 export const MIN_SCRUBBED_LENGTH = 8;
 
+/** A URL part percent-decoded, or as written where it is not valid percent-encoding (`%zz`). */
 const decode = (s: string) => {
   try {
     return decodeURIComponent(s);
@@ -28,6 +29,16 @@ const decode = (s: string) => {
     return s;
   }
 };
+
+/**
+ * The Basic token (base64 of `user:pass`) for the credentials written in a URL, as Node would
+ * send them for `http://user:pass@host`; undefined when the URL has none. Malformed percent-
+ * encoding is sent as written rather than failing every call to the endpoint.
+ */
+export function basicAuthOf(url: URL): string | undefined {
+  if (!url.username && !url.password) return undefined;
+  return Buffer.from(`${decode(url.username)}:${decode(url.password)}`).toString('base64');
+}
 
 /**
  * The forms in which a URL's credentials reach an upstream (and may come back from it): the
@@ -40,10 +51,9 @@ export function urlSecrets(raw: string): string[] {
   } catch {
     return [];
   }
-  if (!url.username && !url.password) return [];
-  const user = decode(url.username);
-  const pass = decode(url.password);
-  return [url.password, pass, Buffer.from(`${user}:${pass}`).toString('base64')].filter(Boolean);
+  const basic = basicAuthOf(url);
+  if (!basic) return [];
+  return [url.password, decode(url.password), basic].filter(Boolean);
 }
 
 export type Redact = (text: string) => string;

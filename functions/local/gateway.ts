@@ -2,9 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { logConfigNotices, type Config } from '../../shared/config.ts';
 import { configFrom, configPathOf, loadConfigFile } from '../../shared/config-file.ts';
-import { localClient, startDynalite, tableNames, type LocalDynamo } from '../../shared/adapters/dynalite.ts';
+import { localClient, startDynalite, type LocalDynamo } from '../../shared/adapters/dynalite.ts';
+import { tableNames } from '../../shared/adapters/dynamo/layout.ts';
 import { installLambdaGlobals, type StreamingHandler } from './lambda-runtime.ts';
 import { startServer, type LocalServer } from './server.ts';
+import { apiHandler } from '../api/app.ts';
 import { preflight } from '../api/routes.ts';
 import { attachWebSockets } from './websocket.ts';
 import { LocalWorkflowLauncher } from '../../shared/adapters/local-workflow.ts';
@@ -64,9 +66,10 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     run: (input, shutdown) => runBackground(s, input, shutdown),
     fail: (input) => markFailed(s, input),
   }, { retryIntervalMs: opts.retryIntervalMs }), env, { ownsDatabase: !opts.dynamoEndpoint });
-  // Made after the Lambda globals exist: app.ts reads `awslambda`. One handler for HTTP and WebSocket frames.
+  // Made after the Lambda globals exist: apiHandler() reads `awslambda` when called (importing
+  // app.ts does not). One handler for HTTP and WebSocket frames.
   installLambdaGlobals();
-  const handler = (await import('../api/app.ts')).apiHandler(async () => svc) as unknown as StreamingHandler;
+  const handler = apiHandler(async () => svc) as unknown as StreamingHandler;
   const server = await startServer({
     port: opts.port,
     limits: config.server,

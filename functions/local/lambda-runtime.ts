@@ -75,7 +75,8 @@ export class LocalResponseStream extends Writable {
   }
 }
 
-export type StreamingHandler = (event: unknown, stream: Writable, context: unknown) => Promise<void>;
+/** A RESPONSE_STREAM handler as the local server calls it: without Lambda's context object (app.ts reads none). */
+export type StreamingHandler = (event: unknown, stream: Writable) => Promise<void>;
 
 /** Installs the `awslambda` global; must run before the handler module is imported. */
 export function installLambdaGlobals(): void {

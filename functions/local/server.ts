@@ -1,9 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { randomUUID } from 'node:crypto';
 import { SERVER_DEFAULTS, type ServerLimits } from '../../shared/config.ts';
 import { log } from '../../shared/log.ts';
+import { ApiError, badRequest, toApiError } from '../../shared/protocol/errors.ts';
+import { settledWithin } from '../../shared/timing.ts';
 import type { FunctionUrlEvent } from '../api/event.ts';
 import { headEvent, targetUrl, withBody } from './event.ts';
 import { ClientGone, installLambdaGlobals, LocalResponseStream, type StreamingHandler } from './lambda-runtime.ts';
@@ -26,11 +27,23 @@ const LINGER_MS = 2_000;
 /** What the server answers itself, before the handler: from the request line and headers alone. */
 export interface EarlyAnswer { statusCode: number; headers?: Record<string, string>; body: string }
 
-function errorBody(message: string, code: string, type = 'invalid_request_error'): string {
-  return JSON.stringify({ error: { message, type, param: null, code } });
-}
+const envelope = (err: ApiError): string => JSON.stringify(err.toBody());
+const errorAnswer = (err: ApiError): EarlyAnswer => ({ statusCode: err.status, body: envelope(err) });
 
-const tooLarge = (): EarlyAnswer => ({ statusCode: 413, body: errorBody(`Request body too large: the limit is ${MAX_BODY_BYTES} bytes.`, 'request_too_large') });
+const tooLarge = (): EarlyAnswer => errorAnswer(new ApiError(413, `Request body too large: the limit is ${MAX_BODY_BYTES} bytes.`, 'invalid_request_error', null, 'request_too_large'));
+
+/**
+ * An error answered straight on a socket, where node:http gives no response object (a request it
+ * could not parse, a CONNECT, a refused upgrade); the connection is closed once it is written.
+ */
+export function answerOnSocket(socket: Duplex, err: ApiError): void {
+  const body = envelope(err);
+  socket.on('error', () => undefined); // a peer that already left
+  socket.end(
+    `HTTP/1.1 ${err.status} ${http.STATUS_CODES[err.status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    () => socket.destroy(),
+  );
+}
 
 /** What node:http's own answers to unparsable requests would be, in OpenAI's envelope. */
 const CLIENT_ERRORS: Record<string, [status: number, message: string, code: string]> = {
@@ -51,12 +64,7 @@ function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     return;
   }
   const [status, message, code] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'The request is not valid HTTP.', 'invalid_request'];
-  const body = errorBody(message, code);
-  socket.on('error', () => undefined); // a peer that already left
-  socket.end(
-    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-    () => socket.destroy(),
-  );
+  answerOnSocket(socket, new ApiError(status, message, 'invalid_request_error', null, code));
 }
 
 /**
@@ -96,14 +104,9 @@ export interface ServerOptions {
   preflight?: (event: FunctionUrlEvent) => EarlyAnswer | null;
 }
 
-const SHUTTING_DOWN = errorBody('The server is shutting down; send the request again (to another instance).', 'server_shutting_down', 'server_error');
-
-/** Resolves when `p` settles or after `ms`, whichever comes first. */
-async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p.then(() => undefined, () => undefined), new Promise<void>((r) => { timer = setTimeout(r, ms); })]);
-  clearTimeout(timer);
-}
+/** The generic 500 (nothing of the failure is told), as for any unexpected failure. */
+const INTERNAL_ERROR = envelope(toApiError(null));
+const SHUTTING_DOWN = errorAnswer(new ApiError(503, 'The server is shutting down; send the request again (to another instance).', 'server_error', null, 'server_shutting_down'));
 
 export async function startServer(opts: ServerOptions): Promise<LocalServer> {
   installLambdaGlobals();
@@ -135,12 +138,12 @@ export async function startServer(opts: ServerOptions): Promise<LocalServer> {
     connectionsCheckingInterval: Math.min(1_000, limits.headerTimeoutMs),
   }, (req, res) => {
     answeredEarly.delete(req.socket);
-    if (draining) return early(req, res, { statusCode: 503, body: SHUTTING_DOWN }, true);
+    if (draining) return early(req, res, SHUTTING_DOWN, true);
     if (req.httpVersion === '1.1' && req.headers.host === undefined) {
-      return early(req, res, { statusCode: 400, body: errorBody('An HTTP/1.1 request needs a Host header.', 'invalid_request') }, true);
+      return early(req, res, errorAnswer(badRequest('An HTTP/1.1 request needs a Host header.', null, 'invalid_request')), true);
     }
     const url = targetUrl(req.url ?? '/');
-    if (!url) return early(req, res, { statusCode: 400, body: errorBody('The request target is not a valid URL.', 'invalid_url') });
+    if (!url) return early(req, res, errorAnswer(badRequest('The request target is not a valid URL.', null, 'invalid_url')));
     const head = headEvent(req, url);
     // The key before the body: a caller without one costs no memory, whatever it sends.
     const refused = opts.preflight?.(head);
@@ -165,12 +168,12 @@ export async function startServer(opts: ServerOptions): Promise<LocalServer> {
       const event: FunctionUrlEvent = { ...withBody(head, Buffer.concat(chunks)), clientGone: gone.signal, shutdown: stop.signal };
       const stream = new LocalResponseStream(res);
       stream.on('error', () => undefined); // a client that left is not our error
-      const run = handler(event, stream, { awsRequestId: randomUUID() }).catch((err: unknown) => {
+      const run = handler(event, stream).catch((err: unknown) => {
         // A client that left is not a failure of ours (a stored stream still ran to its end): its
         // response stream is destroyed, and piping a body into it then fails too.
         if (!(err instanceof ClientGone) && !gone.signal.aborted) log.error('handler failed', err as Error);
         if (res.headersSent) res.end();
-        else res.writeHead(500, { 'content-type': 'application/json' }).end(errorBody('The server had an error while processing your request.', 'server_error', 'server_error'));
+        else res.writeHead(500, { 'content-type': 'application/json' }).end(INTERNAL_ERROR);
       });
       inFlight.set(run, stop);
       void run.finally(() => inFlight.delete(run));
@@ -184,12 +187,10 @@ export async function startServer(opts: ServerOptions): Promise<LocalServer> {
   // Without these listeners node:http answers an unknown `Expect` with a bare 417 and drops a
   // CONNECT without a word; both get an envelope like every other answer.
   server.on('checkExpectation', (_req: http.IncomingMessage, res: http.ServerResponse) => {
-    res.writeHead(417, { 'content-type': 'application/json', connection: 'close' }).end(errorBody("Only 'Expect: 100-continue' is supported.", 'expectation_failed'));
+    res.writeHead(417, { 'content-type': 'application/json', connection: 'close' }).end(envelope(new ApiError(417, "Only 'Expect: 100-continue' is supported.", 'invalid_request_error', null, 'expectation_failed')));
   });
   server.on('connect', (req: http.IncomingMessage, socket: Duplex) => {
-    const body = errorBody(`Method CONNECT is not allowed on ${req.url}.`, 'method_not_allowed');
-    socket.on('error', () => undefined);
-    socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`, () => socket.destroy());
+    answerOnSocket(socket, new ApiError(405, `Method CONNECT is not allowed on ${req.url}.`, 'invalid_request_error', null, 'method_not_allowed'));
   });
   // A deep accept queue: Node's default (511) overflows when a burst of connections arrives while
   // the loop is busy, and the kernel then resets them (ECONNRESET at the client). The kernel

@@ -24,12 +24,14 @@ import { normalizeInputItems, outputItemsToInputItems } from '../../shared/trans
 import { log } from '../../shared/log.ts';
 import { callerOf } from '../api/auth.ts';
 import { ClientGone, type StreamingHandler } from './lambda-runtime.ts';
-import { MAX_BODY_BYTES } from './server.ts';
+import { answerOnSocket, MAX_BODY_BYTES } from './server.ts';
 
 /** Frames a socket may have waiting behind the response that runs (each up to 6 MB): a client that floods is cut off. */
 const MAX_QUEUED = 8;
 /** Headers of the handshake that are not the client's to pass on to each request. */
 const HANDSHAKE = /^(connection|upgrade|sec-websocket-.*|content-length|transfer-encoding|host)$/i;
+/** The events that end a response, carrying it whole: the only ones read here (the rest pass as they are). */
+const TERMINAL = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 
 const isResponsesSocket = (req: http.IncomingMessage) =>
   req.method === 'GET' && req.headers.upgrade?.toLowerCase() === 'websocket' && /^\/v1\/responses\/?(\?.*)?$/.test(req.url ?? '');
@@ -45,9 +47,7 @@ export function attachWebSockets(server: http.Server, handler: StreamingHandler,
       if (!isResponsesSocket(req)) throw new ApiError(404, `No WebSocket is served on ${req.url}.`, 'invalid_request_error', null, 'unknown_url');
       callerOf({ rawPath: '/v1/responses', headers: req.headers as Record<string, string>, requestContext: { http: { method: 'GET' } } }, clientKeys);
     } catch (err) {
-      const api = toApiError(err);
-      const body = JSON.stringify(api.toBody());
-      socket.end(`HTTP/1.1 ${api.status} ${http.STATUS_CODES[api.status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      answerOnSocket(socket, toApiError(err));
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => new Connection(ws, req, handler));
@@ -130,9 +130,12 @@ class Connection {
 
   /** One POST /v1/responses through the handler, its events forwarded as they come. */
   private async created(body: Record<string, unknown>): Promise<void> {
-    const sink = new EventSink((data) => {
-      const event = JSON.parse(data) as { type?: string; response?: ResponseObject };
-      if (event.response && /^response\.(completed|incomplete|failed)$/.test(String(event.type))) this.keep(body, event.response);
+    const sink = new EventSink((data, type) => {
+      // The frame's `event:` line names its type: only a terminal event is parsed.
+      if (type !== undefined && TERMINAL.has(type)) {
+        const { response } = JSON.parse(data) as { response?: ResponseObject };
+        if (response) this.keep(body, response);
+      }
       return this.send(data);
     });
     const onClose = () => sink.destroy(new ClientGone());
@@ -142,7 +145,7 @@ class Connection {
       requestContext: { http: { method: 'POST', path: '/v1/responses', sourceIp: '127.0.0.1' }, requestId: randomUUID() },
     };
     try {
-      await this.handler(event, sink, { awsRequestId: randomUUID() }).catch((err: unknown) => { if (!(err instanceof ClientGone)) throw err; });
+      await this.handler(event, sink).catch((err: unknown) => { if (!(err instanceof ClientGone)) throw err; });
       await sink.settled();
     } finally {
       this.ws.off('close', onClose);
@@ -170,7 +173,7 @@ class EventSink extends Writable {
   private readonly chunks: Buffer[] = [];
   private readonly finishedP = new Promise<void>((resolve) => { this.once('finish', resolve); this.once('close', resolve); });
 
-  constructor(private readonly onEvent: (data: string) => Promise<void>) {
+  constructor(private readonly onEvent: (data: string, type: string | undefined) => Promise<void>) {
     super();
   }
 
@@ -193,6 +196,6 @@ class EventSink extends Writable {
       return cb();
     }
     const frames = this.decoder.push(this.utf8.write(chunk));
-    frames.reduce((p, f) => p.then(() => this.onEvent(f.data)), Promise.resolve()).then(() => cb(), cb);
+    frames.reduce((p, f) => p.then(() => this.onEvent(f.data, f.event)), Promise.resolve()).then(() => cb(), cb);
   }
 }

@@ -21,6 +21,21 @@ export interface CallOptions {
   region?: string;
   endpoint?: string;
   credentials?: Credentials;
+  /** Default AWS_CALL_TIMEOUT_MS. */
+  timeoutMs?: number;
+}
+
+/**
+ * How long one call (answer and body) may take. These are a cold start's SSM read and a background
+ * create's StartExecution, which AWS answers in tens of milliseconds: one that hangs would
+ * otherwise hold the function until Lambda's own timeout (minutes), failing with nothing said.
+ */
+export const AWS_CALL_TIMEOUT_MS = 10_000;
+
+/** The credentials Lambda gives every function in its environment (its role's), or undefined. */
+export function credentialsFromEnv(env: Record<string, string | undefined> = process.env): Credentials | undefined {
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = env;
+  return accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } : undefined;
 }
 
 /** An error AWS answered with: its type (`ExecutionAlreadyExists`, ...) and message. */
@@ -34,9 +49,7 @@ export class AwsError extends Error {
 export async function awsJson<T>(api: AwsApi, action: string, body: unknown, opts: CallOptions = {}, env: Record<string, string | undefined> = process.env): Promise<T> {
   const region = opts.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (!region) throw new Error(`${api.targetPrefix}.${action}: no region (AWS_REGION)`);
-  const credentials = opts.credentials ?? (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-    ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN || undefined }
-    : undefined);
+  const credentials = opts.credentials ?? credentialsFromEnv(env);
   if (!credentials) throw new Error(`${api.targetPrefix}.${action}: no credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)`);
   const url = new URL(opts.endpoint ?? env[`AWS_ENDPOINT_URL_${api.envName}`] ?? env.AWS_ENDPOINT_URL ?? `https://${api.service}.${region}.amazonaws.com/`);
   const text = JSON.stringify(body);
@@ -46,8 +59,16 @@ export async function awsJson<T>(api: AwsApi, action: string, body: unknown, opt
     body: text,
   });
   const { host: _host, ...headers } = signed.headers; // signed as fetch sends it; fetch sets it itself
-  const res = await fetch(url, { method: 'POST', headers, body: text });
-  const answer = await res.text();
+  const timeoutMs = opts.timeoutMs ?? AWS_CALL_TIMEOUT_MS;
+  let res: Response;
+  let answer: string;
+  try {
+    res = await fetch(url, { method: 'POST', headers, body: text, signal: AbortSignal.timeout(timeoutMs) });
+    answer = await res.text();
+  } catch (err) {
+    if ((err as Error).name === 'TimeoutError') throw new Error(`${api.targetPrefix}.${action} did not answer within ${timeoutMs} ms`);
+    throw err;
+  }
   const json = (() => { try { return JSON.parse(answer) as Record<string, unknown>; } catch { return {}; } })();
   if (!res.ok) {
     // `__type` may carry a namespace: `com.amazonaws.states#ExecutionAlreadyExists`.

@@ -10,8 +10,6 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { TABLES, createTableInput, tableNames, type TableKey } from './dynamo/layout.ts';
 
-export { tableNames };
-
 // dynalite is CommonJS without types; createRequire keeps this module ESM and typed here.
 type DynaliteOptions = {
   path?: string;
@@ -25,7 +23,7 @@ export interface LocalDynamo {
   endpoint: string;
   /** In-process when this process runs the dynalite (see inProcessClient), else over HTTP. */
   client: DynamoDBClient;
-  /** Physical table names (`prefix` + logical name). */
+  /** Table names (the logical names: layout.ts tableNames). */
   tables: Record<TableKey, string>;
   close(): Promise<void>;
 }
@@ -33,8 +31,6 @@ export interface LocalDynamo {
 export interface StartOptions {
   /** LevelDB directory for persistence (created if missing); omit for in-memory. */
   path?: string;
-  /** Prefix of the table names. */
-  prefix?: string;
   /** Port on 127.0.0.1 (default: any free one). A restart on the same port and path resumes
    * service for clients still pointed at the old endpoint. */
   port?: number;
@@ -61,7 +57,7 @@ interface SdkHttpResponse { statusCode: number; reason?: string; headers: Record
  * sides and the request signing cost more CPU than dynalite itself; here they cost nothing.
  * dynalite checks only that a request looks signed, so it is not signed, just labelled as such.
  */
-export function inProcessClient(server: Server): DynamoDBClient {
+function inProcessClient(server: Server): DynamoDBClient {
   const listener = server.listeners('request')[0] as (req: IncomingMessage, res: ServerResponse) => void;
   const requestHandler = {
     handle: (request: SdkHttpRequest): Promise<{ response: SdkHttpResponse }> => new Promise((resolve, reject) => {
@@ -123,7 +119,7 @@ export async function startDynalite(opts: StartOptions = {}): Promise<LocalDynam
     await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
   };
 
-  const tables = tableNames(opts.prefix);
+  const tables = tableNames();
   try {
     for (const key of Object.keys(TABLES) as TableKey[]) await ensureTable(client, key, tables[key]);
   } catch (err) {

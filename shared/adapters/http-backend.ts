@@ -26,8 +26,14 @@ function authHeaders(ep: Endpoint): Record<string, string> {
   return ep.apiKey ? { authorization: `Bearer ${ep.apiKey}` } : {};
 }
 
-async function post(ep: Endpoint, url: string, body: unknown, call: UpstreamCall, redact: Redact): Promise<IncomingMessage> {
-  const res = await httpRequest({ method: 'POST', url, headers: authHeaders(ep), body: JSON.stringify(body), signal: call.signal, timeoutMs: call.timeoutMs });
+/**
+ * One call to an endpoint (a JSON body for a POST): the response once it answered 2xx, its body
+ * left to the caller; any other status is thrown as the upstream's own error (httpError reads
+ * only the first few KB of it).
+ */
+async function send(ep: Endpoint, method: 'GET' | 'POST', url: string, body: unknown, call: UpstreamCall | undefined, redact: Redact): Promise<IncomingMessage> {
+  const json = body === undefined ? {} : { body: JSON.stringify(body) };
+  const res = await httpRequest({ method, url, headers: authHeaders(ep), ...json, signal: call?.signal, timeoutMs: call?.timeoutMs });
   if ((res.statusCode ?? 500) >= 300) throw await httpError(res, redact);
   return res;
 }
@@ -143,25 +149,40 @@ export class HttpBackend implements Backend {
     this.answerLimit = { maxBytes: opts.maxResponseBytes, key: 'max_upstream_response_bytes' };
   }
 
-  /** A whole answer: bounded, scrubbed, parsed. */
-  private async answer(res: IncomingMessage): Promise<unknown> {
+  /** A POST whose answer is a stream, read by the caller. */
+  private post(ep: Endpoint, url: string, body: unknown, call?: UpstreamCall): Promise<IncomingMessage> {
+    return send(ep, 'POST', url, body, call, this.opts.redact);
+  }
+
+  /** A call whose whole answer is JSON: bounded, scrubbed, parsed. */
+  private async json(ep: Endpoint, method: 'GET' | 'POST', url: string, body: unknown, call?: UpstreamCall): Promise<unknown> {
+    const res = await send(ep, method, url, body, call, this.opts.redact);
     return parseJson(this.opts.redact(await readBody(res, this.answerLimit)));
   }
 
-  private post(ep: Endpoint, url: string, body: unknown, call: UpstreamCall = {}): Promise<IncomingMessage> {
-    return post(ep, url, body, call, this.opts.redact);
-  }
-
-  private async getJson(ep: Endpoint, url: string, call: UpstreamCall = {}): Promise<unknown> {
-    const res = await httpRequest({ method: 'GET', url, headers: authHeaders(ep), signal: call.signal, timeoutMs: call.timeoutMs });
-    if ((res.statusCode ?? 500) >= 300) throw await httpError(res, this.opts.redact);
-    return parseJson(await readBody(res, this.answerLimit));
+  /**
+   * A tokenizer call: its JSON object, or null when the server has no such route or will not count
+   * this (any HTTP error: the count is then estimated). An unreachable server is thrown, as for a chat.
+   */
+  private async tokenizer(ep: Endpoint, url: string, body: unknown, call?: UpstreamCall): Promise<Record<string, unknown> | null> {
+    let res: IncomingMessage;
+    try {
+      res = await send(ep, 'POST', url, body, call, this.opts.redact);
+    } catch (err) {
+      if (err instanceof UpstreamError && err.kind === 'http') return null;
+      throw err;
+    }
+    const text = await readBody(res, this.answerLimit);
+    try {
+      const answer: unknown = JSON.parse(text);
+      return isObj(answer) ? answer : null;
+    } catch {
+      return null;
+    }
   }
 
   async chat(ep: Endpoint, req: ChatRequest, call?: UpstreamCall): Promise<ChatCompletion> {
-    const res = await this.post(ep, `${chatBase(ep)}/v1/chat/completions`, { ...req, stream: false }, call);
-    const body = (await this.answer(res)) as ChatCompletion;
-    if (!Array.isArray(body?.choices)) throw new UpstreamError('upstream answer has no choices', 502, 'protocol');
+    const body = (await this.json(ep, 'POST', `${chatBase(ep)}/v1/chat/completions`, { ...req, stream: false }, call)) as ChatCompletion;
     const problem = chatShapeProblem(body, 'message');
     if (problem) throw new UpstreamError(`upstream sent a malformed answer: ${problem}`, 502, 'protocol');
     return body;
@@ -180,8 +201,7 @@ export class HttpBackend implements Backend {
   }
 
   async responses(ep: Endpoint, body: JsonObject, call?: UpstreamCall): Promise<JsonObject> {
-    const res = await this.post(ep, `${ep.url}/responses`, { ...body, stream: false }, call);
-    const answer = await this.answer(res);
+    const answer = await this.json(ep, 'POST', `${ep.url}/responses`, { ...body, stream: false }, call);
     if (!isObj(answer) || !Array.isArray(answer.output)) throw new UpstreamError('upstream answer is not a Response object', 502, 'protocol');
     return answer as JsonObject;
   }
@@ -205,61 +225,45 @@ export class HttpBackend implements Backend {
     const tools = req.tools?.length ? { tools: req.tools } : {};
     if (ep.tokenizer !== 'llama.cpp') {
       // vLLM: /tokenize in its chat form renders the model's template (tools included) and counts.
-      const answer = await tokenizerPost(this.answerLimit, ep, `${base}/tokenize`, { model: req.model, messages: req.messages, ...tools, add_generation_prompt: true }, call);
+      const answer = await this.tokenizer(ep, `${base}/tokenize`, { model: req.model, messages: req.messages, ...tools, add_generation_prompt: true }, call);
       if (typeof answer?.count === 'number') return answer.count;
       // llama.cpp answers `{tokens}` for the `content` it did not get: it renders the template apart.
       if (!Array.isArray(answer?.tokens)) return null;
     }
-    const rendered = await tokenizerPost(this.answerLimit, ep, `${base}/apply-template`, { model: req.model, messages: req.messages, ...tools }, call);
+    const rendered = await this.tokenizer(ep, `${base}/apply-template`, { model: req.model, messages: req.messages, ...tools }, call);
     if (typeof rendered?.prompt !== 'string') return null;
-    const counted = await tokenizerPost(this.answerLimit, ep, `${base}/tokenize`, { model: req.model, content: rendered.prompt }, call);
+    const counted = await this.tokenizer(ep, `${base}/tokenize`, { model: req.model, content: rendered.prompt }, call);
     return Array.isArray(counted?.tokens) ? counted.tokens.length : null;
   }
 
   async responsesJson(ep: Endpoint, path: 'input_tokens' | 'compact', body: JsonObject, call?: UpstreamCall): Promise<JsonObject> {
-    const answer = await this.answer(await this.post(ep, `${ep.url}/responses/${path}`, body, call));
+    const answer = await this.json(ep, 'POST', `${ep.url}/responses/${path}`, body, call);
     if (!isObj(answer)) throw new UpstreamError(`upstream answer to /responses/${path} is not an object`, 502, 'protocol');
     return answer as JsonObject;
   }
 
   async listModels(ep: Endpoint, call?: UpstreamCall): Promise<string[]> {
-    if (ep.kind === 'responses') return openAiModelIds(await this.getJson(ep, `${ep.url}/models`, call));
+    if (ep.kind === 'responses') return openAiModelIds(await this.json(ep, 'GET', `${ep.url}/models`, undefined, call));
     try {
-      const tags = (await this.getJson(ep, `${chatBase(ep)}/api/tags`, call)) as { models?: Array<{ name?: string; model?: string }> };
+      const tags = (await this.json(ep, 'GET', `${chatBase(ep)}/api/tags`, undefined, call)) as { models?: Array<{ name?: string; model?: string }> };
       if (Array.isArray(tags?.models)) return tags.models.map((m) => m.name ?? m.model ?? '').filter(Boolean);
     } catch (err) {
       if (err instanceof UpstreamError && err.kind !== 'http') throw err;
     }
     // vLLM and llama.cpp have no /api/tags; both list models the OpenAI way.
-    return openAiModelIds(await this.getJson(ep, `${chatBase(ep)}/v1/models`, call));
+    return openAiModelIds(await this.json(ep, 'GET', `${chatBase(ep)}/v1/models`, undefined, call));
   }
 
   async listLoaded(ep: Endpoint, call?: UpstreamCall): Promise<string[] | null> {
     if (ep.kind === 'responses') return null;
     try {
-      const ps = (await this.getJson(ep, `${chatBase(ep)}/api/ps`, call)) as { models?: Array<{ name?: string; model?: string }> };
+      const ps = (await this.json(ep, 'GET', `${chatBase(ep)}/api/ps`, undefined, call)) as { models?: Array<{ name?: string; model?: string }> };
       return Array.isArray(ps?.models) ? ps.models.map((m) => m.name ?? m.model ?? '').filter(Boolean) : null;
     } catch (err) {
       // No /api/ps (vLLM, llama.cpp): the server keeps what it lists loaded.
       if (err instanceof UpstreamError && err.kind === 'http' && err.status < 500) return null;
       throw err;
     }
-  }
-}
-
-/**
- * A tokenizer call: its JSON object, or null when the server has no such route or will not count
- * this (any HTTP error: the count is then estimated). An unreachable server is thrown, as for a chat.
- */
-async function tokenizerPost(limit: ReadLimit, ep: Endpoint, url: string, body: unknown, call?: UpstreamCall): Promise<Record<string, unknown> | null> {
-  const res = await httpRequest({ method: 'POST', url, headers: authHeaders(ep), body: JSON.stringify(body), signal: call?.signal, timeoutMs: call?.timeoutMs });
-  const text = await readBody(res, limit);
-  if ((res.statusCode ?? 500) >= 300) return null;
-  try {
-    const answer: unknown = JSON.parse(text);
-    return isObj(answer) ? answer : null;
-  } catch {
-    return null;
   }
 }
 

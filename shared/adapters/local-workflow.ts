@@ -1,26 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { BackgroundLauncher } from '../ports.ts';
+import { settledWithin } from '../timing.ts';
 
 // The local stand-in for Step Functions: aws-local-stepfunctions runs infra/workflow.asl.json (the
 // very file CDK deploys) with the worker's two actions as local task handlers.
 
-/** Node 20 lacks Promise.withResolvers, which aws-local-stepfunctions 3 uses. */
-function polyfill(): void {
-  const P = Promise as unknown as { withResolvers?: () => unknown };
-  P.withResolvers ??= () => {
-    let resolve!: (v: unknown) => void;
-    let reject!: (e: unknown) => void;
-    const promise = new Promise((res, rej) => { resolve = res; reject = rej; });
-    return { promise, resolve, reject };
-  };
-}
-
-export const WORKFLOW_PATH = fileURLToPath(new URL('../../infra/workflow.asl.json', import.meta.url));
-export const LOCAL_WORKER_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:local-worker';
+const WORKFLOW_PATH = fileURLToPath(new URL('../../infra/workflow.asl.json', import.meta.url));
+const LOCAL_WORKER_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:local-worker';
 
 /** The workflow document with its substitutions applied, as Step Functions would run it. */
-export function workflowDefinition(substitutions: Record<string, string>): unknown {
+function workflowDefinition(substitutions: Record<string, string>): unknown {
   const text = readFileSync(WORKFLOW_PATH, 'utf8').replace(/\$\{(\w+)\}/g, (m, name: string) => substitutions[name] ?? m);
   return JSON.parse(text);
 }
@@ -29,13 +19,6 @@ export interface WorkerActions {
   /** `shutdown` fires when the launcher stops (after its grace period): the run must end, stored as failed. */
   run(input: { responseId: string; executionId: string }, shutdown: AbortSignal): Promise<unknown>;
   fail(input: { responseId: string; error?: { Error?: string; Cause?: string } }): Promise<unknown>;
-}
-
-/** Resolves when `p` settles or after `ms`, whichever comes first. */
-async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p.then(() => undefined, () => undefined), new Promise<void>((r) => { timer = setTimeout(r, ms); })]);
-  clearTimeout(timer);
 }
 
 export class LocalWorkflowLauncher implements BackgroundLauncher {
@@ -51,7 +34,6 @@ export class LocalWorkflowLauncher implements BackgroundLauncher {
   constructor(private readonly actions: WorkerActions, private readonly opts: { retryIntervalMs?: number } = {}) {}
 
   private async stateMachine() {
-    polyfill();
     this.machine ??= import('aws-local-stepfunctions').then(({ StateMachine }) =>
       new StateMachine(workflowDefinition({ WorkerFunctionArn: LOCAL_WORKER_ARN }) as never) as never);
     return this.machine;

@@ -10,8 +10,6 @@ import { awsJson, type CallOptions } from './aws-json.ts';
 /** GetParameters takes at most 10 names per call. */
 const GET_PARAMETERS_BATCH = 10;
 
-export type LoadSecretOptions = CallOptions;
-
 const SSM = { service: 'ssm', envName: 'SSM', targetPrefix: 'AmazonSSM', jsonVersion: '1.1' } as const;
 
 interface GetParametersOutput {
@@ -25,7 +23,7 @@ interface GetParametersOutput {
  * start loudly, not call upstreams unauthenticated.
  */
 export async function loadSecretParameters(
-  map: Record<string, string>, opts: LoadSecretOptions = {}, env: Record<string, string | undefined> = process.env,
+  map: Record<string, string>, opts: CallOptions = {}, env: Record<string, string | undefined> = process.env,
 ): Promise<Record<string, string>> {
   const entries = Object.entries(map);
   if (entries.length === 0) return {};
@@ -73,7 +71,7 @@ export function secretParameterMap(json: string | undefined): Record<string, str
  */
 export async function withSecretParameters(
   env: Record<string, string | undefined> = process.env,
-  opts: LoadSecretOptions = {},
+  opts: CallOptions = {},
 ): Promise<Record<string, string | undefined>> {
   const secrets = await loadSecretParameters(secretParameterMap(env.SECRET_PARAMETERS), opts, env);
   return { ...env, ...secrets };

@@ -3,7 +3,7 @@ import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { UPSTREAM_DONE, UpstreamError } from '../ports.ts';
-import type { Redact } from '../redact.ts';
+import { basicAuthOf, type Redact } from '../redact.ts';
 
 // A small HTTP client for upstreams: keep-alive agents (a fresh TLS/TCP handshake per request
 // would dominate the gateway's overhead), an abort signal, and a time-out that covers both the
@@ -46,7 +46,8 @@ function target(raw: string): Target {
       agent: agents[https_ ? 'https:' : 'http:'],
     };
     // Credentials in the URL (http://user:pass@host) as Node would send them: Basic auth.
-    const basic = url.username || url.password ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}` : undefined;
+    const token = basicAuthOf(url);
+    const basic = token ? `Basic ${token}` : undefined;
     t = { lib: https_ ? https : http, options, host: url.host, basic };
     if (targets.size >= 256) targets.clear();
     targets.set(raw, t);
@@ -119,11 +120,11 @@ export function httpRequest(call: HttpCall): Promise<IncomingMessage> {
 }
 
 /** How much of an upstream's error body is read: its message is at the start; the rest is dropped with the connection. */
-export const ERROR_BODY_BYTES = 4096;
+const ERROR_BODY_BYTES = 4096;
 /** How long an error body may take to arrive: one that trickles in is cut, and what came is used. */
 const ERROR_BODY_WAIT_MS = 5_000;
 /** The longest upstream error message passed on (to clients, stored responses and the log). */
-export const UPSTREAM_MESSAGE_CHARS = 1_000;
+const UPSTREAM_MESSAGE_CHARS = 1_000;
 
 export interface ReadLimit {
   /** Bytes read at most. */

@@ -1,5 +1,7 @@
 // shared/adapters/secrets.ts against a loopback server that speaks SSM's JSON protocol
 // (AmazonSSM.GetParameters), signed with SigV4 as the functions sign it in AWS.
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadSecretParameters, secretParameterMap, withSecretParameters } from '../../shared/adapters/secrets.ts';
 import { parseConfig } from '../../shared/config-file.ts';
@@ -54,6 +56,20 @@ describe('loadSecretParameters', () => {
   it('fails loudly, naming what is missing, instead of running without keys', async () => {
     stored.set('/gateway/present', 'v');
     await expect(loadSecretParameters({ A: '/gateway/present', B: '/gateway/missing' }, ssm)).rejects.toThrow(/\/gateway\/missing/);
+  });
+
+  it('gives up on an SSM that never answers, instead of holding the cold start until Lambda\'s timeout', async () => {
+    const held: IncomingMessage[] = [];
+    const hung = createServer((req) => void held.push(req)); // reads the call, never answers
+    await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+    try {
+      const endpoint = `http://127.0.0.1:${(hung.address() as AddressInfo).port}/`;
+      await expect(loadSecretParameters({ A: '/gateway/a' }, { ...ssm, endpoint, timeoutMs: 300 })).rejects.toThrow('AmazonSSM.GetParameters did not answer within 300 ms');
+      expect(held).toHaveLength(1);
+    } finally {
+      hung.closeAllConnections();
+      await new Promise((r) => hung.close(r));
+    }
   });
 
   it('makes no call when there is nothing to read', async () => {

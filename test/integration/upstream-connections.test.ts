@@ -62,4 +62,19 @@ describe('upstream request headers', () => {
       await own.close();
     }
   });
+
+  it('credentials with malformed percent-encoding (%zz) go upstream as written, not as a 500', async () => {
+    const own = await startSystem({
+      upstreams: [{ flavor: 'vllm', models: ['m'] }],
+      endpointLine: (u) => `"${u.url.replace('http://', 'http://u:%zz@')}"`,
+    });
+    try {
+      const u = own.upstreams[0]!;
+      expect((await postJson(`${own.base}/responses`, { model: 'm', input: 'x', store: false })).status).toBe(200);
+      const call = u.requests.find((r) => r.method === 'POST')!;
+      expect(call.headers.authorization).toBe(`Basic ${Buffer.from('u:%zz').toString('base64')}`);
+    } finally {
+      await own.close();
+    }
+  });
 });

@@ -81,6 +81,27 @@ describe('a hostile upstream costs the gateway neither memory nor its health che
     expect(mb(sent)).toBeLessThan(64);
   }, 120_000);
 
+  it('an endless error body from the tokenizer: the first KB are read, the rest and the connection dropped; the count is estimated', async () => {
+    let sent = 0;
+    raw.other = async (req, res) => {
+      if (req.url !== '/tokenize') return void res.writeHead(404).end();
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      sent = await pump(res, 2 * 1024 * MB, 'error! ', '', '', stopped); // 2 GB, unless the gateway hangs up first
+    };
+    try {
+      const { result, figures } = await underAttack('endless 500 body from /tokenize', async (stop) => {
+        const res = await fetch(`${gw.url}/v1/responses/input_tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'raw-model', input: 'x' }), signal: stop });
+        return { status: res.status, json: await res.json() as any };
+      });
+      expect(result.status).toBe(200);
+      expect(result.json).toMatchObject({ object: 'response.input_tokens', estimated: true });
+      expect(figures.growth_mb).toBeLessThan(GROWTH_LIMIT_MB);
+      expect(mb(sent)).toBeLessThan(64);
+    } finally {
+      raw.other = undefined;
+    }
+  }, 120_000);
+
   it('a 200 MB answer: cut at max_upstream_response_bytes (64 MB by default), a 502 that says so', async () => {
     let sent = 0;
     raw.handler = async (_req, res) => {

@@ -45,6 +45,8 @@ export type RawHandler = (req: IncomingMessage, res: ServerResponse, body: any) 
 export interface RawUpstream {
   url: string;
   handler: RawHandler;
+  /** Answers every other route (a tokenizer's, say) when set; otherwise they are a 404. */
+  other?: RawHandler;
   chats: number;
   close(): Promise<void>;
 }
@@ -74,6 +76,10 @@ export async function startRawUpstream(models: string[]): Promise<RawUpstream> {
         let body: unknown;
         try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { body = undefined; }
         void Promise.resolve(raw.handler(req, res, body)).catch(() => res.destroy());
+        return;
+      }
+      if (raw.other) {
+        void Promise.resolve(raw.other(req, res, undefined)).catch(() => res.destroy());
         return;
       }
       json(404, { error: 'not found' });

@@ -155,6 +155,13 @@ describe('reasoning_keys (sealing encrypted_content on Chat backends)', () => {
   });
 });
 
+describe('slot_lease_ms', () => {
+  it('has one lower bound, which says why: any value under 1000 (0 and negatives too) gets it', () => {
+    for (const v of [-5, 0, 50, 999]) expect(fails(`slot_lease_ms: ${v}\n`)).toMatch(new RegExp(`slot_lease_ms \\(${v}\\) must be at least 1000: a lease is renewed every third of it`));
+    expect(parseConfig('slot_lease_ms: 1000\n', {}).slotLeaseMs).toBe(1000);
+  });
+});
+
 describe('how Chat endpoints count prompt tokens (input_tokens)', () => {
   it('llama_server_endpoints with /apply-template + /tokenize, Ollama not at all, others by probing vLLM’s /tokenize', () => {
     const config = parseConfig([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../shared/config-file.ts';
-import { maskUrls, REDACTED, redactor, urlSecrets } from '../../shared/redact.ts';
+import { basicAuthOf, maskUrls, REDACTED, redactor, urlSecrets } from '../../shared/redact.ts';
 
 describe('maskUrls', () => {
   it('masks the credentials of every URL in a text, and leaves the rest', () => {
@@ -21,6 +21,13 @@ describe('redactor', () => {
   it('names the forms in which URL credentials travel: the password, decoded, and the Basic token', () => {
     expect(urlSecrets('http://gw:p%40ss-word@h:1')).toEqual(['p%40ss-word', 'p@ss-word', Buffer.from('gw:p@ss-word').toString('base64')]);
     expect(urlSecrets('http://h:1')).toEqual([]);
+  });
+
+  it('builds the Basic token of URL credentials, malformed percent-encoding (%zz) as written', () => {
+    expect(basicAuthOf(new URL('http://us%40er:p%3Ass@h'))).toBe(Buffer.from('us@er:p:ss').toString('base64'));
+    expect(basicAuthOf(new URL('http://u:%zz@h'))).toBe(Buffer.from('u:%zz').toString('base64'));
+    expect(basicAuthOf(new URL('http://h'))).toBeUndefined();
+    expect(urlSecrets('http://u:%zz@h')).toEqual(['%zz', '%zz', Buffer.from('u:%zz').toString('base64')]);
   });
 
   it('the config lists its secrets (upstream keys, URL credentials, client keys) and names the short ones', () => {

@@ -101,13 +101,15 @@ export class DynamoCacheStore implements CacheStore {
     if (hits === 0 && misses === 0 && principals.size === 0) return;
     this.pending = { hits: 0, misses: 0 };
     this.pendingOf = new Map();
-    // A failed write puts its counts back, beside any counted meanwhile.
-    if ((hits > 0 || misses > 0) && !(await this.add(cacheKeys.stats, { hits, misses }))) addTo(this.pending, { hits, misses });
-    for (const [principal, counts] of principals) {
-      if (await this.add(cacheKeys.statsOf(principal), counts)) continue;
-      const now = this.pendingOf.get(principal) ?? { hits: 0, misses: 0 };
-      this.pendingOf.set(principal, addTo(now, counts));
-    }
+    // The items are written side by side; a failed write puts its counts back, beside any counted meanwhile.
+    const totals = async () => {
+      if ((hits > 0 || misses > 0) && !(await this.add(cacheKeys.stats, { hits, misses }))) addTo(this.pending, { hits, misses });
+    };
+    const principal = async ([name, counts]: [string, CacheStats]) => {
+      if (await this.add(cacheKeys.statsOf(name), counts)) return;
+      this.pendingOf.set(name, addTo(this.pendingOf.get(name) ?? { hits: 0, misses: 0 }, counts));
+    };
+    await Promise.all([totals(), ...[...principals].map(principal)]);
   }
 
   /** ADDs `counts` to the counter item at `key`; false (logged) when the write failed. */

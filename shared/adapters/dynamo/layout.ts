@@ -54,7 +54,7 @@ export interface IndexDef {
 }
 
 export interface TableDef {
-  /** Logical name; the physical name is chosen by the caller (prefix locally, CDK in AWS). */
+  /** Logical name: the table's name locally; in AWS, CDK names the table. */
   name: string;
   partitionKey: KeyDef;
   sortKey?: KeyDef;
@@ -105,10 +105,10 @@ export function tableEnvName(key: TableKey): string {
   return `${key.toUpperCase()}_TABLE`;
 }
 
-/** Physical table names: the logical name behind an optional prefix (e.g. a stage name). */
-export function tableNames(prefix = ''): Record<TableKey, string> {
+/** The table names outside AWS (dynalite, a DynamoDB endpoint of one's own): the logical names. */
+export function tableNames(): Record<TableKey, string> {
   const out = {} as Record<TableKey, string>;
-  for (const key of Object.keys(TABLES) as TableKey[]) out[key] = `${prefix}${TABLES[key].name}`;
+  for (const key of Object.keys(TABLES) as TableKey[]) out[key] = TABLES[key].name;
   return out;
 }
 
