@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { UpstreamError, type Backend, type Endpoint, type UpstreamCall, type UpstreamEvent } from '../ports.ts';
-import type { ChatChunk, ChatCompletion, ChatRequest, JsonObject } from '../protocol/types.ts';
+import { isObj, type ChatChunk, type ChatCompletion, type ChatRequest, type JsonObject } from '../protocol/types.ts';
 import { noRedact, type Redact } from '../redact.ts';
 import { SseDecoder, SseEventTooLarge, type SseFrame } from '../stream/sse.ts';
 import { asUpstreamError, httpError, httpRequest, readBody, upstreamMessage, type ReadLimit } from './upstream-http.ts';
@@ -95,7 +95,6 @@ async function* framesAs<T>(res: IncomingMessage, opts: HttpBackendOptions, pars
   return false;
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isText = (v: unknown) => v === undefined || v === null || typeof v === 'string';
 
 /**

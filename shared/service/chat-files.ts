@@ -2,14 +2,13 @@
 // Ollama, vLLM and llama.cpp refuse Chat `file` parts): each file becomes a text part with its
 // name (PDFs: their text), or an image part for an image. Only what is sent upstream changes;
 // the stored input keeps the files as the client sent them.
-import type { InputItem, JsonObject } from '../protocol/types.ts';
+import { isObj, type InputItem, type JsonObject } from '../protocol/types.ts';
 import type { DocumentReader } from '../ports.ts';
 import { decodeFileData, fileKind, fileTextPart, unreadableFile, utf8Text } from '../translate/files.ts';
 
 /** Most text one PDF gives the model (about 250k tokens: more than any context we serve). */
 export const MAX_PDF_CHARS = 1_000_000;
 
-const isObj = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * The items with every `input_file` part (in messages and tool outputs) turned into text or an
