@@ -106,7 +106,7 @@ if (isMain(import.meta.url)) {
   const args = process.argv.slice(2);
   const num = (flag: string, dflt: number) => (args.includes(flag) ? Number(args[args.indexOf(flag) + 1]) : dflt);
   const top = num('--top', 30);
-  const p = await profileGateway({ stream: args.includes('--stream'), store: args.includes('--store'), requests: num('--requests', args.includes('--stream') ? 100 : 5000), concurrency: num('--concurrency', 16), extraConfig: args.includes('--limit') ? LIMITED_CONFIG : GATEWAY_CONFIG });
+  const p = await profileGateway({ stream: args.includes('--stream'), store: args.includes('--store'), requests: num('--requests', args.includes('--stream') ? 100 : 5000), concurrency: num('--concurrency', 16), extraConfig: args.includes('--limit') ? LIMITED_CONFIG : GATEWAY_CONFIG, entry: args.includes('--entry') ? args[args.indexOf('--entry') + 1] : undefined });
   console.log(`profile: ${f(p.totalMs, 0)} ms of samples (idle excluded; after a warm-up to a steady state) for ${p.requests} requests\n`);
   console.log('self time by file:');
   for (const [k, v] of p.byFile.slice(0, top)) console.log(`  ${f(v, 1).padStart(9)} ms  ${f((100 * v) / p.totalMs, 1).padStart(5)}%  ${k}`);
