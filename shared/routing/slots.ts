@@ -43,16 +43,19 @@ export class SlotLeases {
    */
   async tryAcquire(key: string, guess: boolean): Promise<Lease | null> {
     if (this.opts.max === 0) return this.unlimited(key);
-    const mine = this.mine.get(key) ?? new Set<number>();
-    this.mine.set(key, mine);
+    let mine = this.mine.get(key);
+    if (!mine) this.mine.set(key, (mine = new Set<number>()));
     const holder = randomUUID();
     if (guess) {
-      const slot = [...Array(this.opts.max).keys()].find((s) => !mine.has(s));
-      if (slot === undefined) return null; // this process holds them all: no need to ask
+      // A loop, not a list of every slot: with a limit of hundreds, that list per request cost more than the rest of the take.
+      let slot = 0;
+      while (slot < this.opts.max && mine.has(slot)) slot++;
+      if (slot === this.opts.max) return null; // this process holds them all: no need to ask
       if (await this.take(key, slot, holder, mine)) return this.lease(key, slot, holder);
     }
     const held = new Set(await this.store.held(key, this.clock.nowMs()));
-    const free = [...Array(this.opts.max).keys()].filter((s) => !held.has(s) && !mine.has(s));
+    const free: number[] = [];
+    for (let s = 0; s < this.opts.max; s++) if (!held.has(s) && !mine.has(s)) free.push(s);
     if (free.length === 0) return null;
     // At random: processes that read the same free set should not all race for the same slot.
     const slot = free[randomInt(free.length)]!;
