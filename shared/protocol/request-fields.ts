@@ -130,11 +130,12 @@ const rows = Object.entries(FIELDS) as Array<[FieldName, Fields[FieldName]]>;
 const isKnown = (name: string): name is FieldName => Object.hasOwn(FIELDS, name);
 
 /** The request's settings as the Response object echoes them (null or OpenAI's default where unset). */
-export function echoedFields(req: Partial<CreateRequest>): JsonObject {
-  const out: JsonObject = {};
-  for (const [name, row] of rows) if (row.echo) out[name] = (row.echo as (v: unknown) => unknown)(req[name]);
+export function echoedFields(req: Partial<CreateRequest>, out: JsonObject = {}): JsonObject {
+  for (const [name, echo] of ECHOED) out[name] = echo(req[name]);
   return out;
 }
+/** The rows a Response echoes, worked out once (echoedFields runs for every response). */
+const ECHOED = rows.flatMap(([name, row]) => (row.echo ? [[name, row.echo as (v: unknown) => unknown] as const] : []));
 
 /** The settings a Response echoes, as a request again (for records stored without their request). */
 export function requestEchoedBy(response: JsonObject & { model: string }): RequestSettings {

@@ -31,7 +31,8 @@ export function newResponseObject(init: ResponseInit): ResponseObject {
   const req = init.request ?? {};
   const output = init.output ?? [];
   const status = init.status ?? 'completed';
-  return {
+  // The echoed fields are added to the literal, not spread into it: a spread copied them one by one through a slow path.
+  return echoedFields(req, {
     id: init.id,
     object: 'response',
     created_at: init.createdAt,
@@ -44,8 +45,7 @@ export function newResponseObject(init: ResponseInit): ResponseObject {
     output_text: outputTextOf(output),
     prompt: null,
     usage: init.usage ?? null,
-    ...echoedFields(req),
-  } as ResponseObject;
+  }) as ResponseObject;
 }
 
 /** The spec's `build_response_object(response_id, model, output_items)`. */
