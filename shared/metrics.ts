@@ -36,7 +36,30 @@ export function countBy(name: MetricName, dimension: string, value: string): voi
   metrics.singleMetric().addDimension(dimension, value).addMetric(name, MetricUnit.Count, 1);
 }
 
-/** Writes what was stored (at the end of every request and task); nothing when nothing was. */
+let everyMs = 0;
+let due: NodeJS.Timeout | undefined;
+
+/**
+ * A long-running process (npm start) publishes at most every `ms` instead of after each request:
+ * the values stored meanwhile go out together (EMF holds up to 100 values of a metric in one
+ * line; Powertools writes a line early when one is full). Per request, the EMF line was a tenth of
+ * the server's CPU (docs/benchmarks.md, "Garbage collection at 2,000 req/s"). Lambda leaves this
+ * off: an invocation's metrics are written before it ends.
+ */
+export function publishEvery(ms: number): void {
+  everyMs = ms;
+}
+
+/** Writes what was stored (at the end of every request and task, or every publishEvery ms); nothing when nothing was. */
 export function publishMetrics(): void {
+  if (!metrics.hasStoredMetrics()) return;
+  if (everyMs === 0) metrics.publishStoredMetrics();
+  else due ??= setTimeout(flushMetrics, everyMs).unref();
+}
+
+/** Writes what is stored now (a stopping process). */
+export function flushMetrics(): void {
+  clearTimeout(due);
+  due = undefined;
   if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
 }

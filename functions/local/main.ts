@@ -1,6 +1,7 @@
 import { ConfigError } from '../../shared/config.ts';
 import { configPathOf } from '../../shared/config-file.ts';
 import { log } from '../../shared/log.ts';
+import { flushMetrics, publishEvery } from '../../shared/metrics.ts';
 import { DataDirInUse } from './data-dir-lock.ts';
 import { maskUrls } from '../../shared/redact.ts';
 import { startGateway } from './gateway.ts';
@@ -10,6 +11,8 @@ import { batchStdout } from './stdout-batch.ts';
 // DynamoDB at $DYNAMODB_ENDPOINT (tables already created) when set.
 
 batchStdout();
+// Metrics once a second, not per request (Lambda's functions publish per invocation).
+publishEvery(1_000);
 
 const port = Number(process.env.PORT ?? 12434);
 const dataDir = process.env.DATA_DIR ?? '.data';
@@ -37,6 +40,9 @@ process.stdout.write(`Responses API gateway listening on ${gateway.url}/v1\n`);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     log.info(`${signal}: stopping`, { shutdown_grace_ms: gateway.config.server.shutdownGraceMs });
-    void gateway.close().then(() => process.exit(0));
+    void gateway.close().then(() => {
+      flushMetrics();
+      process.exit(0);
+    });
   });
 }

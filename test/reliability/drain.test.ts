@@ -86,3 +86,19 @@ it('SIGTERM: new requests are refused, running ones get the grace period, then e
   expect(replay.at(-1)!.data.type).toBe('response.failed');
   expect(replay.at(-1)!.data.response.error).toEqual(storedJob.json.error);
 }, 90_000);
+
+it('npm start publishes its metrics together, at most once a second, and what is left when it stops', async () => {
+  const gw = await startChildGateway({ configPath, dataDir: join(dir, 'metrics-data') });
+  children.push(gw);
+  const answers = await Promise.all(Array.from({ length: 6 }, () => create(`${gw.url}/v1`, { model, input: 'short', store: false })));
+  expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200]);
+  const exited = new Promise<number | null>((resolve) => gw.proc.once('exit', (code) => resolve(code)));
+  gw.proc.kill('SIGTERM');
+  expect(await Promise.race([exited, sleep(20_000).then(() => 'still running')])).toBe(0);
+  const emf = gw.stdout().split('\n').filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const requests = emf.flatMap((l) => (l.Requests === undefined ? [] : [l.Requests].flat() as number[]));
+  // Every request counted, though the process stopped within the second; in one or two lines (a
+  // second may have begun between the answers), not one per request.
+  expect(requests.reduce((a, b) => a + b, 0)).toBe(6);
+  expect(emf.filter((l) => l.Requests !== undefined).length).toBeLessThanOrEqual(2);
+}, 60_000);
