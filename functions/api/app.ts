@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import type { Services } from '../../shared/service/context.ts';
 import type { FunctionUrlEvent, HandlerResponse } from './event.ts';
 import { RequestRecord } from './request-record.ts';
@@ -18,9 +18,8 @@ declare const awslambda: LambdaStreaming;
  * the `awslambda` streaming globals, which must exist before this is called).
  *
  * Our own few lines rather than a middleware framework's streaming wrapper: a JSON answer is one
- * Buffer written once, and the wrapper's objects no longer outlive the scavenge. About 5 KB per
- * request still does, mostly AbortSignals (docs/benchmarks.md, "Garbage collection at 2,000
- * req/s").
+ * Buffer written once, and nothing of a request outlives the scavenge (docs/benchmarks.md,
+ * "Garbage collection at 2,000 req/s").
  */
 export function apiHandler(services: () => Promise<Services>) {
   return awslambda.streamifyResponse(async (event, responseStream) => {
@@ -36,10 +35,8 @@ export function apiHandler(services: () => Promise<Services>) {
       if (Buffer.isBuffer(res.body)) {
         // write, then end: the Lambda runtime puts the prelude before the first write() only.
         out.write(res.body);
-        await new Promise<void>((resolve, reject) => {
-          out.once('error', reject);
-          out.end(() => resolve());
-        });
+        out.end();
+        await finished(out); // rejects when the client left first
       } else {
         out.write(''); // the head goes out now, not with the first event
         await pipeline(res.body, out);

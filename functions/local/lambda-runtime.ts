@@ -1,9 +1,8 @@
-import { Writable } from 'node:stream';
-import type { ServerResponse } from 'node:http';
+import type { Writable } from 'node:stream';
+import { ServerResponse } from 'node:http';
 
 // What the Lambda Node.js runtime gives a RESPONSE_STREAM function, provided over node:http:
-// `awslambda.streamifyResponse` and `awslambda.HttpResponseStream.from`. As in Lambda, the status
-// line and headers go out on the first write.
+// `awslambda.streamifyResponse` and `awslambda.HttpResponseStream.from`.
 
 /** The client closed the connection: not a failure of ours. */
 export class ClientGone extends Error {
@@ -15,64 +14,34 @@ export class ClientGone extends Error {
 
 interface Prelude { statusCode?: number; headers?: Record<string, string> }
 
-export class LocalResponseStream extends Writable {
-  private prelude: Prelude = {};
-  private headSent = false;
-  private corked = false;
+/** A response stream of our own that takes the prelude itself (the WebSocket relay's). */
+interface PreludeStream extends Writable { setPrelude(prelude: Prelude): void }
 
-  constructor(private readonly res: ServerResponse) {
-    super();
-    // A client that goes away destroys the stream, as it would end the Lambda's pipeline.
-    res.on('close', () => {
-      if (!res.writableFinished) this.destroy(new ClientGone());
-    });
+/**
+ * `awslambda.HttpResponseStream.from`, locally: the head is set on the node:http response, which
+ * is itself the stream the handler writes to (pipeline writes to it as to any writable stream).
+ * Not a Writable of our own around it: a Writable made per request kept every object of the
+ * request alive through a scavenge (5 KB promoted per request, against 90 B without it: the
+ * scavenges' pauses made the tail at 2,000 req/s; docs/benchmarks.md, "Garbage collection at
+ * 2,000 req/s").
+ *
+ * What is written in this tick leaves in one socket write: the head with the body and a JSON
+ * answer's end. The socket is corked, not the response: on Node 24 a corked ServerResponse loses
+ * body bytes (a flushHeaders() before the body, or writes that wait for 'drain').
+ */
+function openResponse(stream: ServerResponse | PreludeStream, prelude: Prelude): Writable | ServerResponse {
+  if (!(stream instanceof ServerResponse)) {
+    stream.setPrelude(prelude);
+    return stream;
   }
-
-  setPrelude(prelude: Prelude): void {
-    this.prelude = prelude;
+  const socket = stream.socket;
+  if (socket && !socket.writableCorked) {
+    socket.cork();
+    process.nextTick(() => socket.uncork());
   }
-
-  private sendHead(): void {
-    if (this.headSent) return;
-    this.headSent = true;
-    this.res.writeHead(this.prelude.statusCode ?? 200, this.prelude.headers ?? {});
-    this.res.flushHeaders();
-  }
-
-  /**
-   * What is written in one tick leaves in one socket write: the head (which the handler's empty first
-   * write would otherwise send alone) with the body and its end, the events of one upstream read
-   * together. A JSON answer took 3 socket writes, now 1 (docs/benchmarks.md, "Hot spots removed").
-   * The socket is corked, not the response: on Node 24 a corked ServerResponse loses body bytes
-   * (a flushHeaders() before the body, or writes that wait for 'drain').
-   */
-  private corkTick(): void {
-    if (this.corked) return;
-    this.corked = true;
-    this.res.socket?.cork();
-    process.nextTick(() => {
-      this.corked = false;
-      this.res.socket?.uncork();
-    });
-  }
-
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.corkTick();
-    this.sendHead();
-    if (chunk.length === 0 || this.res.write(chunk)) cb();
-    else this.res.once('drain', () => cb());
-  }
-
-  override _final(cb: (err?: Error | null) => void): void {
-    this.corkTick();
-    this.sendHead();
-    this.res.end(() => cb());
-  }
-
-  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    if (!this.res.writableEnded) this.res.destroy();
-    cb(err);
-  }
+  stream.writeHead(prelude.statusCode ?? 200, prelude.headers ?? {});
+  stream.flushHeaders(); // a stream's head goes out now, not with its first event
+  return stream;
 }
 
 /** A RESPONSE_STREAM handler as the local server calls it: without Lambda's context object (app.ts reads none). */
@@ -84,10 +53,5 @@ export function installLambdaGlobals(): void {
   const g = globalThis as { awslambda?: Record<string, unknown> };
   const lambda = (g.awslambda ??= {});
   lambda.streamifyResponse ??= (fn: StreamingHandler) => fn;
-  lambda.HttpResponseStream ??= {
-    from(stream: LocalResponseStream, prelude: Prelude) {
-      stream.setPrelude(prelude);
-      return stream;
-    },
-  };
+  lambda.HttpResponseStream ??= { from: openResponse };
 }

@@ -7,7 +7,7 @@ import { ApiError, badRequest, toApiError } from '../../shared/protocol/errors.t
 import { settledWithin } from '../../shared/timing.ts';
 import type { FunctionUrlEvent } from '../api/event.ts';
 import { headEvent, targetUrl, withBody } from './event.ts';
-import { ClientGone, installLambdaGlobals, LocalResponseStream, type StreamingHandler } from './lambda-runtime.ts';
+import { ClientGone, installLambdaGlobals, type StreamingHandler } from './lambda-runtime.ts';
 
 // The local server: node:http in front of the very handler Lambda runs. Requests become Function
 // URL events (payload 2.0); the handler's streamed answer goes back as it is written. Unlike a
@@ -166,11 +166,11 @@ export async function startServer(opts: ServerOptions): Promise<LocalServer> {
       // 'close' before the answer was finished: the client left (non-stream requests too).
       res.once('close', () => { if (!res.writableFinished) gone.abort(new ClientGone()); });
       const event: FunctionUrlEvent = { ...withBody(head, Buffer.concat(chunks)), clientGone: gone.signal, shutdown: stop.signal };
-      const stream = new LocalResponseStream(res);
-      stream.on('error', () => undefined); // a client that left is not our error
-      const run = handler(event, stream).catch((err: unknown) => {
+      res.on('error', () => undefined); // a client that left is not our error
+      // The response is the handler's response stream (lambda-runtime.ts, openResponse).
+      const run = handler(event, res).catch((err: unknown) => {
         // A client that left is not a failure of ours (a stored stream still ran to its end): its
-        // response stream is destroyed, and piping a body into it then fails too.
+        // response closed early, and piping a body into it then fails too.
         if (!(err instanceof ClientGone) && !gone.signal.aborted) log.error('handler failed', err as Error);
         if (res.headersSent) res.end();
         else res.writeHead(500, { 'content-type': 'application/json' }).end(INTERNAL_ERROR);
