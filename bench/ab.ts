@@ -1,14 +1,14 @@
 // Before/after of a change, in one run: the same server script from two source trees, side by
 // side against one fake upstream, batches alternating A, B, A, B... so machine noise hits both.
 // Prints the gateway's CPU per non-stream request and per streamed event for each tree.
-// Run: node_modules/.bin/node --import tsx bench/ab.ts --before <tree> [--after <tree>] [--entry functions/local/main.ts] [--rounds 20] [--requests 250] [--streams 4]
+// Run: node_modules/.bin/node --import tsx bench/ab.ts --before <tree> [--after <tree>] [--limit] [--entry functions/local/main.ts] [--rounds 20] [--requests 250] [--streams 4]
 //   A tree is a copy of the repository (node_modules may be a symlink). The default entry is
 //   npm start's (functions/local/main.ts) with no concurrency limit (GATEWAY_CONFIG): no slot
 //   lease and, store off, no DynamoDB write per request, so the figures are the gateway's own code.
 //   (A tree from before `max_concurrent_connections: 0` was accepted refuses that config.)
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { GATEWAY_CONFIG, ROOT, cpuMs, f, load, median, spawnGateway, spawnUpstream, warmUp, type Child } from './lib.ts';
+import { GATEWAY_CONFIG, LIMITED_CONFIG, ROOT, cpuMs, f, load, median, spawnGateway, spawnUpstream, warmUp, type Child } from './lib.ts';
 import { gatewayBody } from './latency.ts';
 
 const args = process.argv.slice(2);
@@ -20,6 +20,8 @@ const entry = arg('--entry', 'functions/local/main.ts')!;
 const rounds = Number(arg('--rounds', '20'));
 const requests = Number(arg('--requests', '250'));
 const streams = Number(arg('--streams', '4'));
+// --limit: both with max_concurrent_connections set (slots counted in process), as users run them.
+const config = args.includes('--limit') ? LIMITED_CONFIG : GATEWAY_CONFIG;
 
 // Both servers are pinned to the same core (the upstream and this load generator to another),
 // so load from elsewhere on the machine lands on both alike; halfway through, both are restarted
@@ -32,7 +34,7 @@ try {
   for (const half of [0, 1]) {
     const order: Array<[string, string]> = half === 0 ? [['before', before], ['after', after]] : [['after', after], ['before', before]];
     const trees: Array<[string, Child]> = [];
-    for (const [name, root] of order) trees.push([name, await spawnGateway({ upstreamUrl: up.url, extraConfig: GATEWAY_CONFIG, entry, root, cpus: pin?.gw })]);
+    for (const [name, root] of order) trees.push([name, await spawnGateway({ upstreamUrl: up.url, extraConfig: config, entry, root, cpus: pin?.gw })]);
     try {
       for (const [, gw] of trees) {
         // To a steady state: a fresh process's first thousands of requests measure the JIT.
