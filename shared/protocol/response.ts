@@ -1,5 +1,5 @@
 import { echoedFields, type CreateRequest } from './request-fields.ts';
-import type { OutputItem, ResponseObject, ResponseStatus, Usage } from './types.ts';
+import type { JsonObject, OutputItem, ResponseObject, ResponseStatus, Usage } from './types.ts';
 
 /** The SDK's `output_text`: every output_text part of every assistant message, joined. */
 export function outputTextOf(output: readonly OutputItem[]): string {
@@ -23,29 +23,34 @@ export interface ResponseInit {
   usage?: Usage | null;
 }
 
+const FIXED_KEYS = ['id', 'object', 'created_at', 'completed_at', 'status', 'error', 'incomplete_details', 'model', 'output', 'output_text', 'prompt', 'usage'];
+
+/**
+ * Every key of a Response, in order, each null: the shape each new Response is copied from. Made
+ * by JSON.parse, whose objects have fast properties. An object given its 35 keys one by one is a
+ * dictionary in V8, and a spread of it (every snapshot, record and answer of a turn is one) cost
+ * 5 µs, against 0.05 µs for a copy of this shape.
+ */
+const SHAPE: Readonly<JsonObject> = JSON.parse(JSON.stringify(Object.fromEntries([...FIXED_KEYS, ...Object.keys(echoedFields({}))].map((k) => [k, null]))));
+
 /**
  * A Response object carrying every field of the public API, the request's settings echoed
  * back as OpenAI does (null where unset). Pure: the caller supplies id and clock.
  */
 export function newResponseObject(init: ResponseInit): ResponseObject {
-  const req = init.request ?? {};
   const output = init.output ?? [];
   const status = init.status ?? 'completed';
-  // The echoed fields are added to the literal, not spread into it: a spread copied them one by one through a slow path.
-  return echoedFields(req, {
-    id: init.id,
-    object: 'response',
-    created_at: init.createdAt,
-    completed_at: status === 'completed' ? init.createdAt : null,
-    status,
-    error: null,
-    incomplete_details: null,
-    model: init.model,
-    output,
-    output_text: outputTextOf(output),
-    prompt: null,
-    usage: init.usage ?? null,
-  }) as ResponseObject;
+  const r: JsonObject = { ...SHAPE };
+  r.id = init.id;
+  r.object = 'response';
+  r.created_at = init.createdAt;
+  r.completed_at = status === 'completed' ? init.createdAt : null;
+  r.status = status;
+  r.model = init.model;
+  r.output = output;
+  r.output_text = outputTextOf(output);
+  r.usage = init.usage ?? null;
+  return echoedFields(init.request ?? {}, r) as ResponseObject;
 }
 
 /** The spec's `build_response_object(response_id, model, output_items)`. */
