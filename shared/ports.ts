@@ -54,6 +54,13 @@ export interface ResponseStore {
    * stored status is one of `from`. Returns false when that condition failed.
    */
   update(id: string, response: ResponseObject, opts: UpdateOptions): Promise<boolean>;
+  /**
+   * A worker's claim, in one conditional write: a `queued` record becomes `in_progress` under
+   * `lease` (its execution), its heartbeat bumped; one already `in_progress` under this same lease
+   * (a retry of that execution) is claimed again. Returns the record as claimed, or why not: it is
+   * missing (or expired), its terminal status, or 'not_claimed' (another execution holds it).
+   */
+  claim(id: string, lease: string): Promise<StoredResponse | 'missing' | 'not_claimed' | ResponseStatus>;
   /** The record whoever owns it (the worker and sweeper act for the owner). */
   getAny(id: string): Promise<StoredResponse | null>;
   /**
