@@ -84,17 +84,21 @@ export interface ResponseStore {
 
 /** The event log of a background response: what its live and resumed streams are read from. */
 export interface EventLog {
-  /** Appends a batch of events (consecutive sequence numbers). */
+  /** Stores a batch of events (consecutive sequence numbers). Wakes no reader: see `announce`. */
   append(id: string, events: readonly StreamEvent[], createdAt: number): Promise<void>;
-  /** The logged events with sequence_number > afterSeq, in order. */
+  /** The stored events with sequence_number > afterSeq, in order. */
   read(id: string, afterSeq: number): Promise<StreamEvent[]>;
   /**
-   * Resolves after `ms`, or as soon as this process appends to the log (a worker in the same
-   * process as its readers: npm start) or `signal` fires, whichever comes first: with the batch
-   * appended (once it is stored), else null. Readers of another process's appends (Lambda) wait
-   * out `ms`.
+   * Hands a batch to this process's readers waiting in `announced`. Its writer calls it once the
+   * record counts the batch (its `lastSeq`), never before; it may still be being stored.
    */
-  appended(id: string, ms: number, signal?: AbortSignal): Promise<readonly StreamEvent[] | null>;
+  announce(id: string, events: readonly StreamEvent[]): void;
+  /**
+   * Resolves after `ms`, or as soon as this process announces a batch of the log (a worker in the
+   * same process as its readers: npm start) or `signal` fires, whichever comes first: with the
+   * batch announced, else null. Readers of another process's batches (Lambda) wait out `ms`.
+   */
+  announced(id: string, ms: number, signal?: AbortSignal): Promise<readonly StreamEvent[] | null>;
 }
 
 /** A conversation (`/v1/conversations`): its items live beside it, in the order they were appended. */
