@@ -168,7 +168,8 @@ export class DynamoResponseStore implements ResponseStore {
       Key: responseKeys.meta(id),
       // The Response blob keeps its `queued`: toStored takes the status from the meta item.
       UpdateExpression: 'SET #status = :claimed, lease = :lease, #updated = :now, #active = :active',
-      ConditionExpression: '(#status = :queued OR (#status = :claimed AND lease = :lease)) AND (attribute_not_exists(#exp) OR #exp > :nowSec)',
+      // (AND binds tighter than OR: dynalite's parser is slow on nested parentheses.)
+      ConditionExpression: '(attribute_not_exists(#exp) OR #exp > :nowSec) AND (#status = :queued OR #status = :claimed AND lease = :lease)',
       ExpressionAttributeNames: { '#status': 'status', '#updated': 'updated_at', '#active': 'active', '#exp': 'expires_at' },
       ExpressionAttributeValues: {
         ':queued': 'queued', ':claimed': 'in_progress', ':lease': lease, ':now': this.clock.nowMs(), ':active': ACTIVE, ':nowSec': this.nowSec(),
