@@ -54,6 +54,13 @@ export interface ResponseStore {
    * stored status is one of `from`. Returns false when that condition failed.
    */
   update(id: string, response: ResponseObject, opts: UpdateOptions): Promise<boolean>;
+  /**
+   * A worker's claim, in one conditional write: a `queued` record becomes `in_progress` under
+   * `lease` (its execution), its heartbeat bumped; one already `in_progress` under this same lease
+   * (a retry of that execution) is claimed again. Returns the record as claimed, or why not: it is
+   * missing (or expired), its terminal status, or 'not_claimed' (another execution holds it).
+   */
+  claim(id: string, lease: string): Promise<StoredResponse | 'missing' | 'not_claimed' | ResponseStatus>;
   /** The record whoever owns it (the worker and sweeper act for the owner). */
   getAny(id: string): Promise<StoredResponse | null>;
   /**
@@ -77,17 +84,21 @@ export interface ResponseStore {
 
 /** The event log of a background response: what its live and resumed streams are read from. */
 export interface EventLog {
-  /** Appends a batch of events (consecutive sequence numbers). */
+  /** Stores a batch of events (consecutive sequence numbers). Wakes no reader: see `announce`. */
   append(id: string, events: readonly StreamEvent[], createdAt: number): Promise<void>;
-  /** The logged events with sequence_number > afterSeq, in order. */
+  /** The stored events with sequence_number > afterSeq, in order. */
   read(id: string, afterSeq: number): Promise<StreamEvent[]>;
   /**
-   * Resolves after `ms`, or as soon as this process appends to the log (a worker in the same
-   * process as its readers: npm start) or `signal` fires, whichever comes first: with the batch
-   * appended (once it is stored), else null. Readers of another process's appends (Lambda) wait
-   * out `ms`.
+   * Hands a batch to this process's readers waiting in `announced`. Its writer calls it once the
+   * record counts the batch (its `lastSeq`), never before; it may still be being stored.
    */
-  appended(id: string, ms: number, signal?: AbortSignal): Promise<readonly StreamEvent[] | null>;
+  announce(id: string, events: readonly StreamEvent[]): void;
+  /**
+   * Resolves after `ms`, or as soon as this process announces a batch of the log (a worker in the
+   * same process as its readers: npm start) or `signal` fires, whichever comes first: with the
+   * batch announced, else null. Readers of another process's batches (Lambda) wait out `ms`.
+   */
+  announced(id: string, ms: number, signal?: AbortSignal): Promise<readonly StreamEvent[] | null>;
 }
 
 /** A conversation (`/v1/conversations`): its items live beside it, in the order they were appended. */

@@ -3,7 +3,11 @@
 // The contract with readers: `lastSeq` on the record is written in the same conditional update
 // that precedes each batch, so a reader that has seen every event up to `lastSeq` of a terminal
 // record, without a terminal event among them, knows the writer was stopped (cancel, sweep,
-// workflow catch) and closes the stream with the record's own terminal snapshot.
+// workflow catch) and closes the stream with the record's own terminal snapshot. A reader of the
+// log sees only stored batches. A reader in the writer's process (npm start) is handed each batch
+// as soon as that update succeeded (the record counts it), while the batch is being stored: never
+// earlier. If the store then fails for good (LOG_WRITE_RETRY_MS) the job fails, and that reader,
+// having seen up to `lastSeq`, closes from the record as above.
 import { isTerminalStatus, type ResponseObject, type StreamEvent } from '../protocol/types.ts';
 import { lifecycle, TERMINAL_EVENT_TYPES, terminalType } from '../stream/events.ts';
 import type { Services } from './context.ts';
@@ -18,7 +22,8 @@ const LOG_WRITE_RETRY_MS = 5_000;
 
 /**
  * Batches events into the log: one conditional record update (status, lease, heartbeat,
- * snapshot, lastSeq) then one event item per flush. Flushes are serialized.
+ * snapshot, lastSeq), then the batch announced to this process's readers and stored as one event
+ * item, per flush. Flushes are serialized: a batch is stored before the next is counted.
  */
 export class LogWriter {
   private pending: StreamEvent[] = [];
@@ -73,6 +78,7 @@ export class LogWriter {
       this.lastSeq = lastSeq;
       this.lastFlushMs = this.svc.clock.nowMs();
       if (events.length) {
+        this.svc.events.announce(this.id, events); // the record counts them: no need to wait for their item
         await retryingWrite(() => this.svc.events.append(this.id, events, this.createdAt), LOG_WRITE_RETRY_MS);
         this.wroteOutput ||= events.some((e) => !LIFECYCLE.has(e.type));
       }
@@ -90,20 +96,20 @@ export class LogWriter {
  */
 export async function* tailEvents(svc: Services, id: string, afterSeq: number, signal?: AbortSignal, opts: { justStarted?: boolean } = {}): AsyncGenerator<StreamEvent[]> {
   let last = afterSeq;
-  // A batch this process appended, handed over as it was stored: no read of it needed.
+  // A batch this process's writer announced (the record counts it): no read of it needed.
   let handed: readonly StreamEvent[] | null = null;
-  // A job started this moment has nothing in its log yet: its first look waits for an append.
-  if (opts.justStarted) handed = await svc.events.appended(id, 25, signal);
+  // A job started this moment has nothing in its log yet: its first look waits for a batch.
+  if (opts.justStarted) handed = await svc.events.announced(id, 25, signal);
   let stalledSince: number | null = null;
   // Back off from 25 ms to poll_ms while the log is quiet: a fresh job's first events (and each
   // flush of a running one) are seen soon; an idle wait costs at most 1000/poll_ms polls a second,
   // each a Query of the log and a GetItem of the record's status.
   let wait = 25;
   while (!signal?.aborted) {
-    // Armed before the read: an append of this process that lands while the log and the record
-    // are read still wakes this reader, which would otherwise wait out its poll for it.
+    // Armed before the read: a batch this process announces while the log and the record are
+    // read still wakes this reader, which would otherwise wait out its poll for it.
     const disarm = new AbortController();
-    const woken = svc.events.appended(id, Math.min(wait, svc.config.pollMs), signal ? AbortSignal.any([signal, disarm.signal]) : disarm.signal);
+    const woken = svc.events.announced(id, Math.min(wait, svc.config.pollMs), signal ? AbortSignal.any([signal, disarm.signal]) : disarm.signal);
     try {
       const events = handed?.[0]?.sequence_number === last + 1 ? [...handed] : await svc.events.read(id, last);
       handed = null;
@@ -134,7 +140,7 @@ export async function* tailEvents(svc: Services, id: string, afterSeq: number, s
           return;
         }
       }
-      // Woken early by an append of this process; a reader that left stops polling at once.
+      // Woken early by a batch of this process; a reader that left stops polling at once.
       handed = await woken;
     } finally {
       disarm.abort();

@@ -35,11 +35,11 @@ const SHUTDOWN_REASON = () => new UpstreamError('The gateway shut down before th
  */
 export async function runBackground(svc: Services, input: RunInput, shutdown?: AbortSignal): Promise<{ status: string }> {
   const { responseId: id, executionId: lease } = input;
-  const found = await svc.store.getAny(id);
-  // The history is read beside the claim: both need only the record.
-  const [rec, history] = await Promise.all([claim(svc, found, lease), found && historyOfJob(svc, found)]);
+  // Queued -> in_progress under our lease, in one write that returns the record; a retry of this
+  // execution claims it again (and continues the same log: nothing was streamed by the failed try).
+  const rec = await svc.store.claim(id, lease);
   if (typeof rec === 'string') return { status: rec };
-  // (A retry of this execution continues the same log: nothing was streamed by the failed try.)
+  const history = await historyOfJob(svc, rec);
   if (!history) {
     await finishWithoutEvent(svc, id, lease, { code: 'server_error', message: `Conversation with id '${rec.response.conversation?.id}' not found (it was deleted before the job started).` });
     return { status: 'failed' };
@@ -110,21 +110,13 @@ export async function runBackground(svc: Services, input: RunInput, shutdown?: A
 
 /**
  * A job's history, read when it starts: its conversation's items (null when the conversation was
- * deleted meanwhile), else its chain's.
+ * deleted meanwhile), else its chain's; no read for a job that continues neither.
  */
 async function historyOfJob(svc: Services, rec: StoredResponse): Promise<InputItem[] | null> {
   const conversation = rec.response.conversation?.id;
   if (conversation) return (await svc.conversations.load(conversation, rec.owner))?.items ?? null;
   const parent = rec.response.previous_response_id;
   return parent ? historyOf((await svc.store.getChain(parent, rec.owner)) ?? []) : [];
-}
-
-/** The record, claimed for this execution (queued -> in_progress with our lease), or why not. */
-async function claim(svc: Services, rec: StoredResponse | null, lease: string): Promise<StoredResponse | string> {
-  if (!rec || isTerminalStatus(rec.response.status)) return rec?.response.status ?? 'missing';
-  if (rec.response.status === 'in_progress') return rec.lease === lease ? rec : 'not_claimed'; // ours: a retry; else another execution's
-  const claimed = await svc.store.update(rec.id, { ...rec.response, status: 'in_progress' }, { from: ['queued'], setLease: lease });
-  return claimed ? { ...rec, response: { ...rec.response, status: 'in_progress' }, lease } : 'not_claimed';
 }
 
 /** A terminal state with no terminal event in the log: readers close streams from the record. */

@@ -320,6 +320,36 @@ describe('faults', () => {
     expect(up.requests.filter((r) => r.path === '/v1/chat/completions').at(-1)!.aborted).toBe(true);
   });
 
+  it('a job another execution holds is not run; a retry of the holding execution runs it', async () => {
+    const id = newId('resp');
+    const response = newResponseObject({ id, model, createdAt: Math.floor(Date.now() / 1000), status: 'queued', request: { background: true } });
+    await sys.gw.svc.store.create({ id, owner: 'default', response, input: [], endpoint: null, updatedAt: Date.now(), lastSeq: -1 }, null);
+    const { runBackground } = await import('../../shared/service/worker.ts');
+    expect(await sys.gw.svc.store.claim(id, 'exec-a')).toMatchObject({ lease: 'exec-a' }); // exec-a took it, then its try failed
+    const before = up.requests.length;
+    expect(await runBackground(sys.gw.svc, { responseId: id, executionId: 'exec-b' })).toEqual({ status: 'not_claimed' });
+    expect(up.requests.length).toBe(before); // the model was never called
+    expect((await retrieve(id)).status).toBe('in_progress');
+    up.script({ text: 'retried' });
+    expect(await runBackground(sys.gw.svc, { responseId: id, executionId: 'exec-a' })).toEqual({ status: 'completed' });
+    expect((await retrieve(id)).output_text).toBe('retried');
+    expect(await runBackground(sys.gw.svc, { responseId: id, executionId: 'exec-a' })).toEqual({ status: 'completed' }); // ended: not run again
+    expect(await runBackground(sys.gw.svc, { responseId: newId('resp'), executionId: 'exec-a' })).toEqual({ status: 'missing' });
+  });
+
+  it('a job whose conversation was deleted before it started ends failed, saying so', async () => {
+    const id = newId('resp');
+    const response = newResponseObject({ id, model, createdAt: Math.floor(Date.now() / 1000), status: 'queued', request: { background: true } });
+    response.conversation = { id: newId('conv') };
+    await sys.gw.svc.store.create({ id, owner: 'default', response, input: [], endpoint: null, updatedAt: Date.now(), lastSeq: -1 }, null);
+    const before = up.requests.length;
+    await sys.gw.svc.launcher.start(id);
+    const final = await waitTerminal(id);
+    expect(final.status).toBe('failed');
+    expect(final.error.message).toMatch(/Conversation with id 'conv_.*' not found \(it was deleted before the job started\)/);
+    expect(up.requests.length).toBe(before);
+  });
+
   it('an unknown model is a 404 at create time, not a failed job', async () => {
     const res = await postJson(`${sys.base}/responses`, { model: 'ghost', input: 'x', background: true });
     expect(res.status).toBe(404);

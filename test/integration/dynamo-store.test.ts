@@ -221,6 +221,55 @@ describe('update', () => {
   });
 });
 
+describe('claim (a worker taking a queued record for its execution)', () => {
+  it('claims a queued record in one UpdateItem; another execution cannot; the same one can again', async () => {
+    const rec = { ...newRecord({ status: 'queued', updatedAt: 1 }), lastSeq: 1 };
+    await store.create(rec, null);
+    calls.reset();
+    const claimed = await store.claim(rec.id, 'exec-1');
+    expect(calls.byCommand).toEqual({ UpdateItem: 1 });
+    expect(claimed).toMatchObject({ id: rec.id, owner: OWNER, lease: 'exec-1', lastSeq: 1, input: rec.input, response: { ...rec.response, status: 'in_progress' } });
+    expect((claimed as StoredResponse).updatedAt).toBeGreaterThan(1);
+    // Read back, the record is in_progress (the meta item's status, though the blob was not rewritten).
+    expect((await store.getAny(rec.id))).toMatchObject({ lease: 'exec-1', response: { status: 'in_progress' } });
+    expect((await store.get(rec.id, OWNER))!.response.status).toBe('in_progress');
+    expect((await metaItem(rec.id))?.active).toBe('1');
+
+    expect(await store.claim(rec.id, 'exec-2')).toBe('not_claimed');
+    expect((await store.getAny(rec.id))!.lease).toBe('exec-1');
+    expect(await store.claim(rec.id, 'exec-1')).toMatchObject({ lease: 'exec-1', response: { status: 'in_progress' } });
+  });
+
+  it('refuses a cancelled record with its status, a missing or expired one as missing', async () => {
+    const rec = newRecord({ status: 'queued' });
+    await store.create(rec, null);
+    expect(await store.update(rec.id, { ...rec.response, status: 'cancelled' }, { from: ['queued'] })).toBe(true);
+    expect(await store.claim(rec.id, 'exec-1')).toBe('cancelled');
+    expect((await store.getAny(rec.id))).toMatchObject({ lease: null, response: { status: 'cancelled' } });
+
+    expect(await store.claim(newId('resp'), 'exec-1')).toBe('missing');
+    expect(await store.getAny(newId('resp'))).toBeNull(); // (and the claim created no item)
+    const short = new DynamoResponseStore(doc, table(), { ttlSeconds: 60 });
+    const old = newRecord({ status: 'queued', createdAt: nowSec() - 3600 });
+    await short.create(old, null);
+    expect(await short.claim(old.id, 'exec-1')).toBe('missing');
+    expect((await metaItem(old.id))?.status).toBe('queued');
+  });
+
+  it('a large record (its input in parts) comes back whole, in a second round trip', async () => {
+    const url = bigDataUrl();
+    const input: InputItem[] = [{ type: 'message', role: 'user', id: newId('msg'), content: [{ type: 'input_image', image_url: url, detail: 'auto' }] }];
+    const rec = newRecord({ status: 'queued', input });
+    await store.create(rec, null);
+    expect(await itemsIn(rec.id)).toBeGreaterThan(4);
+    calls.reset();
+    const claimed = await store.claim(rec.id, 'exec-1') as StoredResponse;
+    expect(calls.byCommand).toEqual({ UpdateItem: 1, BatchGetItem: expect.any(Number) });
+    expect(claimed.input).toEqual(input);
+    expect(claimed.response.status).toBe('in_progress');
+  });
+});
+
 describe('getChain', () => {
   it('reads a 50-turn chain in exactly 2 round trips, oldest first', async () => {
     const chain = await makeChain(50);

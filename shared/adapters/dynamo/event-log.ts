@@ -9,7 +9,7 @@ import { pack, unpack } from './blob.ts';
 import { eventLogKeys } from './layout.ts';
 
 export class DynamoEventLog implements EventLog {
-  /** Readers waiting for this process's next append to a log, by response id. */
+  /** Readers waiting for this process's next announced batch of a log, by response id. */
   private readonly waiting = new Map<string, Set<(events: readonly StreamEvent[] | null) => void>>();
 
   /** `ttlSeconds`: the responses' retention (the log goes with its record); null keeps it. */
@@ -20,10 +20,13 @@ export class DynamoEventLog implements EventLog {
     const item: Item = { pk: eventLogKeys.pk(id), sk: eventLogKeys.sk(events.at(-1)!.sequence_number), blob: await pack(events) };
     if (this.ttlSeconds !== null) item.expires_at = createdAt + this.ttlSeconds;
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item }));
+  }
+
+  announce(id: string, events: readonly StreamEvent[]): void {
     for (const wake of this.waiting.get(id) ?? []) wake(events);
   }
 
-  appended(id: string, ms: number, signal?: AbortSignal): Promise<readonly StreamEvent[] | null> {
+  announced(id: string, ms: number, signal?: AbortSignal): Promise<readonly StreamEvent[] | null> {
     return new Promise((resolve) => {
       const wake = (events: readonly StreamEvent[] | null) => {
         clearTimeout(timer);

@@ -162,6 +162,33 @@ export class DynamoResponseStore implements ResponseStore {
     return ids;
   }
 
+  async claim(id: string, lease: string): Promise<StoredResponse | 'missing' | 'not_claimed' | ResponseStatus> {
+    const out = await conditionalWrite(this.doc.send(new UpdateCommand({
+      TableName: this.tableName,
+      Key: responseKeys.meta(id),
+      // The Response blob keeps its `queued`: toStored takes the status from the meta item.
+      UpdateExpression: 'SET #status = :claimed, lease = :lease, #updated = :now, #active = :active',
+      // (AND binds tighter than OR: dynalite's parser is slow on nested parentheses.)
+      ConditionExpression: '(attribute_not_exists(#exp) OR #exp > :nowSec) AND (#status = :queued OR #status = :claimed AND lease = :lease)',
+      ExpressionAttributeNames: { '#status': 'status', '#updated': 'updated_at', '#active': 'active', '#exp': 'expires_at' },
+      ExpressionAttributeValues: {
+        ':queued': 'queued', ':claimed': 'in_progress', ':lease': lease, ':now': this.clock.nowMs(), ':active': ACTIVE, ':nowSec': this.nowSec(),
+      },
+      ReturnValues: 'ALL_NEW',
+    })));
+    if (!out) {
+      // Why not, in one small read (dynalite returns no item with a failed condition).
+      const progress = await this.progress(id);
+      return !progress ? 'missing' : isTerminalStatus(progress.status) ? progress.status : 'not_claimed';
+    }
+    // Blobs in parts (a large input) cost a second round trip; parts rewritten meanwhile (a
+    // cancel racing the claim) a full read.
+    const claimed: Loaded = { meta: out.Attributes as Meta, parts: new Map() };
+    for (const item of await this.getKeys(missingKeys(claimed))) claimed.parts.set(item.sk, item.blob);
+    const loaded = missingKeys(claimed).length === 0 ? claimed : await this.load(id);
+    return loaded ? this.toStored(loaded) : 'missing';
+  }
+
   async getAny(id: string): Promise<StoredResponse | null> {
     const loaded = await this.load(id);
     return loaded && !this.expired(loaded.meta) ? this.toStored(loaded) : null;
@@ -270,7 +297,8 @@ export class DynamoResponseStore implements ResponseStore {
     const rec: StoredResponse = {
       id: meta.pk,
       owner: meta.owner,
-      response,
+      // The meta item's status is the record's: update() writes both, a claim only the meta item's.
+      response: { ...response, status: meta.status },
       input: Array.isArray(inBlob) ? inBlob : inBlob.input,
       ancestors: meta.ancestors ?? [],
       endpoint: meta.endpoint ?? null,
