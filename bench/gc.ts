@@ -6,7 +6,7 @@
 // Run: node_modules/.bin/node --import tsx bench/gc.ts [--quick]
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { directBody, gatewayBody } from './latency.ts';
-import { GATEWAY_CONFIG, f, isMain, loadAtRate, machine, median, quantile, spawnGateway, spawnMinimalProxy, spawnUpstream, table, target, warmUp, type Child, type Section } from './lib.ts';
+import { GATEWAY_CONFIG, f, isMain, loadAtRate, warmAtRate, machine, median, quantile, spawnGateway, spawnMinimalProxy, spawnUpstream, table, target, warmUp, type Child, type Section } from './lib.ts';
 
 const RATE = 2000;
 const quick = process.argv.includes('--quick');
@@ -56,6 +56,7 @@ export async function run(): Promise<Section> {
       try {
         const url = `${child.url}${m.path}`;
         await warmUp(child.pid, { url, body: m.body, maxBatches: 4 });
+        await warmAtRate({ rate: RATE, url, body: m.body });
         const { gc, result } = await traced(child, () => loadAtRate({ rate: RATE, durationMs: DURATION_MS, url, body: m.body }));
         p99s.set(m.name, quantile(result.latencies, 0.99));
         rows.push([

@@ -11,7 +11,7 @@
 // Baselines beside direct: two hops that do no work, the Node minimal proxy and, when installed,
 // nginx (a hop in C): what any gateway on this machine pays before doing anything.
 // Run: node_modules/.bin/node --import tsx bench/latency.ts [--quick]
-import { GATEWAY_CONFIG, LIMITED_CONFIG, f, isMain, target, warmUp, load, loadAtRate, machine, median, quantile, request, spawnComparison, table, type Section, type Timed } from './lib.ts';
+import { GATEWAY_CONFIG, LIMITED_CONFIG, f, isMain, target, warmUp, warmAtRate, load, loadAtRate, machine, median, quantile, request, spawnComparison, table, type Section, type Timed } from './lib.ts';
 import http from 'node:http';
 
 const quick = process.argv.includes('--quick');
@@ -100,6 +100,7 @@ export async function run(): Promise<Section> {
     const rateRows: string[][] = [];
     for (const rate of RATES) {
       const acc = new Map<string, { lat: number[]; errors: number }>();
+      for (const m of rateModes) await warmAtRate({ rate, url: m.url, body: m.body });
       for (let r = 0; r < ROUNDS; r++) {
         for (const m of rateModes) {
           const res = await loadAtRate({ rate, durationMs: RATE_MS, url: m.url, body: m.body });

@@ -389,6 +389,17 @@ export interface RateOptions {
 }
 
 /**
+ * A pass at the rate, its figures dropped, before one that is measured. The first seconds at a
+ * new rate stalled this VM as a whole, at the same point of every first pass (about 2.2 s in; a
+ * shell sampling /proc got no CPU for 460 ms, so every process paused, the minimal proxy's and the
+ * load generator's too), and never in a second pass in the same processes: what that measured was
+ * the machine, not the process under test (docs/benchmarks.md, "Garbage collection at 2,000 req/s").
+ */
+export async function warmAtRate(opts: Omit<RateOptions, 'durationMs'>): Promise<void> {
+  await loadAtRate({ ...opts, durationMs: 4_000 });
+}
+
+/**
  * A constant arrival rate, as TensorZero's and most gateway benchmarks load (k6/vegeta): request
  * i goes out at i/rate (paced by a 1 ms timer, so a few leave together) whether or not earlier
  * ones were answered (open loop: a slow answer cannot hold back the next sends). Latency is from
