@@ -396,7 +396,7 @@ export interface RateOptions {
  * the machine, not the process under test (docs/benchmarks.md, "Garbage collection at 2,000 req/s").
  */
 export async function warmAtRate(opts: Omit<RateOptions, 'durationMs'>): Promise<void> {
-  await loadAtRate({ ...opts, durationMs: 4_000 });
+  await loadAtRate({ ...opts, durationMs: 6_000 });
 }
 
 /**
