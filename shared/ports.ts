@@ -39,6 +39,12 @@ export interface UpdateOptions {
   lease?: string;
   /** Sets the lease (a worker claiming the response). */
   setLease?: string;
+  /**
+   * With `lease`: the claim's condition instead of `from`: the record is `queued`, or
+   * `in_progress` under `lease`; the lease is set. A worker handed its job writes this way until
+   * it knows its claim landed.
+   */
+  claim?: boolean;
   /** ...and, when given, only if the heartbeat is unchanged since it was read. */
   expectUpdatedAt?: number;
   /** Records the last event sequence number committed to the log. */
@@ -259,9 +265,16 @@ export interface SlotStore {
 }
 
 /** Starts and stops the workflow that runs a background response. */
+/** What a worker runs: the queued record as the API stored it. */
+export type QueuedJob = Pick<StoredResponse, 'id' | 'owner' | 'response' | 'input' | 'request' | 'lastSeq'>;
+
 export interface BackgroundLauncher {
-  /** Starts the run named after the response; starting the same response twice runs it once. */
-  start(responseId: string): Promise<void>;
+  /**
+   * Starts the run named after the response; starting the same response twice runs it once.
+   * `job` is the record just stored: a worker in this process (npm start) is handed it and reads
+   * nothing before its upstream call; a launcher of other processes (Step Functions) drops it.
+   */
+  start(responseId: string, job?: QueuedJob): Promise<void>;
   /** Best-effort stop (the worker notices a cancel by its failing writes anyway). */
   stop(responseId: string): Promise<void>;
 }

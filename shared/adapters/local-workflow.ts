@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { BackgroundLauncher } from '../ports.ts';
+import type { BackgroundLauncher, QueuedJob } from '../ports.ts';
 import { settledWithin } from '../timing.ts';
 
 // The local stand-in for Step Functions: aws-local-stepfunctions runs infra/workflow.asl.json (the
@@ -17,7 +17,7 @@ function workflowDefinition(substitutions: Record<string, string>): unknown {
 
 export interface WorkerActions {
   /** `shutdown` fires when the launcher stops (after its grace period): the run must end, stored as failed. */
-  run(input: { responseId: string; executionId: string }, shutdown: AbortSignal): Promise<unknown>;
+  run(input: { responseId: string; executionId: string; job?: QueuedJob }, shutdown: AbortSignal): Promise<unknown>;
   fail(input: { responseId: string; error?: { Error?: string; Cause?: string } }): Promise<unknown>;
 }
 
@@ -30,6 +30,8 @@ export class LocalWorkflowLauncher implements BackgroundLauncher {
    * its task runs on to notice the cancel: a drain must wait for the task too.
    */
   private readonly tasks = new Set<Promise<unknown>>();
+  /** Jobs handed over by the API in this process, for their run's first try (a retry reads the record). */
+  private readonly handed = new Map<string, QueuedJob>();
 
   constructor(private readonly actions: WorkerActions, private readonly opts: { retryIntervalMs?: number } = {}) {}
 
@@ -39,8 +41,9 @@ export class LocalWorkflowLauncher implements BackgroundLauncher {
     return this.machine;
   }
 
-  async start(responseId: string): Promise<void> {
+  async start(responseId: string, job?: QueuedJob): Promise<void> {
     if (this.running.has(responseId)) return; // named after the response: one run per response
+    if (job) this.handed.set(responseId, job);
     const machine = await this.stateMachine();
     const executionId = `arn:aws:states:local:000000000000:execution:responses:${responseId}`;
     const taskInput = (input: unknown) => input as Record<string, unknown>;
@@ -49,7 +52,11 @@ export class LocalWorkflowLauncher implements BackgroundLauncher {
       context: { Execution: { Id: executionId, Name: responseId } },
       overrides: {
         taskResourceLocalHandlers: {
-          RunResponse: async (input: unknown) => (await this.track(this.actions.run(taskInput(input) as never, this.stopping.signal))) as never,
+          RunResponse: async (input: unknown) => {
+            const job = this.handed.get(responseId);
+            this.handed.delete(responseId);
+            return (await this.track(this.actions.run({ ...taskInput(input), job } as never, this.stopping.signal))) as never;
+          },
           MarkFailed: async (input: unknown) => (await this.track(this.actions.fail(taskInput(input) as never))) as never,
         },
         retryIntervalOverrides: this.opts.retryIntervalMs !== undefined
@@ -57,7 +64,10 @@ export class LocalWorkflowLauncher implements BackgroundLauncher {
           : undefined,
       },
     });
-    const result = execution.result.catch(() => undefined).finally(() => this.running.delete(responseId));
+    const result = execution.result.catch(() => undefined).finally(() => {
+      this.running.delete(responseId);
+      this.handed.delete(responseId);
+    });
     this.running.set(responseId, { abort: execution.abort, result });
   }
 

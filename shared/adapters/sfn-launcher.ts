@@ -10,6 +10,7 @@ const SFN = { service: 'states', envName: 'SFN', targetPrefix: 'AWSStepFunctions
 export class SfnLauncher implements BackgroundLauncher {
   constructor(private readonly stateMachineArn: string, private readonly env: Record<string, string | undefined> = process.env) {}
 
+  /** Only the id goes to Step Functions (an execution's input stays in its history): the worker reads the record. */
   async start(responseId: string): Promise<void> {
     try {
       await awsJson(SFN, 'StartExecution', { stateMachineArn: this.stateMachineArn, name: responseId, input: JSON.stringify({ responseId }) }, {}, this.env);

@@ -19,12 +19,14 @@ export async function startBackground(svc: Services, turn: Turn, signal?: AbortS
   const { input: _input, ...request } = turn.req;
   // Side by side: nothing reads the log before the job starts, and a log without its record
   // (the create failed) is never read.
+  const record = { ...recordOf(svc, turn, base, null), request, lastSeq };
   await Promise.all([
-    svc.store.create({ ...recordOf(svc, turn, base, null), request, lastSeq }, turn.parent),
+    svc.store.create(record, turn.parent),
     svc.events.append(base.id, events, base.created_at),
   ]);
   try {
-    await svc.launcher.start(base.id);
+    // The record goes along for a worker in this process (npm start), which then reads nothing.
+    await svc.launcher.start(base.id, { ...record, response: structuredClone(base) });
   } catch (err) {
     log.error('could not start the background job', { id: base.id, error: err as Error });
     await markFailed(svc, { responseId: base.id, error: { Error: 'StartFailed', Cause: 'the workflow could not be started' } });

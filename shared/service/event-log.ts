@@ -34,10 +34,14 @@ export class LogWriter {
   private pendingOutput = false;
   private queued = 0;
 
+  /** Until a write of ours landed, when the worker runs while its claim is in flight: each write claims the record too. */
+  private claiming: boolean;
+
   constructor(
     private readonly svc: Services, private readonly id: string, private readonly lease: string,
-    private readonly createdAt: number, private lastSeq: number,
+    private readonly createdAt: number, private lastSeq: number, opts: { claiming?: boolean } = {},
   ) {
+    this.claiming = opts.claiming === true;
     this.lastFlushMs = svc.clock.nowMs(); // the claim was the last write
   }
 
@@ -70,11 +74,12 @@ export class LogWriter {
       this.pending = [];
       this.pendingOutput = false;
       const lastSeq = events.length ? events[events.length - 1]!.sequence_number : this.lastSeq;
-      const updated = await retryingWrite(() => this.svc.store.update(this.id, snapshot, { from: ['in_progress'], lease: this.lease, lastSeq }), LOG_WRITE_RETRY_MS);
+      const updated = await retryingWrite(() => this.svc.store.update(this.id, snapshot, { from: ['in_progress'], lease: this.lease, lastSeq, claim: this.claiming }), LOG_WRITE_RETRY_MS);
       if (!updated) {
         this.stopped = true;
         return false;
       }
+      this.claiming = false;
       this.lastSeq = lastSeq;
       this.lastFlushMs = this.svc.clock.nowMs();
       if (events.length) {

@@ -6,7 +6,7 @@ import { isResponseId, itemIdsFor, newId, type IdPrefix } from '../protocol/ids.
 import { requestEchoedBy, type CreateRequest } from '../protocol/request-fields.ts';
 import { newResponseObject } from '../protocol/response.ts';
 import type { InputItem, ResponseObject, StreamEvent } from '../protocol/types.ts';
-import type { NewStoredResponse, StoredResponse } from '../ports.ts';
+import type { NewStoredResponse, QueuedJob, StoredResponse } from '../ports.ts';
 import type { Choice } from '../routing/choose-endpoint.ts';
 import { normalizeInputItems, outputItemsToInputItems } from '../translate/index.ts';
 import { historyFingerprint } from '../cache/key.ts';
@@ -126,7 +126,7 @@ export async function readContext(
 }
 
 /** A background response's turn as its worker runs it: the stored request, a conversation's items or the chain's. */
-export function resumeTurn(rec: StoredResponse, history: InputItem[], outputIdsFrom: number): Turn {
+export function resumeTurn(rec: QueuedJob, history: InputItem[], outputIdsFrom: number): Turn {
   return {
     owner: rec.owner,
     // Records queued before requests were stored: the request as their Response echoes it.

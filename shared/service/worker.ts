@@ -4,7 +4,7 @@
 // a sweep makes the next write fail, and the worker then aborts the upstream request.
 import { ApiError } from '../protocol/errors.ts';
 import { isTerminalStatus, type InputItem, type ResponseError, type ResponseObject } from '../protocol/types.ts';
-import { UpstreamError, type StoredResponse } from '../ports.ts';
+import { UpstreamError, type QueuedJob } from '../ports.ts';
 import { chatPath } from './chat-path.ts';
 import type { Services } from './context.ts';
 import { LogWriter } from './event-log.ts';
@@ -24,6 +24,8 @@ export interface RunInput {
   executionId: string;
   /** Epoch ms by which the worker must have finished (the Lambda's own limit, less a margin). */
   deadlineMs?: number;
+  /** The record as the API stored it, handed over in the API's process (npm start; never on Step Functions). */
+  job?: QueuedJob;
 }
 
 /** Why a background run stops when its host shuts down (the local server on SIGTERM, after its grace period). */
@@ -37,15 +39,21 @@ export async function runBackground(svc: Services, input: RunInput, shutdown?: A
   const { responseId: id, executionId: lease } = input;
   // Queued -> in_progress under our lease, in one write that returns the record; a retry of this
   // execution claims it again (and continues the same log: nothing was streamed by the failed try).
-  const rec = await svc.store.claim(id, lease);
+  // A job handed over needs no read: it runs while its claim is in flight (its writes claim it
+  // too until one lands), and a claim refused (a cancel came first) stops it.
+  const claim = svc.store.claim(id, lease);
+  const rec = input.job ?? await claim;
   if (typeof rec === 'string') return { status: rec };
+  const claimSettled = () => claim.then(() => undefined, () => undefined);
   const history = await historyOfJob(svc, rec);
   if (!history) {
+    await claimSettled();
     await finishWithoutEvent(svc, id, lease, { code: 'server_error', message: `Conversation with id '${rec.response.conversation?.id}' not found (it was deleted before the job started).` });
     return { status: 'failed' };
   }
   const turn = resumeTurn(rec, history, OUTPUT_IDS_FROM);
   const abort = new AbortController();
+  if (input.job) void claim.then((r) => { if (typeof r === 'string') abort.abort(); }, () => undefined);
   const deadline = input.deadlineMs ? setTimeout(() => abort.abort(new UpstreamError(
     'The background job reached the time limit of its worker (15 minutes) and was stopped.', 0, 'aborted',
   )), Math.max(0, input.deadlineMs - svc.clock.nowMs())) : undefined;
@@ -53,7 +61,7 @@ export async function runBackground(svc: Services, input: RunInput, shutdown?: A
   shutdown?.addEventListener('abort', onShutdown, { once: true });
   if (shutdown?.aborted) onShutdown(); // a workflow retry that began after the stop ends at once, failed
 
-  const writer = new LogWriter(svc, id, lease, rec.response.created_at, rec.lastSeq);
+  const writer = new LogWriter(svc, id, lease, rec.response.created_at, rec.lastSeq, { claiming: !!input.job });
   // The heartbeat starts now, not at the first byte: a model that is slow to answer (loading,
   // long prompt) is still a live job, and the sweeper must not take it for a dead one.
   let snapshot = (): ResponseObject => turn.base;
@@ -77,6 +85,7 @@ export async function runBackground(svc: Services, input: RunInput, shutdown?: A
       const message = err instanceof ApiError && err.status === 429
         ? `The background job waited ${svc.config.backgroundQueueMs} ms (background_queue_ms) for a free slot of max_concurrent_connections, and none came free.`
         : err instanceof UpstreamError ? err.upstreamMessage ?? err.message : 'The background job could not start.';
+      await claimSettled();
       await finishWithoutEvent(svc, id, lease, { code: 'server_error', message });
       return { status: 'failed' };
     }
@@ -112,7 +121,7 @@ export async function runBackground(svc: Services, input: RunInput, shutdown?: A
  * A job's history, read when it starts: its conversation's items (null when the conversation was
  * deleted meanwhile), else its chain's; no read for a job that continues neither.
  */
-async function historyOfJob(svc: Services, rec: StoredResponse): Promise<InputItem[] | null> {
+async function historyOfJob(svc: Services, rec: QueuedJob): Promise<InputItem[] | null> {
   const conversation = rec.response.conversation?.id;
   if (conversation) return (await svc.conversations.load(conversation, rec.owner))?.items ?? null;
   const parent = rec.response.previous_response_id;

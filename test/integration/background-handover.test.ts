@@ -18,7 +18,9 @@ let heldPuts = 0;
 beforeAll(async () => {
   sys = await startSystem({
     upstreams: [{ flavor: 'ollama', models: ['test-model:latest'] }],
-    extraConfig: 'flush_ms: 20\npoll_ms: 20\nheartbeat_ms: 200\norphan_after_ms: 60000\nsweep_interval_ms: 3600000',
+    // flush_ms long: the in_progress event goes out with the first output, never in a batch of its
+    // own (held, it would hold up the batches after it: flushes are stored in order).
+    extraConfig: 'flush_ms: 2000\npoll_ms: 20\nheartbeat_ms: 1000\norphan_after_ms: 60000\nsweep_interval_ms: 3600000',
     retryIntervalMs: 10,
   });
   up = sys.upstreams[0]!;

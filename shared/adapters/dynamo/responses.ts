@@ -79,7 +79,7 @@ export class DynamoResponseStore implements ResponseStore {
   /**
    * Conditional replacement of the response blob. `expectUpdatedAt` additionally requires the
    * heartbeat to be unchanged (the sweeper's guard: a live writer wins the race); `lease`
-   * requires the worker's lease to still be the stored one.
+   * requires the worker's lease to still be the stored one (with `claim`, or the record queued).
    */
   async update(id: string, response: ResponseObject, opts: UpdateOptions): Promise<boolean> {
     const { from, endpoint, expectUpdatedAt } = opts;
@@ -110,7 +110,13 @@ export class DynamoResponseStore implements ResponseStore {
     const fromNames = from.map((s, i) => { values[`:from${i}`] = s; return `:from${i}`; });
     let condition = `#status IN (${fromNames.join(', ')})`;
     if (expectUpdatedAt !== undefined) { condition += ' AND #updated = :seen'; values[':seen'] = expectUpdatedAt; }
-    if (opts.lease !== undefined) { condition += ' AND lease = :lease'; values[':lease'] = opts.lease; }
+    if (opts.lease !== undefined && opts.claim) {
+      // The claim's condition (see claim()), and its lease set.
+      condition = '#status = :queued OR #status = :inProgress AND lease = :lease';
+      Object.assign(values, { ':queued': 'queued', ':inProgress': 'in_progress', ':lease': opts.lease });
+      for (const name of fromNames) delete values[name];
+      set.push('lease = :lease');
+    } else if (opts.lease !== undefined) { condition += ' AND lease = :lease'; values[':lease'] = opts.lease; }
 
     const out = await conditionalWrite(this.doc.send(new UpdateCommand({
       TableName: this.tableName,
