@@ -64,6 +64,25 @@ export class LogWriter {
     return this.queued > 0;
   }
 
+  /** A job handed over: its claim, unless a write of ours claimed the record already; false when refused. */
+  claim(): Promise<boolean> {
+    this.queued++;
+    const settled = () => { this.queued--; };
+    this.chain = this.chain.then(async (ok) => {
+      if (!ok || this.stopped) return false;
+      if (!this.claiming) return true;
+      const claimed = await retryingWrite(() => this.svc.store.claim(this.id, this.lease), LOG_WRITE_RETRY_MS);
+      if (typeof claimed === 'string') {
+        this.stopped = true;
+        return false;
+      }
+      this.claiming = false;
+      return true;
+    });
+    this.chain.then(settled, settled);
+    return this.chain;
+  }
+
   /** Writes the snapshot and the pending events; false once the record is no longer ours (cancelled, swept). */
   flush(snapshot: ResponseObject): Promise<boolean> {
     this.queued++;

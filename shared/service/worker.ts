@@ -39,21 +39,19 @@ export async function runBackground(svc: Services, input: RunInput, shutdown?: A
   const { responseId: id, executionId: lease } = input;
   // Queued -> in_progress under our lease, in one write that returns the record; a retry of this
   // execution claims it again (and continues the same log: nothing was streamed by the failed try).
-  // A job handed over needs no read: it runs while its claim is in flight (its writes claim it
-  // too until one lands), and a claim refused (a cancel came first) stops it.
-  const claim = svc.store.claim(id, lease);
-  const rec = input.job ?? await claim;
+  // A job handed over in the API's process needs no read and no write before its upstream call:
+  // its first log write claims it (its first output), or a claim flush_ms in, whichever comes
+  // first; a claim refused (a cancel came first) stops it.
+  const rec = input.job ?? await svc.store.claim(id, lease);
   if (typeof rec === 'string') return { status: rec };
-  const claimSettled = () => claim.then(() => undefined, () => undefined);
   const history = await historyOfJob(svc, rec);
   if (!history) {
-    await claimSettled();
+    if (input.job) await svc.store.claim(id, lease).catch(() => undefined);
     await finishWithoutEvent(svc, id, lease, { code: 'server_error', message: `Conversation with id '${rec.response.conversation?.id}' not found (it was deleted before the job started).` });
     return { status: 'failed' };
   }
   const turn = resumeTurn(rec, history, OUTPUT_IDS_FROM);
   const abort = new AbortController();
-  if (input.job) void claim.then((r) => { if (typeof r === 'string') abort.abort(); }, () => undefined);
   const deadline = input.deadlineMs ? setTimeout(() => abort.abort(new UpstreamError(
     'The background job reached the time limit of its worker (15 minutes) and was stopped.', 0, 'aborted',
   )), Math.max(0, input.deadlineMs - svc.clock.nowMs())) : undefined;
@@ -62,6 +60,7 @@ export async function runBackground(svc: Services, input: RunInput, shutdown?: A
   if (shutdown?.aborted) onShutdown(); // a workflow retry that began after the stop ends at once, failed
 
   const writer = new LogWriter(svc, id, lease, rec.response.created_at, rec.lastSeq, { claiming: !!input.job });
+  const lateClaim = input.job ? setTimeout(() => void writer.claim().then((ok) => { if (!ok) abort.abort(); }, () => abort.abort()), svc.config.flushMs) : undefined;
   // The heartbeat starts now, not at the first byte: a model that is slow to answer (loading,
   // long prompt) is still a live job, and the sweeper must not take it for a dead one.
   let snapshot = (): ResponseObject => turn.base;
@@ -85,7 +84,7 @@ export async function runBackground(svc: Services, input: RunInput, shutdown?: A
       const message = err instanceof ApiError && err.status === 429
         ? `The background job waited ${svc.config.backgroundQueueMs} ms (background_queue_ms) for a free slot of max_concurrent_connections, and none came free.`
         : err instanceof UpstreamError ? err.upstreamMessage ?? err.message : 'The background job could not start.';
-      await claimSettled();
+      await writer.claim().catch(() => false);
       await finishWithoutEvent(svc, id, lease, { code: 'server_error', message });
       return { status: 'failed' };
     }
@@ -112,6 +111,7 @@ export async function runBackground(svc: Services, input: RunInput, shutdown?: A
     }
   } finally {
     clearInterval(heartbeat);
+    clearTimeout(lateClaim);
     if (deadline) clearTimeout(deadline);
     shutdown?.removeEventListener('abort', onShutdown);
   }
