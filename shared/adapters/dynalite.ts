@@ -97,6 +97,42 @@ function inProcessClient(server: Server): DynamoDBClient {
 }
 const UNSIGNED = 'AWS4-HMAC-SHA256 Credential=local/20260101/local/dynamodb/aws4_request, SignedHeaders=host, Signature=0';
 
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * Counts the requests dynalite is working on, until it answers (over HTTP and in process alike:
+ * both go through its request listener, which this wraps). Closed under one, LevelDB throws from
+ * one of dynalite's timers: an uncaught exception in whatever process runs it (a test that
+ * stops DynamoDB mid-query, npm start stopping while a reader polls). `settled(ms)` resolves when
+ * none is left, or after `ms`.
+ */
+function trackRequests(server: Server): { settled(ms: number): Promise<void> } {
+  const listener = server.listeners('request')[0] as RequestListener;
+  let working = 0;
+  const waiting = new Set<() => void>();
+  server.removeAllListeners('request');
+  server.on('request', ((req, res) => {
+    working++;
+    const end = res.end;
+    let answered = false;
+    res.end = function (this: ServerResponse, ...args: unknown[]) {
+      if (!answered) {
+        answered = true;
+        if (--working === 0) for (const wake of waiting) wake();
+      }
+      return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
+    } as ServerResponse['end'];
+    listener(req, res);
+  }) as RequestListener);
+  return {
+    settled: (ms) => (working === 0 ? Promise.resolve() : new Promise<void>((resolve) => {
+      const done = () => { clearTimeout(timer); waiting.delete(done); resolve(); };
+      const timer = setTimeout(done, ms);
+      waiting.add(done);
+    })),
+  };
+}
+
 export async function startDynalite(opts: StartOptions = {}): Promise<LocalDynamo> {
   // Zero delays: tables become ACTIVE at once instead of after dynalite's default 500 ms.
   const server = dynalite({ path: opts.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
@@ -109,11 +145,13 @@ export async function startDynalite(opts: StartOptions = {}): Promise<LocalDynam
   });
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
+  const requests = trackRequests(server);
   const client = inProcessClient(server);
 
   const close = async () => {
     client.destroy(); // drops keep-alive sockets, which would otherwise hold server.close open
     server.closeAllConnections();
+    await requests.settled(2_000); // what dynalite is doing finishes before its LevelDB closes
     // dynalite's close also closes LevelDB, releasing its lock so the path can be reopened.
     if (!server.listening) return; // already closed: closing twice is not an error
     await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
