@@ -42,7 +42,7 @@ export class LogWriter {
     private readonly createdAt: number, private lastSeq: number, opts: { claiming?: boolean } = {},
   ) {
     this.claiming = opts.claiming === true;
-    this.lastFlushMs = svc.clock.nowMs(); // the claim was the last write
+    this.lastFlushMs = svc.clock.nowMs(); // the last write: the claim, or the API's create for a job handed over
   }
 
   add(events: StreamEvent[]): void {
