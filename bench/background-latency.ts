@@ -5,7 +5,7 @@
 // other bench), so the client and the upstream here cost it no CPU.
 // Run: node_modules/.bin/node --import tsx bench/background-latency.ts
 import { startFakeUpstream } from '../test/helpers/fake-upstream.ts';
-import { spawnGateway, target } from './lib.ts';
+import { median, spawnGateway, target } from './lib.ts';
 
 const RUNS = Number(process.env.RUNS ?? 30);
 const POLL_MS = Number(process.env.POLL_MS ?? 200);
@@ -35,7 +35,6 @@ async function timeStream(background: boolean): Promise<{ firstDelta: number; en
   return { firstDelta, end: performance.now() - t0 };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fg: Array<{ firstDelta: number; end: number }> = [];
 const bg: Array<{ firstDelta: number; end: number }> = [];
 for (let i = 0; i < 5; i++) { await timeStream(false); await timeStream(true); } // warm-up

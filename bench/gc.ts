@@ -23,19 +23,17 @@ async function traced<T>(child: Child, during: () => Promise<T>): Promise<{ gc: 
   const bytes = Buffer.alloc(statSync(child.stdoutFile!).size - from);
   readSync(fd, bytes, 0, bytes.length, from);
   closeSync(fd);
-  {
-    for (const line of bytes.toString('utf8').split('\n')) {
-      const kind = /\bgc=(\w+)/.exec(line)?.[1];
-      if (!kind) continue;
-      const pause = Number(/\bpause=([\d.]+)/.exec(line)?.[1] ?? 0);
-      if (kind === 's') {
-        gc.scavenges++;
-        gc.scavengeMs += pause;
-        gc.promotedKiB += Number(/\bpromoted=(\d+)/.exec(line)?.[1] ?? 0) / 1024;
-      } else if (kind === 'mc' || kind === 'ms') {
-        gc.markCompacts++;
-        gc.markCompactMs += pause;
-      }
+  for (const line of bytes.toString('utf8').split('\n')) {
+    const kind = /\bgc=(\w+)/.exec(line)?.[1];
+    if (!kind) continue;
+    const pause = Number(/\bpause=([\d.]+)/.exec(line)?.[1] ?? 0);
+    if (kind === 's') {
+      gc.scavenges++;
+      gc.scavengeMs += pause;
+      gc.promotedKiB += Number(/\bpromoted=(\d+)/.exec(line)?.[1] ?? 0) / 1024;
+    } else if (kind === 'mc' || kind === 'ms') {
+      gc.markCompacts++;
+      gc.markCompactMs += pause;
     }
   }
   return { gc, result };

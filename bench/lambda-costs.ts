@@ -11,6 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buffer } from 'node:stream/consumers';
 import { FUNCTIONS } from '../infra/bundling.ts';
 import { startDynalite } from '../shared/adapters/dynalite.ts';
 import { startFakeUpstream, type Reply } from '../test/helpers/fake-upstream.ts';
@@ -52,43 +53,40 @@ let counted = zero();
  */
 async function capacityProxy(target: string): Promise<{ url: string; close(): Promise<void> }> {
   const to = new URL(target);
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      let body = Buffer.concat(chunks);
-      try {
-        const json = JSON.parse(body.toString('utf8'));
-        json.ReturnConsumedCapacity = 'TOTAL';
-        body = Buffer.from(JSON.stringify(json));
-      } catch { /* not JSON: as is */ }
-      const headers = { ...req.headers, 'content-length': String(body.length) };
-      const up = http.request({ host: to.hostname, port: to.port, path: req.url, method: req.method, headers }, (ans) => {
-        const got: Buffer[] = [];
-        ans.on('data', (c: Buffer) => got.push(c));
-        ans.on('end', () => {
-          const text = Buffer.concat(got);
-          try {
-            const json = JSON.parse(text.toString('utf8'));
-            const caps = [json.ConsumedCapacity ?? []].flat() as Array<{ CapacityUnits?: number; WriteCapacityUnits?: number; ReadCapacityUnits?: number }>;
-            const target = String(req.headers['x-amz-target'] ?? '');
-            counted.calls++;
-            for (const c of caps) {
-              const units = c.CapacityUnits ?? 0;
-              if (/PutItem|UpdateItem|DeleteItem|BatchWriteItem|TransactWrite/.test(target)) counted.wru += c.WriteCapacityUnits ?? units;
-              else counted.rru += c.ReadCapacityUnits ?? units;
-            }
-          } catch { /* not JSON */ }
-          res.writeHead(ans.statusCode ?? 500, ans.headers);
-          res.end(text);
-        });
-      });
-      up.on('error', () => res.destroy());
-      up.end(body);
+  const forward = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    let body = await buffer(req);
+    try {
+      const json = JSON.parse(body.toString('utf8'));
+      json.ReturnConsumedCapacity = 'TOTAL';
+      body = Buffer.from(JSON.stringify(json));
+    } catch { /* not JSON: as is */ }
+    const headers = { ...req.headers, 'content-length': String(body.length) };
+    const up = http.request({ host: to.hostname, port: to.port, path: req.url, method: req.method, headers }, async (ans) => {
+      const text = await buffer(ans);
+      countCapacity(String(req.headers['x-amz-target'] ?? ''), text);
+      res.writeHead(ans.statusCode ?? 500, ans.headers);
+      res.end(text);
     });
-  });
+    up.on('error', () => res.destroy());
+    up.end(body);
+  };
+  const server = http.createServer((req, res) => void forward(req, res).catch(() => res.destroy()));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+}
+
+/** Adds the capacity a DynamoDB answer reports to `counted` (`target`: its X-Amz-Target). */
+function countCapacity(target: string, answer: Buffer): void {
+  try {
+    const json = JSON.parse(answer.toString('utf8'));
+    const caps = [json.ConsumedCapacity ?? []].flat() as Array<{ CapacityUnits?: number; WriteCapacityUnits?: number; ReadCapacityUnits?: number }>;
+    counted.calls++;
+    for (const c of caps) {
+      const units = c.CapacityUnits ?? 0;
+      if (/PutItem|UpdateItem|DeleteItem|BatchWriteItem|TransactWrite/.test(target)) counted.wru += c.WriteCapacityUnits ?? units;
+      else counted.rru += c.ReadCapacityUnits ?? units;
+    }
+  } catch { /* not JSON */ }
 }
 
 // ── the system ───────────────────────────────────────────────────────────────

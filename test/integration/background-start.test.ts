@@ -12,8 +12,6 @@ const model = 'test-model';
 
 let hold: Promise<void> | null = null;
 let heldClaims = 0;
-/** Held claims that went on to dynalite. */
-let passedClaims = 0;
 
 beforeAll(async () => {
   sys = await startSystem({
@@ -28,7 +26,6 @@ beforeAll(async () => {
     if (claim && hold) {
       heldClaims++;
       await Promise.race([hold, new Promise((r) => setTimeout(r, 10_000))]); // bounded
-      passedClaims++;
     }
     return next(args);
   }, { step: 'build', name: 'testHoldClaims' });
@@ -37,13 +34,17 @@ afterAll(() => sys.close());
 
 /** Chat requests the upstream got (model lists and the like left out). */
 const chats = () => up.requests.filter((r) => r.method === 'POST').length;
-const status = async (id: string) => ((await (await fetch(`${sys.base}/responses/${id}`)).json()) as { status: string }).status;
-
-it('is claimed by its first log write: in_progress from its first output, completed at its end, no claim of its own', async () => {
+/** Holds every claim from now on, counting them, until the function it returns lets them (and later ones) pass. */
+function holdClaims(): () => void {
   let release!: () => void;
   hold = new Promise<void>((r) => { release = r; });
   heldClaims = 0;
-  passedClaims = 0;
+  return () => { release(); hold = null; };
+}
+const status = async (id: string) => ((await (await fetch(`${sys.base}/responses/${id}`)).json()) as { status: string }).status;
+
+it('is claimed by its first log write: in_progress from its first output, completed at its end, no claim of its own', async () => {
+  const release = holdClaims();
   try {
     up.script({ deltas: ['handed', ' over', ' here'], chunkDelayMs: 200 });
     const before = chats();
@@ -74,15 +75,11 @@ it('is claimed by its first log write: in_progress from its first output, comple
     expect(replay.map((e) => e.data)).toEqual(events.map((e) => e.data));
   } finally {
     release();
-    hold = null;
   }
 });
 
 it('with no output by flush_ms it claims the record itself; refused (a cancel came first), it stops: the upstream call is aborted, the response stays cancelled', async () => {
-  let release!: () => void;
-  hold = new Promise<void>((r) => { release = r; });
-  heldClaims = 0;
-  passedClaims = 0;
+  const release = holdClaims();
   try {
     up.script({ text: 'never sent', delayMs: 5_000 }); // the first byte would come after 5 s
     const created = await postJson(`${sys.base}/responses`, { model, input: 'cancel me early', background: true });
@@ -99,6 +96,5 @@ it('with no output by flush_ms it claims the record itself; refused (a cancel ca
     expect(await status(id)).toBe('cancelled');
   } finally {
     release();
-    hold = null;
   }
 });

@@ -44,6 +44,19 @@ async function closedWithin(rec: RecordedRequest, t0: number): Promise<number> {
   return rec.closedAt === undefined ? -1 : rec.closedAt - t0;
 }
 
+/**
+ * The live readers' clients leave: the DynamoDB reads (Query, GetItem) of the second after they
+ * settled. Readers still polling every 50 ms would make hundreds.
+ */
+async function readsAfterLeaving(sys: System, readers: AbortController[], bodies: Array<Promise<void>>): Promise<number> {
+  for (const c of readers) c.abort();
+  await Promise.allSettled(bodies);
+  await sleep(300);
+  const calls = countCalls(sys.gw.dynamo.client);
+  await sleep(1_000);
+  return (calls.byCommand.Query ?? 0) + (calls.byCommand.GetItem ?? 0);
+}
+
 describe('on_client_disconnect: finish_stored (the default)', () => {
   let sys: System;
   let up: FakeUpstream;
@@ -131,12 +144,7 @@ describe('on_client_disconnect: finish_stored (the default)', () => {
       for (;;) if ((await reader.read()).done) break;
     });
     await sleep(500); // they poll
-    for (const c of readers) c.abort();
-    await Promise.allSettled(bodies);
-    await sleep(300);
-    const calls = countCalls(sys.gw.dynamo.client);
-    await sleep(1_000);
-    const reads = (calls.byCommand.Query ?? 0) + (calls.byCommand.GetItem ?? 0);
+    const reads = await readsAfterLeaving(sys, readers, bodies);
     console.log(JSON.stringify({ case: '20 live readers left', dynamodb_reads_in_the_next_second: reads }));
     // 20 readers polling every 50 ms would make hundreds of reads a second; the job's own
     // heartbeat writes are not reads.
@@ -175,12 +183,7 @@ describe('live readers of a background job created with stream: true', () => {
     });
     await waitFor(async () => chats(up).length, (n) => n >= before + 5, 10_000);
     await sleep(300); // they poll
-    for (const c of readers) c.abort();
-    await Promise.allSettled(bodies);
-    await sleep(300);
-    const calls = countCalls(sys.gw.dynamo.client);
-    await sleep(1_000);
-    const reads = (calls.byCommand.Query ?? 0) + (calls.byCommand.GetItem ?? 0);
+    const reads = await readsAfterLeaving(sys, readers, bodies);
     console.log(JSON.stringify({ case: '5 POST stream readers of background jobs left', dynamodb_reads_in_the_next_second: reads }));
     expect(reads).toBeLessThan(5);
     // Leaving stopped the readers, not the jobs.
