@@ -96,15 +96,15 @@ export class ResponsesGatewayStack extends Stack {
 
     // ── functions ───────────────────────────────────────────────────────────────────────────
     const bundling = cdkBundlingOptions(bundleSettings({ sourceMap: settings.sourceMaps }));
-    const configYaml = configJsonFor(settings.configPath);
+    const configJson = configJsonFor(settings.configPath);
     const secretParameters = JSON.stringify(settings.secretParameters);
     const nodeOptions: Record<string, string> = settings.sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {};
     const envFor: Record<FunctionSpec['id'], Record<string, string>> = {
       // Only the API uses the cache (background jobs never do: shared/service/cache.ts).
-      Api: { ...tableEnv(['responses', 'cache']), CONFIG_JSON: configYaml, SECRET_PARAMETERS: secretParameters, ...nodeOptions },
-      Worker: { ...tableEnv(['responses']), CONFIG_JSON: configYaml, SECRET_PARAMETERS: secretParameters, ...nodeOptions },
+      Api: { ...tableEnv(['responses', 'cache']), CONFIG_JSON: configJson, SECRET_PARAMETERS: secretParameters, ...nodeOptions },
+      Worker: { ...tableEnv(['responses']), CONFIG_JSON: configJson, SECRET_PARAMETERS: secretParameters, ...nodeOptions },
       // The sweeper calls no upstream: the keys it reads, no secrets (shared/service/sweep.ts).
-      Sweeper: { ...tableEnv(['responses']), CONFIG_JSON: pickKeys(configYaml, SWEEPER_CONFIG_KEYS), ...nodeOptions },
+      Sweeper: { ...tableEnv(['responses']), CONFIG_JSON: pickKeys(configJson, SWEEPER_CONFIG_KEYS), ...nodeOptions },
     };
 
     this.functions = {} as Record<FunctionSpec['id'], NodejsFunction>;

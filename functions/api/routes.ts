@@ -9,6 +9,7 @@ import { cacheStats } from '../../shared/service/cache.ts';
 import { listModels, retrieveModel } from '../../shared/service/models.ts';
 import { countInputTokens } from '../../shared/service/input-tokens.ts';
 import { compactConversation } from '../../shared/service/compact.ts';
+import { linkedAbort } from '../../shared/service/backend-path.ts';
 import { parseCompactRequest, parseCountRequest } from '../../shared/protocol/side-requests.ts';
 import {
   createConversation, createItems, deleteConversation, deleteItem, listItems, retrieveConversation, retrieveItem, updateConversation,
@@ -100,13 +101,9 @@ const SHUT_DOWN = () => new UpstreamError('The gateway shut down before the resp
 
 /** A signal that fires, with its own reason, when any of `sources` does (none: undefined). */
 function stopSignal(sources: Array<[AbortSignal | undefined, () => Error]>): AbortSignal | undefined {
-  const live = sources.filter((s): s is [AbortSignal, () => Error] => s[0] !== undefined);
-  if (live.length === 0) return undefined;
+  if (!sources.some(([signal]) => signal)) return undefined;
   const controller = new AbortController();
-  for (const [signal, reason] of live) {
-    if (signal.aborted) controller.abort(reason());
-    else signal.addEventListener('abort', () => controller.abort(reason()), { once: true });
-  }
+  for (const [signal, reason] of sources) linkedAbort(signal, reason, controller);
   return controller.signal;
 }
 

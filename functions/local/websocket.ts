@@ -20,6 +20,7 @@ import { newResponseObject } from '../../shared/protocol/response.ts';
 import type { InputItem, ResponseObject } from '../../shared/protocol/types.ts';
 import { SseDecoder } from '../../shared/stream/sse.ts';
 import { responseToEvents } from '../../shared/stream/replay.ts';
+import { TERMINAL_EVENT_TYPES } from '../../shared/stream/events.ts';
 import { normalizeInputItems, outputItemsToInputItems } from '../../shared/translate/index.ts';
 import { log } from '../../shared/log.ts';
 import { callerOf } from '../api/auth.ts';
@@ -30,8 +31,6 @@ import { answerOnSocket, MAX_BODY_BYTES } from './server.ts';
 const MAX_QUEUED = 8;
 /** Headers of the handshake that are not the client's to pass on to each request. */
 const HANDSHAKE = /^(connection|upgrade|sec-websocket-.*|content-length|transfer-encoding|host)$/i;
-/** The events that end a response, carrying it whole: the only ones read here (the rest pass as they are). */
-const TERMINAL = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 
 const isResponsesSocket = (req: http.IncomingMessage) =>
   req.method === 'GET' && req.headers.upgrade?.toLowerCase() === 'websocket' && /^\/v1\/responses\/?(\?.*)?$/.test(req.url ?? '');
@@ -131,8 +130,8 @@ class Connection {
   /** One POST /v1/responses through the handler, its events forwarded as they come. */
   private async created(body: Record<string, unknown>): Promise<void> {
     const sink = new EventSink((data, type) => {
-      // The frame's `event:` line names its type: only a terminal event is parsed.
-      if (type !== undefined && TERMINAL.has(type)) {
+      // The frame's `event:` line names its type: only a terminal event (it carries the response whole) is parsed.
+      if (type !== undefined && TERMINAL_EVENT_TYPES.has(type)) {
         const { response } = JSON.parse(data) as { response?: ResponseObject };
         if (response) this.keep(body, response);
       }

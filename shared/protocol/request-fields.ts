@@ -136,6 +136,8 @@ export function echoedFields(req: Partial<CreateRequest>, out: JsonObject = {}):
 }
 /** The rows a Response echoes, worked out once (echoedFields runs for every response). */
 const ECHOED = rows.flatMap(([name, row]) => (row.echo ? [[name, row.echo as (v: unknown) => unknown] as const] : []));
+/** The names of the fields a Response echoes, in table order. */
+export const ECHOED_NAMES: readonly string[] = ECHOED.map(([name]) => name);
 
 /** The settings a Response echoes, as a request again (for records stored without their request). */
 export function requestEchoedBy(response: JsonObject & { model: string }): RequestSettings {

@@ -1,4 +1,4 @@
-import { echoedFields, type CreateRequest } from './request-fields.ts';
+import { ECHOED_NAMES, echoedFields, type CreateRequest } from './request-fields.ts';
 import type { JsonObject, OutputItem, ResponseObject, ResponseStatus, Usage } from './types.ts';
 
 /** The SDK's `output_text`: every output_text part of every assistant message, joined. */
@@ -31,7 +31,7 @@ const FIXED_KEYS = ['id', 'object', 'created_at', 'completed_at', 'status', 'err
  * dictionary in V8, and a spread of it (every snapshot, record and answer of a turn is one) cost
  * 5 µs, against 0.05 µs for a copy of this shape.
  */
-const SHAPE: Readonly<JsonObject> = JSON.parse(JSON.stringify(Object.fromEntries([...FIXED_KEYS, ...Object.keys(echoedFields({}))].map((k) => [k, null]))));
+const SHAPE: Readonly<JsonObject> = JSON.parse(JSON.stringify(Object.fromEntries([...FIXED_KEYS, ...ECHOED_NAMES].map((k) => [k, null]))));
 
 /**
  * A Response object carrying every field of the public API, the request's settings echoed

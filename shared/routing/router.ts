@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError } from '../protocol/errors.ts';
 import { UpstreamError } from '../ports.ts';
 import { log } from '../log.ts';
+import { within } from '../timing.ts';
 import { count, countBy } from '../metrics.ts';
 import { maskUrls } from '../redact.ts';
 import { endpointName, slotKey, type Choice, type EndpointChooser } from './choose-endpoint.ts';
@@ -43,23 +44,6 @@ const BACKOFF_MAX_MS = 10_000;
 const jitter = (ms: number) => ms / 2 + Math.random() * (ms / 2);
 const retryable = (err: unknown) => (err as { retryable?: unknown })?.retryable === true;
 const rotate = <T>(xs: readonly T[], start: number) => [...xs.slice(start), ...xs.slice(0, start)];
-
-/** True when `p` settles within `ms` (false after `ms`, or as soon as `signal` fires). */
-async function within(p: Promise<unknown>, ms: number, signal?: AbortSignal): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const timeout = new Promise<boolean>((r) => {
-    timer = setTimeout(() => r(false), Math.max(0, ms));
-    onAbort = () => r(false);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([p.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) signal?.removeEventListener('abort', onAbort);
-  }
-}
 
 /** Waits `ms`; a signal that fires ends the wait, and the call, at once. */
 async function pause(ms: number, signal?: AbortSignal): Promise<void> {

@@ -28,11 +28,13 @@ export interface BackendPath {
   stream(svc: Services, choice: Choice, job: Job): Promise<StreamRun>;
 }
 
-/** An abort signal that fires on the caller's signal and that we can fire ourselves. */
-export function linkedAbort(signal?: AbortSignal): AbortController {
-  const controller = new AbortController();
-  if (signal?.aborted) controller.abort(signal.reason);
-  else signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+/**
+ * An abort signal that fires on the caller's signal (with `reason()`, by default the signal's own
+ * reason) and that we can fire ourselves. Given `controller`, links one more signal to that one.
+ */
+export function linkedAbort(signal?: AbortSignal, reason = (): unknown => signal?.reason, controller = new AbortController()): AbortController {
+  if (signal?.aborted) controller.abort(reason());
+  else signal?.addEventListener('abort', () => controller.abort(reason()), { once: true });
   return controller;
 }
 

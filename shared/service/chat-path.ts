@@ -1,10 +1,10 @@
 import { outputTextOf } from '../protocol/response.ts';
-import type { OutputItem, ResponseObject } from '../protocol/types.ts';
+import type { InputItem, OutputItem, ResponseObject } from '../protocol/types.ts';
 import { ChatStreamTranslator } from '../stream/index.ts';
 import { buildChatRequest, chatMessageToOutputItems, planTools, usageChatToResponses, type ToolPlan } from '../translate/index.ts';
 import { isCompactionTurn } from '../translate/compaction.ts';
 import type { ChatRequest } from '../protocol/types.ts';
-import { droppedForChat } from '../protocol/request-fields.ts';
+import { droppedForChat, type CreateRequest } from '../protocol/request-fields.ts';
 import { UpstreamError } from '../ports.ts';
 import { log } from '../log.ts';
 import { maskUrls } from '../redact.ts';
@@ -20,16 +20,27 @@ import type { Choice } from '../routing/choose-endpoint.ts';
 
 const INCOMPLETE_REASONS: Record<string, string> = { length: 'max_output_tokens', content_filter: 'content_filter' };
 
-/** The Chat request for a turn on this endpoint, and the tool plan its answer is read back with. */
-async function chatRequest(svc: Services, choice: Choice, job: Job, stream: boolean): Promise<{ request: ChatRequest; tools: ToolPlan }> {
+/**
+ * The Chat request for `req` (after `history`, with `input`) on this endpoint, and the tool plan
+ * its answer is read back with: what a turn sends, and what input_tokens counts.
+ */
+export async function chatRequestOf(
+  svc: Services, choice: Choice, req: CreateRequest, history: InputItem[], input: InputItem[], stream: boolean,
+  tools: ToolPlan = planTools(req.tools, svc.config.unsupportedTools),
+): Promise<{ request: ChatRequest; tools: ToolPlan }> {
+  const messages = await chatMessagesOf(svc, choice, history, input, req.instructions, tools);
+  return { request: buildChatRequest(req, messages, choice.model, { stream, tools }), tools };
+}
+
+/** The Chat request for a turn on this endpoint (what it drops, logged), and its tool plan. */
+function chatRequest(svc: Services, choice: Choice, job: Job, stream: boolean): Promise<{ request: ChatRequest; tools: ToolPlan }> {
   const tools = planTools(job.req.tools, svc.config.unsupportedTools);
   const dropped = droppedForChat(job.req);
   const unmet = job.req.include?.filter((v) => v !== 'reasoning.encrypted_content');
   if (unmet?.length) dropped.include = `Chat backends have no such output: ${unmet.join(', ')}`;
   if (tools.leftOut.length) dropped.tools = `left out (a Chat backend cannot run them): ${tools.leftOut.map((t) => `${t.param} ${t.type}`).join(', ')}`;
   if (Object.keys(dropped).length) log.info('request fields a Chat backend cannot take were dropped', { id: job.base.id, endpoint: maskUrls(choice.endpoint.url), dropped });
-  const messages = await chatMessagesOf(svc, choice, job.history, job.input, job.req.instructions, tools);
-  return { request: buildChatRequest(job.req, messages, choice.model, { stream, tools }), tools };
+  return chatRequestOf(svc, choice, job.req, job.history, job.input, stream, tools);
 }
 
 /** With `include: ["reasoning.encrypted_content"]`: the reasoning text, sealed, so a stateless client can send it back. */

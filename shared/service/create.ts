@@ -136,7 +136,8 @@ async function streamTurn(svc: Services, turn: Turn, choices: Choice[], held: He
           ended = true;
           clearInterval(heartbeat);
           await beat;
-          await endTurn(svc, turn, run.snapshot(), () => (store ? persistFinal(svc, run.snapshot()) : Promise.resolve()));
+          const final = run.snapshot(); // one copy of the whole output for the conversation, cache and store
+          await endTurn(svc, turn, final, () => (store ? persistFinal(svc, final) : Promise.resolve()));
         }
         yield batch;
       }

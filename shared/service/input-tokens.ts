@@ -6,10 +6,9 @@
 import { badRequest } from '../protocol/errors.ts';
 import { asCreateRequest, type CountRequest } from '../protocol/side-requests.ts';
 import type { Choice } from '../routing/choose-endpoint.ts';
-import { buildChatRequest, planTools } from '../translate/index.ts';
 import { estimateTokens } from '../translate/token-estimate.ts';
 import type { InputItem } from '../protocol/types.ts';
-import { chatMessagesOf } from './chat-messages.ts';
+import { chatRequestOf } from './chat-path.ts';
 import type { Caller, Services } from './context.ts';
 import { nativeBody } from './native-path.ts';
 import { readContext } from './turn.ts';
@@ -52,9 +51,7 @@ async function count(svc: Services, choice: Choice, req: CountRequest, model: st
     if (typeof answer.input_tokens === 'number') return { tokens: answer.input_tokens, estimated: false };
   }
   const create = asCreateRequest(req, model);
-  const tools = planTools(create.tools, svc.config.unsupportedTools);
-  const messages = await chatMessagesOf(svc, choice, history, input, create.instructions, tools);
-  const chat = buildChatRequest(create, messages, choice.model, { stream: false, tools });
+  const { request: chat } = await chatRequestOf(svc, choice, create, history, input, false);
   const counted = choice.endpoint.kind === 'chat' ? await svc.backend.countTokens(choice.endpoint, chat, call) : null;
   return counted === null ? { tokens: estimateTokens(chat), estimated: true } : { tokens: counted, estimated: false };
 }

@@ -1,7 +1,7 @@
 import type { ChatMappedField, CreateRequest } from '../protocol/request-fields.ts';
 import type { ChatMessage, ChatRequest } from '../protocol/types.ts';
 import { textFormatToResponseFormat } from './format.ts';
-import { planTools, toolChoiceToChat, type ToolPlan, type UnsupportedTools } from './tools.ts';
+import { leftOutTools, planTools, toolChoiceToChat, type ToolPlan, type UnsupportedTools } from './tools.ts';
 import { TranslationError } from './errors.ts';
 
 type Mapper = (req: CreateRequest, out: ChatRequest, plan: ToolPlan) => void;
@@ -67,8 +67,8 @@ export function checkChatTools(req: CreateRequest, mode: UnsupportedTools): void
 
 const LEFT_OUT_TOOLS_HEADER = 'x-gateway-unsupported-tools';
 
-/** The header that names the hosted tools a Chat backend left out of the request (none: no header). */
+/** The header that names the hosted tools a Chat backend left out of the request (none: no header); per request, so without a whole tool plan. */
 export function leftOutToolsHeader(req: CreateRequest): Record<string, string> {
-  const types = [...new Set(planTools(req.tools).leftOut.map((t) => t.type))];
+  const types = [...new Set(leftOutTools(req.tools).map((t) => t.type))];
   return types.length ? { [LEFT_OUT_TOOLS_HEADER]: types.join(',') } : {};
 }

@@ -88,10 +88,23 @@ const rejectMessage = (type: string) =>
   `Tool type '${type}' is not supported by this backend (a Chat Completions server cannot run hosted tools); ` +
   'remove it, or let the gateway leave it out (unsupported_tools: drop).';
 
+const runsOnChat = (type: unknown): type is 'function' | 'custom' => type === 'function' || type === 'custom';
+
+/** The tools of `tools` a Chat backend cannot run (hosted ones, also inside a namespace): top-level ones first. */
+export function leftOutTools(tools: readonly JsonObject[] | null | undefined): LeftOutTool[] {
+  const list = tools ?? [];
+  const out: LeftOutTool[] = [];
+  list.forEach((t, i) => { if (t.type !== 'namespace' && !runsOnChat(t.type)) out.push({ param: `tools[${i}]`, type: String(t.type) }); });
+  list.forEach((t, i) => {
+    if (t.type !== 'namespace') return;
+    ((t.tools ?? []) as JsonObject[]).forEach((inner, j) => { if (!runsOnChat(inner.type)) out.push({ param: `tools[${i}].tools[${j}]`, type: String(inner.type) }); });
+  });
+  return out;
+}
+
 /** The Chat side of `tools` (validated: protocol/input-schema.ts). */
 export function planTools(tools: readonly JsonObject[] | null | undefined, mode: UnsupportedTools = 'drop'): ToolPlan {
   const chatTools: ChatTool[] = [];
-  const leftOut: LeftOutTool[] = [];
   const byChatName = new Map<string, ToolTarget>();
   const byKey = new Map<string, string>();
   /** Nested tools by their bare name (null: more than one namespace has it), for a tool_choice that names one. */
@@ -102,25 +115,22 @@ export function planTools(tools: readonly JsonObject[] | null | undefined, mode:
     byKey.set(key(target.kind, target.name, target.namespace), chatName);
     chatTools.push(tool);
   };
-  const leaveOut = (param: string, type: string) => {
-    if (mode === 'reject') throw new TranslationError(rejectMessage(type), param);
-    leftOut.push({ param, type });
-  };
+  const leftOut = leftOutTools(tools);
+  if (mode === 'reject' && leftOut[0]) throw new TranslationError(rejectMessage(leftOut[0].type), leftOut[0].param);
   const list = tools ?? [];
   // Top-level tools keep their own names, so they are placed first; nested ones fit around them.
-  list.forEach((t, i) => {
+  list.forEach((t) => {
     if (t.type === 'function' && !taken(String(t.name))) add({ kind: 'function', name: String(t.name) }, String(t.name), functionToChat(t, String(t.name)));
     else if (t.type === 'custom' && !taken(String(t.name))) add({ kind: 'custom', name: String(t.name) }, String(t.name), customToChat(t, String(t.name)));
-    else if (t.type !== 'namespace' && t.type !== 'function' && t.type !== 'custom') leaveOut(`tools[${i}]`, String(t.type));
   });
-  list.forEach((t, i) => {
+  list.forEach((t) => {
     if (t.type !== 'namespace') return;
     const namespace = String(t.name);
-    ((t.tools ?? []) as JsonObject[]).forEach((inner, j) => {
-      const name = String(inner.name);
-      if (inner.type !== 'function' && inner.type !== 'custom') return leaveOut(`tools[${i}].tools[${j}]`, String(inner.type));
-      const chatName = flatName(namespace, name, taken);
+    ((t.tools ?? []) as JsonObject[]).forEach((inner) => {
       const kind = inner.type;
+      if (!runsOnChat(kind)) return; // left out
+      const name = String(inner.name);
+      const chatName = flatName(namespace, name, taken);
       add({ kind, name, namespace }, chatName, kind === 'custom' ? customToChat(inner, chatName) : functionToChat(inner, chatName));
       nested.set(key(kind, name), nested.has(key(kind, name)) ? null : chatName);
     });
