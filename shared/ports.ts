@@ -37,10 +37,8 @@ export interface UpdateOptions {
   from: readonly ResponseStatus[];
   /** ...and, when given, only if the stored lease is this one. */
   lease?: string;
-  /** Sets the lease (a worker claiming the response). */
-  setLease?: string;
   /**
-   * With `lease`: the claim's condition instead of `from`: the record is `queued`, or
+   * With `lease`: the claim's condition instead of `from` (and `expectUpdatedAt`): the record is `queued`, or
    * `in_progress` under `lease`; the lease is set. A worker handed its job writes this way until
    * it knows its claim landed.
    */

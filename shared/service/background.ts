@@ -26,7 +26,8 @@ export async function startBackground(svc: Services, turn: Turn, signal?: AbortS
   ]);
   try {
     // The record goes along for a worker in this process (npm start), which then reads nothing.
-    await svc.launcher.start(base.id, { ...record, response: structuredClone(base) });
+    // Shared, not copied: the worker spreads it (resumeTurn) and never changes a nested object.
+    await svc.launcher.start(base.id, record);
   } catch (err) {
     log.error('could not start the background job', { id: base.id, error: err as Error });
     await markFailed(svc, { responseId: base.id, error: { Error: 'StartFailed', Cause: 'the workflow could not be started' } });

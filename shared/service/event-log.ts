@@ -66,10 +66,7 @@ export class LogWriter {
 
   /** A job handed over: its claim, unless a write of ours claimed the record already; false when refused. */
   claim(): Promise<boolean> {
-    this.queued++;
-    const settled = () => { this.queued--; };
-    this.chain = this.chain.then(async (ok) => {
-      if (!ok || this.stopped) return false;
+    return this.enqueue(async () => {
       if (!this.claiming) return true;
       const claimed = await retryingWrite(() => this.svc.store.claim(this.id, this.lease), LOG_WRITE_RETRY_MS);
       if (typeof claimed === 'string') {
@@ -79,16 +76,11 @@ export class LogWriter {
       this.claiming = false;
       return true;
     });
-    this.chain.then(settled, settled);
-    return this.chain;
   }
 
   /** Writes the snapshot and the pending events; false once the record is no longer ours (cancelled, swept). */
   flush(snapshot: ResponseObject): Promise<boolean> {
-    this.queued++;
-    const settled = () => { this.queued--; };
-    this.chain = this.chain.then(async (ok) => {
-      if (!ok || this.stopped) return false;
+    return this.enqueue(async () => {
       const events = this.pending;
       this.pending = [];
       this.pendingOutput = false;
@@ -108,6 +100,13 @@ export class LogWriter {
       }
       return true;
     });
+  }
+
+  /** Runs `step` after every write queued before it, unless one of them found the record no longer ours. */
+  private enqueue(step: () => Promise<boolean>): Promise<boolean> {
+    this.queued++;
+    const settled = () => { this.queued--; };
+    this.chain = this.chain.then((ok) => (ok && !this.stopped ? step() : false));
     this.chain.then(settled, settled);
     return this.chain;
   }

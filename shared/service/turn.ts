@@ -78,12 +78,8 @@ export interface Prepared {
 export async function prepareTurn(svc: Services, caller: Caller, req: CreateRequest): Promise<Prepared> {
   const background = req.background === true;
   const conversation = conversationIdOf(req);
-  const reads = Promise.all([
-    // A background job needs only its parent now; its worker reads the chain when it starts.
-    req.previous_response_id ? loadChain(svc, caller, req.previous_response_id, background) : [],
-    conversation ? conversationHistory(svc, caller.principal, conversation) : null,
-    resolveItemReferences(svc, caller, req.input),
-  ]);
+  // A background job needs only its parent now; its worker reads the chain when it starts.
+  const reads = readsOf(svc, caller, req, conversation, background);
   const history = reads.then(([chain, items]) => (background ? [] : items ?? historyOf(chain)));
   const key = cacheWanted(svc, req) ? requestCacheKey(svc, caller, req, normalizeInputItems(req.input)) : null;
   const fingerprint = key ? history.then(historyFingerprint) : null;
@@ -116,13 +112,22 @@ export async function prepareTurn(svc: Services, caller: Caller, req: CreateRequ
 export async function readContext(
   svc: Services, caller: Caller, req: Pick<CreateRequest, 'previous_response_id' | 'conversation'> & { input?: CreateRequest['input'] | null },
 ): Promise<{ history: InputItem[]; input: InputItem[]; parent: StoredResponse | null }> {
-  const conversation = conversationIdOf(req);
-  const [chain, items, resolved] = await Promise.all([
-    req.previous_response_id ? loadChain(svc, caller, req.previous_response_id, false) : [],
-    conversation ? conversationHistory(svc, caller.principal, conversation) : null,
-    resolveItemReferences(svc, caller, req.input ?? []),
-  ]);
+  const [chain, items, resolved] = await readsOf(svc, caller, { ...req, input: req.input ?? [] }, conversationIdOf(req), false);
   return { history: items ?? historyOf(chain), input: normalizeInputItems(resolved), parent: chain.at(-1) ?? null };
+}
+
+/**
+ * A turn's reads, side by side: its chain (only the parent with `parentOnly`), its conversation's
+ * items, its input with the items it references resolved.
+ */
+function readsOf(
+  svc: Services, caller: Caller, req: Pick<CreateRequest, 'previous_response_id' | 'input'>, conversation: string | null, parentOnly: boolean,
+): Promise<[StoredResponse[], InputItem[] | null, CreateRequest['input']]> {
+  return Promise.all([
+    req.previous_response_id ? loadChain(svc, caller, req.previous_response_id, parentOnly) : [],
+    conversation ? conversationHistory(svc, caller.principal, conversation) : null,
+    resolveItemReferences(svc, caller, req.input),
+  ]);
 }
 
 /** A background response's turn as its worker runs it: the stored request, a conversation's items or the chain's. */

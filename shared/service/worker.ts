@@ -44,12 +44,15 @@ export async function runBackground(svc: Services, input: RunInput, shutdown?: A
   // first; a claim refused (a cancel came first) stops it.
   const rec = input.job ?? await svc.store.claim(id, lease);
   if (typeof rec === 'string') return { status: rec };
-  const history = await historyOfJob(svc, rec);
-  if (!history) {
-    if (input.job) await svc.store.claim(id, lease).catch(() => undefined);
-    await finishWithoutEvent(svc, id, lease, { code: 'server_error', message: `Conversation with id '${rec.response.conversation?.id}' not found (it was deleted before the job started).` });
+  const writer = new LogWriter(svc, id, lease, rec.response.created_at, rec.lastSeq, { claiming: !!input.job });
+  /** Ends the job failed before any output: a handed job claims the record first (a no-op once claimed). */
+  const failEarly = async (message: string) => {
+    await writer.claim().catch(() => false);
+    await finishWithoutEvent(svc, id, lease, { code: 'server_error', message });
     return { status: 'failed' };
-  }
+  };
+  const history = await historyOfJob(svc, rec);
+  if (!history) return failEarly(`Conversation with id '${rec.response.conversation?.id}' not found (it was deleted before the job started).`);
   const turn = resumeTurn(rec, history, OUTPUT_IDS_FROM);
   const abort = new AbortController();
   const deadline = input.deadlineMs ? setTimeout(() => abort.abort(new UpstreamError(
@@ -59,7 +62,6 @@ export async function runBackground(svc: Services, input: RunInput, shutdown?: A
   shutdown?.addEventListener('abort', onShutdown, { once: true });
   if (shutdown?.aborted) onShutdown(); // a workflow retry that began after the stop ends at once, failed
 
-  const writer = new LogWriter(svc, id, lease, rec.response.created_at, rec.lastSeq, { claiming: !!input.job });
   const lateClaim = input.job ? setTimeout(() => void writer.claim().then((ok) => { if (!ok) abort.abort(); }, () => abort.abort()), svc.config.flushMs) : undefined;
   // The heartbeat starts now, not at the first byte: a model that is slow to answer (loading,
   // long prompt) is still a live job, and the sweeper must not take it for a dead one.
@@ -84,9 +86,7 @@ export async function runBackground(svc: Services, input: RunInput, shutdown?: A
       const message = err instanceof ApiError && err.status === 429
         ? `The background job waited ${svc.config.backgroundQueueMs} ms (background_queue_ms) for a free slot of max_concurrent_connections, and none came free.`
         : err instanceof UpstreamError ? err.upstreamMessage ?? err.message : 'The background job could not start.';
-      await writer.claim().catch(() => false);
-      await finishWithoutEvent(svc, id, lease, { code: 'server_error', message });
-      return { status: 'failed' };
+      return failEarly(message);
     }
     const run = routed.value;
     snapshot = () => run.snapshot();

@@ -19,6 +19,16 @@ import {
 const newGen = () => randomBytes(4).toString('hex');
 
 /**
+ * A worker's claim (claim(), and update() with `claim`): the record is `queued`, or `in_progress`
+ * under `lease` (a retry of that execution). Adds `:queued`, `:claimed` and `:lease` to `values`.
+ */
+function claimCondition(values: Record<string, unknown>, lease: string): string {
+  Object.assign(values, { ':queued': 'queued', ':claimed': 'in_progress', ':lease': lease });
+  // (AND binds tighter than OR: dynalite's parser is slow on nested parentheses.)
+  return '#status = :queued OR #status = :claimed AND lease = :lease';
+}
+
+/**
  * Largest blob kept inside the meta item. Two inline blobs (input + response) stay under 200 KB,
  * leaving the rest of the 400 KB item to the ancestors list (~3000 refs of a chain).
  */
@@ -105,18 +115,18 @@ export class DynamoResponseStore implements ResponseStore {
       if (endpoint === null) remove.push('#endpoint');
       else { set.push('#endpoint = :endpoint'); values[':endpoint'] = endpoint; }
     }
-    if (opts.setLease !== undefined) { set.push('lease = :setLease'); values[':setLease'] = opts.setLease; }
     if (opts.lastSeq !== undefined) { set.push('last_seq = :lastSeq'); values[':lastSeq'] = opts.lastSeq; }
-    const fromNames = from.map((s, i) => { values[`:from${i}`] = s; return `:from${i}`; });
-    let condition = `#status IN (${fromNames.join(', ')})`;
-    if (expectUpdatedAt !== undefined) { condition += ' AND #updated = :seen'; values[':seen'] = expectUpdatedAt; }
+    let condition: string;
     if (opts.lease !== undefined && opts.claim) {
-      // The claim's condition (see claim()), and its lease set.
-      condition = '#status = :queued OR #status = :inProgress AND lease = :lease';
-      Object.assign(values, { ':queued': 'queued', ':inProgress': 'in_progress', ':lease': opts.lease });
-      for (const name of fromNames) delete values[name];
+      // The claim's condition instead of `from`, and its lease set.
+      condition = claimCondition(values, opts.lease);
       set.push('lease = :lease');
-    } else if (opts.lease !== undefined) { condition += ' AND lease = :lease'; values[':lease'] = opts.lease; }
+    } else {
+      const fromNames = from.map((s, i) => { values[`:from${i}`] = s; return `:from${i}`; });
+      condition = `#status IN (${fromNames.join(', ')})`;
+      if (expectUpdatedAt !== undefined) { condition += ' AND #updated = :seen'; values[':seen'] = expectUpdatedAt; }
+      if (opts.lease !== undefined) { condition += ' AND lease = :lease'; values[':lease'] = opts.lease; }
+    }
 
     const out = await conditionalWrite(this.doc.send(new UpdateCommand({
       TableName: this.tableName,
@@ -169,17 +179,15 @@ export class DynamoResponseStore implements ResponseStore {
   }
 
   async claim(id: string, lease: string): Promise<StoredResponse | 'missing' | 'not_claimed' | ResponseStatus> {
+    const values: Record<string, unknown> = { ':now': this.clock.nowMs(), ':active': ACTIVE, ':nowSec': this.nowSec() };
     const out = await conditionalWrite(this.doc.send(new UpdateCommand({
       TableName: this.tableName,
       Key: responseKeys.meta(id),
       // The Response blob keeps its `queued`: toStored takes the status from the meta item.
       UpdateExpression: 'SET #status = :claimed, lease = :lease, #updated = :now, #active = :active',
-      // (AND binds tighter than OR: dynalite's parser is slow on nested parentheses.)
-      ConditionExpression: '(attribute_not_exists(#exp) OR #exp > :nowSec) AND (#status = :queued OR #status = :claimed AND lease = :lease)',
+      ConditionExpression: `(attribute_not_exists(#exp) OR #exp > :nowSec) AND (${claimCondition(values, lease)})`,
       ExpressionAttributeNames: { '#status': 'status', '#updated': 'updated_at', '#active': 'active', '#exp': 'expires_at' },
-      ExpressionAttributeValues: {
-        ':queued': 'queued', ':claimed': 'in_progress', ':lease': lease, ':now': this.clock.nowMs(), ':active': ACTIVE, ':nowSec': this.nowSec(),
-      },
+      ExpressionAttributeValues: values,
       ReturnValues: 'ALL_NEW',
     })));
     if (!out) {
