@@ -48,12 +48,16 @@ async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, seen: 
   for (;;) {
     const frames = buf.text.split('\n\n');
     buf.text = frames.pop()!;
-    for (const frame of frames) {
+    for (const [i, frame] of frames.entries()) {
       const data = frame.split('\n').find((l) => l.startsWith('data: '));
       if (!data) continue;
       const ev: SseEvent = { event: frame.split('\n').find((l) => l.startsWith('event: '))?.slice(7), data: JSON.parse(data.slice(6)) };
       seen.push(ev);
-      if (until(ev)) return ev;
+      if (until(ev)) {
+        // The frames after it (the same read may hold several) are left for the next call.
+        buf.text = frames.slice(i + 1).map((f) => `${f}\n\n`).join('') + buf.text;
+        return ev;
+      }
     }
     const { done, value } = await reader.read();
     if (done) return null;
