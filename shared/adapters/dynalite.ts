@@ -57,8 +57,7 @@ interface SdkHttpResponse { statusCode: number; reason?: string; headers: Record
  * sides and the request signing cost more CPU than dynalite itself; here they cost nothing.
  * dynalite checks only that a request looks signed, so it is not signed, just labelled as such.
  */
-function inProcessClient(server: Server): DynamoDBClient {
-  const listener = server.listeners('request')[0] as (req: IncomingMessage, res: ServerResponse) => void;
+function inProcessClient(listener: RequestListener): DynamoDBClient {
   const requestHandler = {
     handle: (request: SdkHttpRequest): Promise<{ response: SdkHttpResponse }> => new Promise((resolve, reject) => {
       const headers: Record<string, string> = { authorization: UNSIGNED, 'x-amz-date': '20260101T000000Z' };
@@ -106,12 +105,12 @@ type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
  * stops DynamoDB mid-query, npm start stopping while a reader polls). `settled(ms)` resolves when
  * none is left, or after `ms`.
  */
-function trackRequests(server: Server): { settled(ms: number): Promise<void> } {
+function trackRequests(server: Server): { listener: RequestListener; settled(ms: number): Promise<void> } {
   const listener = server.listeners('request')[0] as RequestListener;
   let working = 0;
   const waiting = new Set<() => void>();
   server.removeAllListeners('request');
-  server.on('request', ((req, res) => {
+  const counted: RequestListener = (req, res) => {
     working++;
     const end = res.end;
     let answered = false;
@@ -123,8 +122,10 @@ function trackRequests(server: Server): { settled(ms: number): Promise<void> } {
       return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
     } as ServerResponse['end'];
     listener(req, res);
-  }) as RequestListener);
+  };
+  server.on('request', counted);
   return {
+    listener: counted,
     settled: (ms) => (working === 0 ? Promise.resolve() : new Promise<void>((resolve) => {
       const done = () => { clearTimeout(timer); waiting.delete(done); resolve(); };
       const timer = setTimeout(done, ms);
@@ -146,7 +147,7 @@ export async function startDynalite(opts: StartOptions = {}): Promise<LocalDynam
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
   const requests = trackRequests(server);
-  const client = inProcessClient(server);
+  const client = inProcessClient(requests.listener); // counted too
 
   const close = async () => {
     client.destroy(); // drops keep-alive sockets, which would otherwise hold server.close open

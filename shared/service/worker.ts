@@ -1,7 +1,8 @@
 // The background worker (one Step Functions task): claims a queued response with a lease naming
 // its execution, runs the stored request on the backend, and appends the events to the log in
-// batches (event-log.ts). Every write is conditional on `in_progress` + its lease, so a cancel or
-// a sweep makes the next write fail, and the worker then aborts the upstream request.
+// batches (event-log.ts). Every write is conditional on `in_progress` + its lease (a job handed
+// over in the API's process: or `queued`, until a write of its own claimed it), so a cancel or a
+// sweep makes the next write fail, and the worker then aborts the upstream request.
 import { ApiError } from '../protocol/errors.ts';
 import { isTerminalStatus, type InputItem, type ResponseError, type ResponseObject } from '../protocol/types.ts';
 import { UpstreamError, type QueuedJob } from '../ports.ts';
