@@ -127,7 +127,6 @@ export class DynamoResponseStore implements ResponseStore {
       if (expectUpdatedAt !== undefined) { condition += ' AND #updated = :seen'; values[':seen'] = expectUpdatedAt; }
       if (opts.lease !== undefined) { condition += ' AND lease = :lease'; values[':lease'] = opts.lease; }
     }
-
     const out = await conditionalWrite(this.doc.send(new UpdateCommand({
       TableName: this.tableName,
       Key: responseKeys.meta(id),
